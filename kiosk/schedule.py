@@ -1,0 +1,124 @@
+"""What is on screen at a moment, and when that next changes (SPEC 2.1 and 2.4).
+
+Pure functions of the content and a time, after Anthias's scheduling.py: the player asks
+`rotation_at(now)` and sleeps until `next_change(now)`, so it never polls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from kiosk.model import Item
+from kiosk.timeutil import in_windows, window_boundaries
+
+_RANK = {"emergency": 0, "priority": 1, "normal": 2}
+_MAX_STEPS = 64
+
+
+@dataclass(frozen=True)
+class ChannelContent:
+    """One channel's items as the last good manifest gave them."""
+
+    name: str
+    items: tuple[Item, ...]
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An item in the rotation, with the channel it came from."""
+
+    channel: str
+    item: Item
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.channel, self.item.id)
+
+
+@dataclass(frozen=True)
+class Rotation:
+    slides: tuple[Entry, ...]
+    tickers: tuple[Entry, ...]
+    emergency: bool
+
+    @property
+    def empty(self) -> bool:
+        return not self.slides and not self.tickers
+
+
+def is_active(item: Item, now: datetime, tz: tzinfo, expires_at: datetime | None = None) -> bool:
+    """Validity, weekdays and hours; an emergency stops once its manifest has expired."""
+    if item.valid_from is not None and now < item.valid_from:
+        return False
+    if item.valid_until is not None and now >= item.valid_until:
+        return False
+    if item.priority == "emergency" and expires_at is not None and now >= expires_at:
+        return False
+    return in_windows(item.hours, item.days, now.astimezone(tz))
+
+
+def rotation_at(channels: Sequence[ChannelContent], now: datetime, tz: tzinfo) -> Rotation:
+    """Channels in the configured order, items in manifest order, priority ahead of normal;
+    while any emergency item (of any type) is active, only emergency items."""
+    active = [
+        Entry(ch.name, item)
+        for ch in channels
+        for item in ch.items
+        if is_active(item, now, tz, ch.expires_at)
+    ]
+    emergency = any(e.item.priority == "emergency" for e in active)
+    if emergency:
+        active = [e for e in active if e.item.priority == "emergency"]
+    active.sort(key=lambda e: _RANK[e.item.priority])  # stable: manifest order is kept
+    return Rotation(
+        slides=tuple(e for e in active if not e.item.is_ticker),
+        tickers=tuple(e for e in active if e.item.is_ticker),
+        emergency=emergency,
+    )
+
+
+def _item_flip(
+    item: Item, now: datetime, tz: tzinfo, expires_at: datetime | None, span_days: int
+) -> datetime | None:
+    """The first moment after now at which this item turns on or off."""
+    candidates = [item.valid_from, item.valid_until]
+    if item.priority == "emergency":
+        candidates.append(expires_at)
+    candidates.extend(window_boundaries(item.hours, item.days, now, tz, span_days))
+    if item.valid_from is not None and item.valid_from > now:  # windows of a later start
+        candidates.extend(window_boundaries(item.hours, item.days, item.valid_from, tz, span_days))
+    state = is_active(item, now, tz, expires_at)
+    for moment in sorted(c for c in candidates if c is not None and c > now):
+        if is_active(item, moment, tz, expires_at) != state:
+            return moment
+    return None
+
+
+def next_change(
+    channels: Sequence[ChannelContent], now: datetime, tz: tzinfo, span_days: int = 8
+) -> datetime | None:
+    """The first moment after now at which the rotation changes, or None if it never does.
+
+    Hour windows are looked at span_days ahead (a week and a day covers every weekly
+    pattern). An item may turn on or off without changing the rotation (a normal item
+    during an emergency), so flips are walked in order until one changes it; after
+    _MAX_STEPS such flips the last is returned: an early wake-up that changes nothing.
+    """
+    current = rotation_at(channels, now, tz)
+    moment = now
+    for _ in range(_MAX_STEPS):
+        flips = [
+            flip
+            for ch in channels
+            for item in ch.items
+            if (flip := _item_flip(item, moment, tz, ch.expires_at, span_days)) is not None
+        ]
+        if not flips:
+            return None
+        moment = min(flips)
+        if rotation_at(channels, moment, tz) != current:
+            return moment
+    return moment

@@ -1,0 +1,232 @@
+"""The schedule of SPEC 2.1: validity, weekdays, hour windows, priority, emergency takeover."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from kiosk.model import parse_item
+from kiosk.schedule import ChannelContent, is_active, next_change, rotation_at
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def at(text: str) -> datetime:
+    """A Vietnam local time, 'YYYY-MM-DD HH:MM:SS'. 2024-04-15 is a Monday."""
+    return datetime.fromisoformat(text).replace(tzinfo=VN)
+
+
+def item(ident: str, **fields):
+    raw = {"id": ident, "type": "text", "title": ident, **fields}
+    return parse_item(raw)
+
+
+def ticker(ident: str, **fields):
+    return parse_item({"id": ident, "type": "ticker", "text": ident, **fields})
+
+
+def keys(rotation):
+    return [e.item.id for e in rotation.slides]
+
+
+class TestWindows:
+    def test_plain_window_boundaries_to_the_second(self):
+        it = item("a", hours=["08:00-17:30"])
+        assert not is_active(it, at("2024-04-15 07:59:59"), VN)
+        assert is_active(it, at("2024-04-15 08:00:00"), VN)
+        assert is_active(it, at("2024-04-15 17:29:59"), VN)
+        assert not is_active(it, at("2024-04-15 17:30:00"), VN)
+
+    def test_window_crossing_midnight(self):
+        it = item("a", hours=["22:00-02:00"])
+        assert not is_active(it, at("2024-04-15 21:59:59"), VN)
+        assert is_active(it, at("2024-04-15 22:00:00"), VN)
+        assert is_active(it, at("2024-04-15 23:59:59"), VN)
+        assert is_active(it, at("2024-04-16 00:00:00"), VN)
+        assert is_active(it, at("2024-04-16 01:59:59"), VN)
+        assert not is_active(it, at("2024-04-16 02:00:00"), VN)
+        assert not is_active(it, at("2024-04-16 12:00:00"), VN)
+
+    def test_crossing_window_belongs_to_the_day_it_starts(self):
+        friday_night = item("a", days=[5], hours=["22:00-02:00"])
+        assert not is_active(friday_night, at("2024-04-19 01:00:00"), VN)  # Friday 01:00
+        assert is_active(friday_night, at("2024-04-19 22:30:00"), VN)  # Friday 22:30
+        assert is_active(friday_night, at("2024-04-20 01:00:00"), VN)  # Saturday 01:00
+        assert not is_active(friday_night, at("2024-04-20 22:30:00"), VN)  # Saturday night
+
+    def test_whole_day_and_to_midnight(self):
+        whole = item("a", hours=["00:00-24:00"])
+        evening = item("b", hours=["18:00-24:00"])
+        for t in ("2024-04-15 00:00:00", "2024-04-15 12:00:00", "2024-04-15 23:59:59"):
+            assert is_active(whole, at(t), VN)
+        assert is_active(evening, at("2024-04-15 23:59:59"), VN)
+        assert not is_active(evening, at("2024-04-16 00:00:00"), VN)
+        assert not is_active(evening, at("2024-04-15 17:59:59"), VN)
+
+    def test_several_windows(self):
+        it = item("a", hours=["07:00-11:00", "13:30-17:00"])
+        assert is_active(it, at("2024-04-15 10:59:59"), VN)
+        assert not is_active(it, at("2024-04-15 12:00:00"), VN)
+        assert is_active(it, at("2024-04-15 13:30:00"), VN)
+
+    def test_weekdays_iso_monday_is_1(self):
+        weekdays = item("a", days=[1, 2, 3, 4, 5])
+        assert is_active(weekdays, at("2024-04-15 09:00:00"), VN)  # Monday
+        assert is_active(weekdays, at("2024-04-19 23:59:59"), VN)  # Friday
+        assert not is_active(weekdays, at("2024-04-20 00:00:00"), VN)  # Saturday
+        assert not is_active(weekdays, at("2024-04-21 09:00:00"), VN)  # Sunday
+
+    def test_weekday_is_taken_in_the_device_time_zone(self):
+        monday = item("a", days=[1])
+        # 2024-04-14T20:00Z is Sunday in UTC but Monday 03:00 in Vietnam
+        utc_sunday = datetime(2024, 4, 14, 20, 0, tzinfo=timezone.utc)
+        assert is_active(monday, utc_sunday, VN)
+        assert not is_active(monday, utc_sunday, timezone.utc)
+
+
+class TestValidity:
+    def test_valid_from_inclusive_valid_until_exclusive(self):
+        it = item(
+            "a",
+            valid_from="2024-04-16T08:00:00+07:00",
+            valid_until="2024-04-17T00:00:00+07:00",
+        )
+        assert not is_active(it, at("2024-04-16 07:59:59"), VN)
+        assert is_active(it, at("2024-04-16 08:00:00"), VN)
+        assert is_active(it, at("2024-04-16 23:59:59"), VN)
+        assert not is_active(it, at("2024-04-17 00:00:00"), VN)
+
+    def test_validity_in_another_offset_is_the_same_instant(self):
+        it = item("a", valid_until="2024-04-16T01:00:00Z")  # 08:00 in Vietnam
+        assert is_active(it, at("2024-04-16 07:59:59"), VN)
+        assert not is_active(it, at("2024-04-16 08:00:00"), VN)
+
+
+class TestRotation:
+    def test_channels_in_order_items_in_order_priority_first(self):
+        tinh = ChannelContent("tinh", (item("t1"), item("t2", priority="priority"), item("t3")))
+        xa = ChannelContent("xa", (item("x1", priority="priority"), item("x2")))
+        r = rotation_at([tinh, xa], at("2024-04-15 09:00:00"), VN)
+        assert keys(r) == ["t2", "x1", "t1", "t3", "x2"]
+        assert [e.channel for e in r.slides] == ["tinh", "xa", "tinh", "tinh", "xa"]
+        assert not r.emergency
+
+    def test_tickers_are_kept_apart_from_slides(self):
+        ch = ChannelContent("xa", (item("s"), ticker("k1"), ticker("k2", priority="priority")))
+        r = rotation_at([ch], at("2024-04-15 09:00:00"), VN)
+        assert keys(r) == ["s"]
+        assert [e.item.id for e in r.tickers] == ["k2", "k1"]
+
+    def test_emergency_takes_over_and_releases(self):
+        flood = item(
+            "lu",
+            priority="emergency",
+            valid_from="2024-04-15T10:00:00+07:00",
+            valid_until="2024-04-15T12:00:00+07:00",
+        )
+        ch = ChannelContent("xa", (item("a"), item("b", priority="priority"), ticker("k"), flood))
+        before = rotation_at([ch], at("2024-04-15 09:59:59"), VN)
+        during = rotation_at([ch], at("2024-04-15 10:00:00"), VN)
+        after = rotation_at([ch], at("2024-04-15 12:00:00"), VN)
+        assert keys(before) == ["b", "a"] and not before.emergency
+        assert keys(during) == ["lu"] and during.emergency and during.tickers == ()
+        assert keys(after) == ["b", "a"] and not after.emergency
+        assert next_change([ch], at("2024-04-15 09:00:00"), VN) == at("2024-04-15 10:00:00")
+        assert next_change([ch], at("2024-04-15 10:30:00"), VN) == at("2024-04-15 12:00:00")
+
+    def test_emergency_ticker_alone_is_an_emergency(self):
+        ch = ChannelContent("xa", (item("a"), ticker("k", priority="emergency")))
+        r = rotation_at([ch], at("2024-04-15 09:00:00"), VN)
+        assert r.emergency and r.slides == () and [e.item.id for e in r.tickers] == ["k"]
+
+    def test_emergencies_of_every_channel_show(self):
+        a = ChannelContent("tinh", (item("e1", priority="emergency"), item("n")))
+        b = ChannelContent("xa", (item("e2", priority="emergency"),))
+        assert keys(rotation_at([a, b], at("2024-04-15 09:00:00"), VN)) == ["e1", "e2"]
+
+    def test_expired_manifest_stops_emergencies_only(self):
+        expires = datetime.fromisoformat("2024-04-15T12:00:00+07:00")
+        ch = ChannelContent("xa", (item("e", priority="emergency"), item("n")), expires)
+        assert keys(rotation_at([ch], at("2024-04-15 11:59:59"), VN)) == ["e"]
+        assert keys(rotation_at([ch], at("2024-04-15 12:00:00"), VN)) == ["n"]
+        assert next_change([ch], at("2024-04-15 11:00:00"), VN) == at("2024-04-15 12:00:00")
+
+    def test_nothing_active_is_empty(self):
+        ch = ChannelContent("xa", (item("a", hours=["08:00-09:00"]),))
+        r = rotation_at([ch], at("2024-04-15 10:00:00"), VN)
+        assert r.empty and not r.emergency
+        assert rotation_at([], at("2024-04-15 10:00:00"), VN).empty
+
+
+class TestNextChange:
+    def test_nothing_scheduled_never_changes(self):
+        ch = ChannelContent("xa", (item("a"), item("b", days=[1, 2, 3, 4, 5, 6, 7])))
+        assert next_change([ch], at("2024-04-15 10:00:00"), VN) is None
+
+    def test_window_start_and_end(self):
+        ch = ChannelContent("xa", (item("a", hours=["22:00-02:00"]),))
+        assert next_change([ch], at("2024-04-15 12:00:00"), VN) == at("2024-04-15 22:00:00")
+        assert next_change([ch], at("2024-04-15 22:00:00"), VN) == at("2024-04-16 02:00:00")
+
+    def test_overlapping_windows_change_only_when_the_union_does(self):
+        ch = ChannelContent("xa", (item("a", hours=["08:00-12:00", "11:00-14:00"]),))
+        assert next_change([ch], at("2024-04-15 09:00:00"), VN) == at("2024-04-15 14:00:00")
+
+    def test_weekday_item_starting_after_the_horizon(self):
+        # valid from a Wednesday three weeks ahead, shown on Mondays only
+        it = item("a", days=[1], valid_from="2024-05-08T00:00:00+07:00")
+        ch = ChannelContent("xa", (it,))
+        assert next_change([ch], at("2024-04-15 10:00:00"), VN) == at("2024-05-13 00:00:00")
+
+
+def _random_item(rng: random.Random, n: int):
+    fields: dict = {}
+    if rng.random() < 0.6:
+        windows = []
+        for _ in range(rng.randint(1, 2)):
+            a, b = rng.randrange(0, 1440, 30), rng.randrange(0, 1440, 30)
+            if a == b:
+                b = (b + 90) % 1440
+            windows.append(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}")
+        fields["hours"] = windows
+    if rng.random() < 0.5:
+        fields["days"] = rng.sample(range(1, 8), rng.randint(1, 6))
+    if rng.random() < 0.4:
+        start = at("2024-04-15 00:00:00") + timedelta(minutes=rng.randrange(0, 7 * 1440, 15))
+        fields["valid_from"] = start.isoformat()
+        if rng.random() < 0.7:
+            end = start + timedelta(minutes=rng.randrange(15, 3 * 1440, 15))
+            fields["valid_until"] = end.isoformat()
+    fields["priority"] = rng.choice(["normal", "normal", "priority", "emergency"])
+    maker = ticker if rng.random() < 0.2 else item
+    return maker(f"i{n}", **fields)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_next_change_agrees_with_a_minute_by_minute_scan(seed):
+    """Exhaustive check against a brute-force oracle over a week and a half, minute by minute:
+    the rotation never changes before next_change says, and does change at that moment."""
+    rng = random.Random(seed)
+    expires = at("2024-04-20 06:00:00") if seed % 2 else None
+    channels = [
+        ChannelContent("tinh", tuple(_random_item(rng, n) for n in range(4)), expires),
+        ChannelContent("xa", tuple(_random_item(rng, n) for n in range(4, 8))),
+    ]
+    t = at("2024-04-14 23:00:00")
+    end = at("2024-04-25 00:00:00")
+    while t < end:
+        current = rotation_at(channels, t, VN)
+        change = next_change(channels, t, VN)
+        probe = t + timedelta(minutes=1)
+        stop = min(change or end, end)
+        while probe < stop:
+            assert rotation_at(channels, probe, VN) == current, f"changed before {change}"
+            probe += timedelta(minutes=1)
+        if change is None or change >= end:
+            break
+        assert rotation_at(channels, change, VN) != current
+        assert rotation_at(channels, change - timedelta(seconds=1), VN) == current
+        t = change
