@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -82,9 +82,9 @@ class TestWindows:
     def test_weekday_is_taken_in_the_device_time_zone(self):
         monday = item("a", days=[1])
         # 2024-04-14T20:00Z is Sunday in UTC but Monday 03:00 in Vietnam
-        utc_sunday = datetime(2024, 4, 14, 20, 0, tzinfo=timezone.utc)
+        utc_sunday = datetime(2024, 4, 14, 20, 0, tzinfo=UTC)
         assert is_active(monday, utc_sunday, VN)
-        assert not is_active(monday, utc_sunday, timezone.utc)
+        assert not is_active(monday, utc_sunday, UTC)
 
 
 class TestValidity:
