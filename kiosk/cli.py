@@ -1,0 +1,97 @@
+"""The command line of SPEC 4. Exit codes: 0 done, 1 the work failed, 2 bad usage or input."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kiosk import __version__
+from kiosk.config import ConfigError, load_config
+
+
+class UsageError(Exception):
+    """Bad input on the command line or in a file it names: exit 2 with one clear message."""
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    cfg = load_config(Path(args.path))
+    print(
+        f"{args.path}: ok: device {cfg.device.id} ({cfg.device.unit_name}), "
+        f"channels {', '.join(cfg.source.channels)}, {len(cfg.source.public_keys)} key(s)"
+    )
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from kiosk.preview import render_command
+
+    return render_command(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kiosk.app import run_command
+
+    return run_command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description="Public e-bulletin board kiosk (bảng tin điện tử công cộng)."
+    )
+    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="the appliance: show the playlists on the screen")
+    run.add_argument("--config", help="kiosk.toml (default: the embedded demo configuration)")
+    run.add_argument("--headless", action="store_true", help="no window: draw off-screen")
+    run.add_argument(
+        "--playlists",
+        help="play authoring playlists (*.toml) from this folder instead of the synced cache "
+        "(default without --config: the sample playlists)",
+    )
+    run.add_argument(
+        "--snapshot",
+        help="write the picture on screen to this PNG whenever the slide changes "
+        "(to see a headless kiosk)",
+    )
+    run.add_argument("--size", help="override the screen size, WxH")
+    run.add_argument("--rotation", type=int, help="override the rotation (0, 90, 180, 270)")
+    run.set_defaults(func=_run)
+
+    render = sub.add_parser("render", help="preview an item JSON or a playlist TOML as PNG")
+    render.add_argument("input", help="an item (.json) or a playlist (.toml)")
+    render.add_argument(
+        "--out",
+        required=True,
+        help="a PNG file (for a playlist: one contact sheet), or a folder for one PNG a slide",
+    )
+    render.add_argument("--size", help="screen size WxH (default: the config's, or 1920x1080)")
+    render.add_argument("--rotation", type=int, help="0, 90, 180 or 270 (default: the config's)")
+    render.add_argument("--at", help="the clock for the header and schedule, RFC 3339")
+    render.add_argument("--config", help="kiosk.toml for the unit name, time zone and screen")
+    render.set_defaults(func=_render)
+
+    check = sub.add_parser("check-config", help="validate a kiosk.toml")
+    check.add_argument("path")
+    check.set_defaults(func=_check_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return args.func(args)
+    except (ConfigError, UsageError) as exc:
+        print(f"error: {exc}" if isinstance(exc, UsageError) else str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
