@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk.model import CHANNEL_NAME
+from kiosk.paths import DEFAULT_CONFIG
 from kiosk.timeutil import HourWindow, parse_window
 
 DEVICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
@@ -334,3 +335,8 @@ def load_config(path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
     return dataclasses.replace(parse_config(doc, str(path)), path=path)
+
+
+def default_config() -> Config:
+    """The embedded default (the sample board of a developer's checkout)."""
+    return parse_config(tomllib.loads(DEFAULT_CONFIG.read_text("utf-8")), str(DEFAULT_CONFIG))

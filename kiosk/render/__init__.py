@@ -1,0 +1,1 @@
+"""Drawing with pygame-ce: fonts, text layout, slides, themes, ticker, rotation."""

@@ -1,0 +1,102 @@
+"""The ticker band: active ticker lines joined by a separator, scrolling right to left.
+
+The strip is measured once and drawn in short chunks rendered only while they are on
+screen (a small cache), so a long ticker at 4K never needs one huge surface.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import pygame
+
+from kiosk.render.fonts import Fonts
+
+SEPARATOR = "   •   "
+FACE = "bold"
+CHUNK_CHARS = 24
+SPEED_EM_PER_S = 4.0  # about eight characters a second: readable in passing
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    text: str
+    x: int
+    width: int
+
+
+class TickerStrip:
+    def __init__(self, texts: tuple[str, ...], fonts: Fonts, band_height: int) -> None:
+        self.fonts = fonts
+        self.size = max(8, round(band_height * 0.52))
+        self.font = fonts.get(FACE, self.size)
+        self.speed = SPEED_EM_PER_S * self.size  # pixels a second
+        self.texts = texts
+        self._chunks: list[_Chunk] = []
+        x = 0
+        for text in texts:
+            for piece in [*self._split(text), SEPARATOR]:
+                width = self.font.size(piece)[0]
+                self._chunks.append(_Chunk(piece, x, width))
+                x += width
+        self.length = max(1, x)  # one cycle of the strip, in pixels
+        self._rendered: OrderedDict[tuple[str, tuple[int, int, int]], pygame.Surface] = (
+            OrderedDict()
+        )
+
+    @staticmethod
+    def _split(text: str) -> list[str]:
+        words = text.split()
+        out, current = [], ""
+        for word in words:
+            current = f"{current}{word} "
+            if len(current) >= CHUNK_CHARS:
+                out.append(current)
+                current = ""
+        if current:
+            out.append(current.rstrip())
+        return out
+
+    def _surface(self, text: str, colour: tuple[int, int, int]) -> pygame.Surface:
+        key = (text, colour)
+        surf = self._rendered.get(key)
+        if surf is None:
+            surf = self.font.render(text, True, colour)
+            self._rendered[key] = surf
+            if len(self._rendered) > 64:
+                self._rendered.popitem(last=False)
+        return surf
+
+    def draw(
+        self,
+        surface: pygame.Surface,
+        band: pygame.Rect,
+        scrolled: float,
+        background: tuple[int, int, int],
+        colour: tuple[int, int, int],
+    ) -> None:
+        """The band after `scrolled` pixels of movement; at 0 the strip enters from the right,
+        at band.width it starts at the left edge."""
+        surface.fill(background, band)
+        if not self._chunks:
+            return
+        start = int(scrolled - band.width) % self.length  # strip x at the band's left edge
+        top = band.y + (band.height - self.font.get_height()) // 2
+        clip = surface.get_clip()
+        surface.set_clip(band)
+        try:
+            base = -start
+            while base < band.width:
+                for chunk in self._chunks:
+                    x = base + chunk.x
+                    if x + chunk.width <= 0:
+                        continue
+                    if x >= band.width:
+                        break
+                    img = self._surface(chunk.text, colour)
+                    rise = img.get_height() - self.font.get_height()
+                    surface.blit(img, (band.x + x, top - rise))
+                base += self.length
+        finally:
+            surface.set_clip(clip)
