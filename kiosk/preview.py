@@ -26,7 +26,7 @@ from kiosk.render.images import ImageError
 from kiosk.render.painter import FramePainter, View
 from kiosk.render.screen import Orientation
 from kiosk.render.theme import EMERGENCY, NORMAL, PRIORITY, Theme
-from kiosk.schedule import is_active
+from kiosk.schedule import ChannelContent, rotation_at
 from kiosk.timeutil import parse_rfc3339
 
 
@@ -63,7 +63,8 @@ class Previewer:
 
     def item_shots(self, items: tuple[Item, ...], at: datetime) -> tuple[list[Shot], list[str]]:
         """A frame for every page of every slide item, and the problems met."""
-        tickers = [i for i in items if i.is_ticker and is_active(i, at, self.tz)]
+        every = rotation_at([ChannelContent("preview", items)], at, self.tz).tickers
+        tickers = [e.item for e in every]  # in the player's order: priority first
         slides = [i for i in items if not i.is_ticker]
         shots, problems = [], []
         if not slides:
@@ -104,7 +105,7 @@ def contact_sheet(shots: list[Shot], fonts: Fonts) -> pygame.Surface:
     return sheet
 
 
-def _size(text: str) -> tuple[int, int]:
+def parse_size(text: str) -> tuple[int, int]:
     match = re.fullmatch(r"(\d{2,5})x(\d{2,5})", text)
     if not match:
         raise UsageError(f"--size must be WIDTHxHEIGHT, such as 1920x1080, got {text!r}")
@@ -131,7 +132,7 @@ def _load_item(path: Path) -> tuple[tuple[Item, ...], FileAssets]:
 
 def render_command(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config)) if args.config else default_config()
-    size = _size(args.size) if args.size else (config.display.size or (1920, 1080))
+    size = parse_size(args.size) if args.size else (config.display.size or (1920, 1080))
     rotation = config.display.rotation if args.rotation is None else args.rotation
     if rotation not in (0, 90, 180, 270):
         raise UsageError(f"--rotation must be 0, 90, 180 or 270, got {rotation}")

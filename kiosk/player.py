@@ -1,0 +1,294 @@
+"""The player loop: what the schedule says, on the screen, drawing only what changes.
+
+It sleeps until the next thing that can change the picture (the slide's end, the schedule's
+next change, the clock's next minute, the ticker's next frame) or until new content is
+published, so a static slide costs almost nothing and an emergency shows at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+
+import pygame
+
+from kiosk.content import Content, ContentBox
+from kiosk.display import Display
+from kiosk.render.fonts import Fonts
+from kiosk.render.images import ImageError
+from kiosk.render.painter import FramePainter, Regions, View
+from kiosk.render.screen import Orientation
+from kiosk.render.theme import EMERGENCY, NORMAL, PRIORITY, Theme
+from kiosk.render.ticker import TickerStrip
+from kiosk.schedule import Entry, Rotation, next_change, rotation_at
+
+log = logging.getLogger(__name__)
+
+CROSSFADE_S = 0.5
+TICKER_FPS = 30
+PUMP_S = 0.25  # window events and the stop flag are looked at this often, at least
+MAX_PROBLEMS = 500  # bounded like the manifest's items
+
+
+def theme_of(entry: Entry | None, emergency: bool) -> Theme:
+    if emergency:
+        return EMERGENCY
+    if entry is not None and entry.item.priority == "priority":
+        return PRIORITY
+    return NORMAL
+
+
+@dataclass
+class PlayerState:
+    """What a health report needs from the player; written by the player thread only."""
+
+    current: tuple[str, str] | None = None  # (channel, item id) on screen, None when idle
+    emergency: bool = False
+    items_active: int = 0
+    last_tick: float = 0.0  # monotonic time of the last loop iteration
+    frames: int = 0
+    problems: dict[tuple[str, str], str] = field(default_factory=dict)  # item -> why skipped
+    transition_ms: list[float] = field(default_factory=list)  # recent crossfade frame times
+
+
+class Player:
+    def __init__(
+        self,
+        box: ContentBox,
+        display: Display,
+        orientation: Orientation,
+        tz: tzinfo,
+        unit_name: str,
+        clock: Callable[[], datetime],
+        on_slide: Callable[[pygame.Surface], None] | None = None,
+        crossfade_s: float = CROSSFADE_S,
+    ) -> None:
+        self.box, self.display, self.orientation = box, display, orientation
+        self.tz, self.clock, self.on_slide = tz, clock, on_slide
+        self.crossfade_s = crossfade_s
+        self.fonts = Fonts()
+        self.unit_name = unit_name
+        self.state = PlayerState()
+        self.frame = pygame.Surface(orientation.logical)  # upright, as the public sees it
+        self._content: Content | None = None
+        self._version = -1
+        self._rotation = Rotation((), (), False)
+        self._next_change: datetime | None = None
+        self._painter: FramePainter | None = None
+        self._index = -1
+        self._page = 0
+        self._entry: Entry | None = None
+        self._view = View(NORMAL)
+        self._regions: Regions | None = None
+        self._slide_end = math.inf
+        self._minute = -1
+        self._strip: TickerStrip | None = None
+        self._ticker_texts: tuple[str, ...] = ()
+        self._strip_painter: FramePainter | None = None
+        self._ticker_t0 = 0.0
+
+    # -- content and schedule -------------------------------------------------------------
+
+    def _take_content(self) -> bool:
+        content, version = self.box.current()
+        if version == self._version:
+            return False
+        self._content, self._version = content, version
+        self._painter = FramePainter(
+            self.orientation.logical, self.fonts, content.assets, self.unit_name
+        )
+        return True
+
+    def _reschedule(self, now: datetime) -> str | None:
+        """Recompute the rotation. Returns "restart" when the slide on screen must change now,
+        "repaint" when only the tickers changed, None when the picture stays."""
+        assert self._content is not None
+        channels = self._content.channels
+        rotation = rotation_at(channels, now, self.tz)
+        self._next_change = next_change(channels, now, self.tz)
+        self.state.items_active = len(rotation.slides) + len(rotation.tickers)
+        self.state.emergency = rotation.emergency
+        keys = {e.key for e in rotation.slides}
+        self.state.problems = {k: v for k, v in self.state.problems.items() if k in keys}
+        old, self._rotation = self._rotation, rotation
+        repaint = "repaint" if old.tickers != rotation.tickers else None
+        if self._entry is None:
+            same = old.slides == rotation.slides and old.emergency == rotation.emergency
+            return repaint if same else "restart"
+        for n, entry in enumerate(rotation.slides):
+            if entry.key == self._entry.key:
+                self._index = n
+                # the same item, edited: show the new text now
+                return "restart" if entry != self._entry else repaint
+        self._index = -1
+        return "restart"
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def _ticker(self) -> TickerStrip | None:
+        """The strip of the active tickers; kept (and scrolling on) across slide changes."""
+        texts = tuple(e.item.text for e in self._rotation.tickers)  # type: ignore[attr-defined]
+        if texts != self._ticker_texts or self._strip_painter is not self._painter:
+            assert self._painter is not None
+            self._ticker_texts, self._strip_painter = texts, self._painter
+            self._strip = self._painter.ticker_strip(texts)
+            self._ticker_t0 = time.monotonic()
+        return self._strip
+
+    def _scrolled(self, mono: float) -> float:
+        return (mono - self._ticker_t0) * self._strip.speed if self._strip else 0.0
+
+    def _paint(self, view: View, local: datetime, mono: float) -> pygame.Surface:
+        """The whole frame for a view, into a scratch surface. Raises ImageError."""
+        assert self._painter is not None
+        scratch = pygame.Surface(self.orientation.logical)
+        strip = self._ticker()
+        self._regions = self._painter.paint(scratch, view, local, strip, self._scrolled(mono))
+        return scratch
+
+    def _choose(self, local: datetime, mono: float, restart: bool) -> None:
+        """Move to the next page or slide (skipping items that cannot be shown) and show it."""
+        slides = self._rotation.slides
+        emergency = self._rotation.emergency
+        if not restart and self._entry is not None and self._regions is not None:
+            assert self._painter is not None
+            pages = self._painter.slides.pages(self._entry.item, self._regions.slide)
+            if self._page + 1 < pages and self._entry in slides:
+                self._page += 1
+                self._show(View(self._view.theme, self._entry.item, self._page), local, mono)
+                return
+        for _ in range(len(slides)):
+            self._index = (self._index + 1) % len(slides)
+            entry = slides[self._index]
+            view = View(theme_of(entry, emergency), entry.item, 0, emergency)
+            try:
+                frame = self._paint(view, local, mono)
+            except ImageError as exc:
+                if entry.key not in self.state.problems:
+                    log.warning("skipping %s/%s: %s: %s", *entry.key, exc.code, exc)
+                if len(self.state.problems) < MAX_PROBLEMS:
+                    self.state.problems[entry.key] = f"{exc.code}: {exc}"
+                continue
+            self.state.problems.pop(entry.key, None)
+            self._entry, self._page = entry, 0
+            self._transition(frame, view, mono)
+            return
+        self._entry, self._index, self._page = None, -1, 0  # nothing showable: the idle slide
+        view = View(theme_of(None, emergency), None, 0, emergency)
+        self._transition(self._paint(view, local, mono), view, mono)
+
+    def _transition(self, frame: pygame.Surface, view: View, mono: float) -> None:
+        """Crossfade from the picture on screen to the new frame."""
+        self._view = view
+        self.state.current = self._entry.key if self._entry else None
+        new = self.orientation.to_physical(frame)
+        screen = self.display.surface
+        if self.state.frames and self.crossfade_s > 0:
+            old = screen.copy()
+            start = time.monotonic()
+            while (elapsed := time.monotonic() - start) < self.crossfade_s:
+                t0 = time.perf_counter()
+                screen.blit(old, (0, 0))
+                new.set_alpha(round(255 * elapsed / self.crossfade_s))
+                screen.blit(new, (0, 0))
+                self.display.present()
+                self.state.transition_ms.append((time.perf_counter() - t0) * 1000)
+                del self.state.transition_ms[:-120]
+                self.display.pump()
+            new.set_alpha(None)
+        screen.blit(new, (0, 0))
+        self.display.present()
+        self.frame = frame
+        self.state.frames += 1
+        if self.state.frames == 1:
+            log.info("first frame on screen")
+        duration = view.item.duration if view.item is not None else math.inf
+        self._slide_end = time.monotonic() + duration
+        if self.on_slide is not None:
+            self.on_slide(frame)
+
+    def _repaint(self, local: datetime, mono: float) -> None:
+        """The same slide drawn again at once (the tickers changed), without a crossfade."""
+        try:
+            frame = self._paint(self._view, local, mono)
+        except ImageError:
+            self._choose(local, mono, restart=True)
+            return
+        self.frame = frame
+        self.display.surface.blit(self.orientation.to_physical(frame), (0, 0))
+        self.display.present()
+
+    def _present_logical(self, rect: pygame.Rect) -> None:
+        """Copy one upright region of the frame to the panel and show only it."""
+        part = self.orientation.to_physical(self.frame.subsurface(rect))
+        target = self.orientation.map_rect(rect)
+        self.display.surface.blit(part, target)
+        self.display.present([target])
+
+    def _tick_clock(self, local: datetime, mono: float) -> None:
+        """Each minute: the header's clock, and the idle slide's big clock."""
+        minute = local.hour * 60 + local.minute
+        if minute == self._minute or self._painter is None or self._regions is None:
+            return
+        first = self._minute == -1
+        self._minute = minute
+        if first:
+            return
+        self._painter.header(self.frame, self._regions.header, self._view.theme, local)
+        self._present_logical(self._regions.header)
+        if self._view.item is None:
+            self._painter.slide(self.frame, self._regions, self._view, local)
+            self._present_logical(self._regions.framed)
+
+    def _tick_ticker(self, mono: float) -> None:
+        if self._strip is None or self._regions is None or self._regions.ticker is None:
+            return
+        band = self._regions.ticker
+        theme = self._view.theme
+        self._strip.draw(self.frame, band, self._scrolled(mono), theme.ticker_bg, theme.ticker_text)
+        self._present_logical(band)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def step(self) -> float:
+        """One turn of the loop; returns how long to sleep before the next."""
+        mono = time.monotonic()
+        self.state.last_tick = mono
+        now = self.clock()
+        local = now.astimezone(self.tz)
+        changed = self._take_content()
+        due = self._next_change is not None and now >= self._next_change
+        if changed or due or self._painter is None:
+            action = self._reschedule(now)
+            if action == "restart" or self.state.frames == 0:
+                self._choose(local, mono, restart=True)
+                mono = time.monotonic()
+            elif action == "repaint":
+                self._repaint(local, mono)
+        if mono >= self._slide_end:
+            self._choose(local, mono, restart=False)
+            mono = time.monotonic()
+        self._tick_clock(local, mono)
+        self._tick_ticker(mono)
+        return self._sleep_for(now, mono)
+
+    def _sleep_for(self, now: datetime, mono: float) -> float:
+        waits = [PUMP_S, self._slide_end - mono]
+        if self._strip is not None:
+            waits.append(1 / TICKER_FPS)
+        next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        waits.append((next_minute - now).total_seconds())
+        if self._next_change is not None:
+            waits.append((self._next_change - now).total_seconds())
+        return max(0.0, min(waits))
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        while not should_stop():
+            pause = self.step()
+            if not self.display.pump():
+                return
+            self.box.wait(pause)
