@@ -66,10 +66,11 @@ class Player:
         clock: Callable[[], datetime],
         on_slide: Callable[[pygame.Surface], None] | None = None,
         crossfade_s: float = CROSSFADE_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.box, self.display, self.orientation = box, display, orientation
         self.tz, self.clock, self.on_slide = tz, clock, on_slide
-        self.crossfade_s = crossfade_s
+        self.crossfade_s, self.monotonic = crossfade_s, monotonic
         self.fonts = Fonts()
         self.unit_name = unit_name
         self.state = PlayerState()
@@ -136,7 +137,7 @@ class Player:
             assert self._painter is not None
             self._ticker_texts, self._strip_painter = texts, self._painter
             self._strip = self._painter.ticker_strip(texts)
-            self._ticker_t0 = time.monotonic()
+            self._ticker_t0 = self.monotonic()
         return self._strip
 
     def _scrolled(self, mono: float) -> float:
@@ -207,7 +208,7 @@ class Player:
         if self.state.frames == 1:
             log.info("first frame on screen")
         duration = view.item.duration if view.item is not None else math.inf
-        self._slide_end = time.monotonic() + duration
+        self._slide_end = self.monotonic() + duration
         if self.on_slide is not None:
             self.on_slide(frame)
 
@@ -256,7 +257,7 @@ class Player:
 
     def step(self) -> float:
         """One turn of the loop; returns how long to sleep before the next."""
-        mono = time.monotonic()
+        mono = self.monotonic()
         self.state.last_tick = mono
         now = self.clock()
         local = now.astimezone(self.tz)
@@ -266,12 +267,12 @@ class Player:
             action = self._reschedule(now)
             if action == "restart" or self.state.frames == 0:
                 self._choose(local, mono, restart=True)
-                mono = time.monotonic()
+                mono = self.monotonic()
             elif action == "repaint":
                 self._repaint(local, mono)
         if mono >= self._slide_end:
             self._choose(local, mono, restart=False)
-            mono = time.monotonic()
+            mono = self.monotonic()
         self._tick_clock(local, mono)
         self._tick_ticker(mono)
         return self._sleep_for(now, mono)

@@ -81,12 +81,13 @@ class TickerStrip:
         surface.fill(background, band)
         if not self._chunks:
             return
-        start = int(scrolled - band.width) % self.length  # strip x at the band's left edge
+        position = int(scrolled) - band.width  # strip x at the band's left edge
         top = band.y + (band.height - self.font.get_height()) // 2
         clip = surface.get_clip()
         surface.set_clip(band)
         try:
-            base = -start
+            # the first pass enters from the right; later ones follow each other, looping
+            base = -position if position < 0 else -(position % self.length)
             while base < band.width:
                 for chunk in self._chunks:
                     x = base + chunk.x

@@ -1,0 +1,32 @@
+"""Shared test set-up: real pygame surfaces on SDL's dummy video driver, real files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def require_tool(name: str, package: str) -> str:
+    """The path of a system tool; a skip naming the package on a laptop, a failure in CI."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (Debian package: {package})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; CI must install it (.ci/run)")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def fonts():
+    from kiosk.render.fonts import Fonts
+
+    return Fonts()
