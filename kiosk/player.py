@@ -122,9 +122,11 @@ class Player:
             return repaint if same else "restart"
         for n, entry in enumerate(rotation.slides):
             if entry.key == self._entry.key:
+                if entry != self._entry:  # the same item, edited: show it again, now
+                    self._index = n - 1
+                    return "restart"
                 self._index = n
-                # the same item, edited: show the new text now
-                return "restart" if entry != self._entry else repaint
+                return repaint
         self._index = -1
         return "restart"
 
@@ -159,8 +161,9 @@ class Player:
             assert self._painter is not None
             pages = self._painter.slides.pages(self._entry.item, self._regions.slide)
             if self._page + 1 < pages and self._entry in slides:
+                view = View(self._view.theme, self._entry.item, self._page + 1, emergency)
                 self._page += 1
-                self._show(View(self._view.theme, self._entry.item, self._page), local, mono)
+                self._transition(self._paint(view, local, mono), view, mono)
                 return
         for _ in range(len(slides)):
             self._index = (self._index + 1) % len(slides)
