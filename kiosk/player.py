@@ -77,9 +77,11 @@ class Player:
         self.frame = pygame.Surface(orientation.logical)  # upright, as the public sees it
         self._content: Content | None = None
         self._version = -1
+        self._painter = FramePainter(
+            orientation.logical, self.fonts, box.current()[0].assets, unit_name
+        )
         self._rotation = Rotation((), (), False)
         self._next_change: datetime | None = None
-        self._painter: FramePainter | None = None
         self._index = -1
         self._page = 0
         self._entry: Entry | None = None
@@ -89,7 +91,6 @@ class Player:
         self._minute = -1
         self._strip: TickerStrip | None = None
         self._ticker_texts: tuple[str, ...] = ()
-        self._strip_painter: FramePainter | None = None
         self._ticker_t0 = 0.0
 
     # -- content and schedule -------------------------------------------------------------
@@ -99,9 +100,8 @@ class Player:
         if version == self._version:
             return False
         self._content, self._version = content, version
-        self._painter = FramePainter(
-            self.orientation.logical, self.fonts, content.assets, self.unit_name
-        )
+        # assets are named by their hash, so cached images stay valid: only the lookup changes
+        self._painter.slides.assets = content.assets
         return True
 
     def _reschedule(self, now: datetime) -> str | None:
@@ -135,9 +135,8 @@ class Player:
     def _ticker(self) -> TickerStrip | None:
         """The strip of the active tickers; kept (and scrolling on) across slide changes."""
         texts = tuple(e.item.text for e in self._rotation.tickers)  # type: ignore[attr-defined]
-        if texts != self._ticker_texts or self._strip_painter is not self._painter:
-            assert self._painter is not None
-            self._ticker_texts, self._strip_painter = texts, self._painter
+        if texts != self._ticker_texts or (texts and self._strip is None):
+            self._ticker_texts = texts
             self._strip = self._painter.ticker_strip(texts)
             self._ticker_t0 = self.monotonic()
         return self._strip
@@ -147,7 +146,6 @@ class Player:
 
     def _paint(self, view: View, local: datetime, mono: float) -> pygame.Surface:
         """The whole frame for a view, into a scratch surface. Raises ImageError."""
-        assert self._painter is not None
         scratch = pygame.Surface(self.orientation.logical)
         strip = self._ticker()
         self._regions = self._painter.paint(scratch, view, local, strip, self._scrolled(mono))
@@ -158,7 +156,6 @@ class Player:
         slides = self._rotation.slides
         emergency = self._rotation.emergency
         if not restart and self._entry is not None and self._regions is not None:
-            assert self._painter is not None
             pages = self._painter.slides.pages(self._entry.item, self._regions.slide)
             if self._page + 1 < pages and self._entry in slides:
                 view = View(self._view.theme, self._entry.item, self._page + 1, emergency)
@@ -236,7 +233,7 @@ class Player:
     def _tick_clock(self, local: datetime, mono: float) -> None:
         """Each minute: the header's clock, and the idle slide's big clock."""
         minute = local.hour * 60 + local.minute
-        if minute == self._minute or self._painter is None or self._regions is None:
+        if minute == self._minute or self._regions is None:
             return
         first = self._minute == -1
         self._minute = minute
@@ -266,7 +263,7 @@ class Player:
         local = now.astimezone(self.tz)
         changed = self._take_content()
         due = self._next_change is not None and now >= self._next_change
-        if changed or due or self._painter is None:
+        if changed or due:
             action = self._reschedule(now)
             if action == "restart" or self.state.frames == 0:
                 self._choose(local, mono, restart=True)

@@ -279,3 +279,19 @@ def test_crossfade_blends_old_into_new(rig):
     player.step()
     assert len(display.presented) >= 3  # several blended frames, then the final one
     assert player.state.transition_ms
+
+
+def test_the_ticker_keeps_scrolling_when_other_content_changes(rig):
+    make, clocks, _, box = rig
+    player = make(content(text("a", duration=60), ticker("k")))
+    player.step()
+    clocks.advance(2)
+    player.step()
+    before = player._scrolled(clocks.mono)
+    box.publish(content(text("b", duration=60), ticker("k")))  # a new slide, the same ticker
+    player.step()
+    assert player.state.current == ("xa", "b")
+    assert player._scrolled(clocks.mono) == pytest.approx(before)  # no jump back to the start
+    box.publish(content(text("b", duration=60), ticker("moi")))
+    player.step()
+    assert player._scrolled(clocks.mono) == 0  # a new ticker enters from the right
