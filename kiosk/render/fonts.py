@@ -6,11 +6,11 @@ Never pygame.freetype: it misplaces decomposed marks.
 from __future__ import annotations
 
 import io
-from collections import OrderedDict
 
 import pygame
 
 from kiosk.paths import FONTS_DIR
+from kiosk.render.cache import BoundedCache
 
 FACES = {
     "regular": "NotoSans-Regular.ttf",
@@ -28,21 +28,14 @@ class Fonts:
         if not pygame.font.get_init():
             pygame.font.init()
         self._data = {face: (FONTS_DIR / name).read_bytes() for face, name in FACES.items()}
-        self._cache: OrderedDict[tuple[str, int], pygame.font.Font] = OrderedDict()
-        self._max = max_cached
+        self._cache: BoundedCache[tuple[str, int], pygame.font.Font] = BoundedCache(max_cached)
         self._headroom: dict[str, float] = {}
 
     def get(self, face: str, size: int) -> pygame.font.Font:
-        key = (face, max(4, int(size)))
-        font = self._cache.get(key)
-        if font is None:
-            font = pygame.font.Font(io.BytesIO(self._data[face]), key[1])
-            self._cache[key] = font
-            if len(self._cache) > self._max:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
-        return font
+        px = max(4, int(size))
+        return self._cache.get(
+            (face, px), lambda: pygame.font.Font(io.BytesIO(self._data[face]), px)
+        )
 
     def headroom(self, face: str, size: int) -> int:
         """Pixels that stacked diacritics may rise above a line's box at this size."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -10,6 +9,7 @@ from typing import Protocol
 import pygame
 
 from kiosk.model import ImageItem, Item, TextItem
+from kiosk.render.cache import BoundedCache
 from kiosk.render.fonts import Fonts
 from kiosk.render.images import ImageError, load_fitted
 from kiosk.render.textlayout import TextLayout, fit_text
@@ -38,19 +38,21 @@ class Sizes:
 class SlidePainter:
     def __init__(self, fonts: Fonts, assets: AssetLookup, sizes: Sizes) -> None:
         self.fonts, self.assets, self.sizes = fonts, assets, sizes
-        self._layouts: OrderedDict[tuple[TextItem, int, int], TextLayout] = OrderedDict()
-        self._images: OrderedDict[tuple[str, tuple[int, int], str], pygame.Surface] = OrderedDict()
+        self._layouts: BoundedCache[tuple[TextItem, int, int], TextLayout] = BoundedCache(32)
+        # the slide on screen and the next: a 4K frame is 33 MB
+        self._images: BoundedCache[tuple[str, tuple[int, int], str], pygame.Surface] = BoundedCache(
+            2
+        )
 
     def text_box(self, area: pygame.Rect) -> pygame.Rect:
         return area.inflate(-2 * self.sizes.pad, -2 * self.sizes.pad)
 
     def layout(self, item: TextItem, area: pygame.Rect) -> TextLayout:
         box = self.text_box(area)
-        key = (item, box.width, box.height)
-        found = self._layouts.get(key)
-        if found is None:
-            s = self.sizes
-            found = fit_text(
+        s = self.sizes
+        return self._layouts.get(
+            (item, box.width, box.height),
+            lambda: fit_text(
                 item.title,
                 item.body,
                 box.width,
@@ -59,13 +61,8 @@ class SlidePainter:
                 s.min_text,
                 s.max_text,
                 page_footer=s.footer,
-            )
-            self._layouts[key] = found
-            if len(self._layouts) > 32:
-                self._layouts.popitem(last=False)
-        else:
-            self._layouts.move_to_end(key)
-        return found
+            ),
+        )
 
     def pages(self, item: Item, area: pygame.Rect) -> int:
         return len(self.layout(item, area).pages) if isinstance(item, TextItem) else 1
@@ -99,17 +96,13 @@ class SlidePainter:
             self.fonts.draw(surface, label, "bold", size, theme.title, (box.right - width, y))
 
     def _image(self, item: ImageItem, box: tuple[int, int]) -> pygame.Surface:
-        key = (item.asset.sha256, box, item.fit)
-        surf = self._images.get(key)
-        if surf is None:
+        def load() -> pygame.Surface:
             path = self.assets.path(item.asset.sha256)
             if path is None:
                 raise ImageError(f"asset {item.asset.sha256[:12]}… is not stored")
-            surf = load_fitted(path, box, item.fit)
-            self._images[key] = surf
-            if len(self._images) > 2:  # the slide on screen and the next: a 4K frame is 33 MB
-                self._images.popitem(last=False)
-        return surf
+            return load_fitted(path, box, item.fit)
+
+        return self._images.get((item.asset.sha256, box, item.fit), load)
 
     def _draw_image(
         self, surface: pygame.Surface, area: pygame.Rect, item: ImageItem, theme: Theme

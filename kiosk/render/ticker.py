@@ -6,11 +6,11 @@ screen (a small cache), so a long ticker at 4K never needs one huge surface.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import pygame
 
+from kiosk.render.cache import BoundedCache
 from kiosk.render.fonts import Fonts
 
 SEPARATOR = "   •   "
@@ -41,8 +41,8 @@ class TickerStrip:
                 self._chunks.append(_Chunk(piece, x, width))
                 x += width
         self.length = max(1, x)  # one cycle of the strip, in pixels
-        self._rendered: OrderedDict[tuple[str, tuple[int, int, int]], pygame.Surface] = (
-            OrderedDict()
+        self._rendered: BoundedCache[tuple[str, tuple[int, int, int]], pygame.Surface] = (
+            BoundedCache(64)
         )
 
     @staticmethod
@@ -59,14 +59,7 @@ class TickerStrip:
         return out
 
     def _surface(self, text: str, colour: tuple[int, int, int]) -> pygame.Surface:
-        key = (text, colour)
-        surf = self._rendered.get(key)
-        if surf is None:
-            surf = self.font.render(text, True, colour)
-            self._rendered[key] = surf
-            if len(self._rendered) > 64:
-                self._rendered.popitem(last=False)
-        return surf
+        return self._rendered.get((text, colour), lambda: self.font.render(text, True, colour))
 
     def draw(
         self,
