@@ -22,7 +22,7 @@ from kiosk.render.fonts import Fonts
 from kiosk.render.images import ImageError
 from kiosk.render.painter import FramePainter, Regions, View
 from kiosk.render.screen import Orientation
-from kiosk.render.theme import EMERGENCY, NORMAL, PRIORITY, Theme
+from kiosk.render.theme import NORMAL, theme_for
 from kiosk.render.ticker import TickerStrip
 from kiosk.schedule import Entry, Rotation, next_change, rotation_at
 
@@ -32,14 +32,6 @@ CROSSFADE_S = 0.5
 TICKER_FPS = 30
 PUMP_S = 0.25  # window events and the stop flag are looked at this often, at least
 MAX_PROBLEMS = 500  # bounded like the manifest's items
-
-
-def theme_of(entry: Entry | None, emergency: bool) -> Theme:
-    if emergency:
-        return EMERGENCY
-    if entry is not None and entry.item.priority == "priority":
-        return PRIORITY
-    return NORMAL
 
 
 @dataclass
@@ -160,12 +152,12 @@ class Player:
             if self._page + 1 < pages and self._entry in slides:
                 view = View(self._view.theme, self._entry.item, self._page + 1, emergency)
                 self._page += 1
-                self._transition(self._paint(view, local, mono), view, mono)
+                self._transition(self._paint(view, local, mono), view)
                 return
         for _ in range(len(slides)):
             self._index = (self._index + 1) % len(slides)
             entry = slides[self._index]
-            view = View(theme_of(entry, emergency), entry.item, 0, emergency)
+            view = View(theme_for(entry.item.priority, emergency), entry.item, 0, emergency)
             try:
                 frame = self._paint(view, local, mono)
             except ImageError as exc:
@@ -176,13 +168,13 @@ class Player:
                 continue
             self.state.problems.pop(entry.key, None)
             self._entry, self._page = entry, 0
-            self._transition(frame, view, mono)
+            self._transition(frame, view)
             return
         self._entry, self._index, self._page = None, -1, 0  # nothing showable: the idle slide
-        view = View(theme_of(None, emergency), None, 0, emergency)
-        self._transition(self._paint(view, local, mono), view, mono)
+        view = View(theme_for(None, emergency), None, 0, emergency)
+        self._transition(self._paint(view, local, mono), view)
 
-    def _transition(self, frame: pygame.Surface, view: View, mono: float) -> None:
+    def _transition(self, frame: pygame.Surface, view: View) -> None:
         """Crossfade from the picture on screen to the new frame."""
         self._view = view
         self.state.current = self._entry.key if self._entry else None
@@ -230,7 +222,7 @@ class Player:
         self.display.surface.blit(part, target)
         self.display.present([target])
 
-    def _tick_clock(self, local: datetime, mono: float) -> None:
+    def _tick_clock(self, local: datetime) -> None:
         """Each minute: the header's clock, and the idle slide's big clock."""
         minute = local.hour * 60 + local.minute
         if minute == self._minute or self._regions is None:
@@ -273,7 +265,7 @@ class Player:
         if mono >= self._slide_end:
             self._choose(local, mono, restart=False)
             mono = self.monotonic()
-        self._tick_clock(local, mono)
+        self._tick_clock(local)
         self._tick_ticker(mono)
         return self._sleep_for(now, mono)
 

@@ -25,17 +25,9 @@ from kiosk.render.fonts import Fonts
 from kiosk.render.images import ImageError
 from kiosk.render.painter import FramePainter, View
 from kiosk.render.screen import Orientation
-from kiosk.render.theme import EMERGENCY, NORMAL, PRIORITY, Theme
+from kiosk.render.theme import theme_for
 from kiosk.schedule import ChannelContent, rotation_at
 from kiosk.timeutil import parse_rfc3339
-
-
-def theme_for(item: Item | None, emergency: bool) -> Theme:
-    if emergency or (item is not None and item.priority == "emergency"):
-        return EMERGENCY
-    if item is not None and item.priority == "priority":
-        return PRIORITY
-    return NORMAL
 
 
 @dataclass(frozen=True)
@@ -75,7 +67,7 @@ class Previewer:
         for n, item in enumerate(slides):
             emergency = item.priority == "emergency"
             texts = tuple(t.text for t in tickers if (t.priority == "emergency") == emergency)
-            theme = theme_for(item, emergency)
+            theme = theme_for(item.priority, emergency)
             regions = self.painter.regions(theme, bool(texts))
             for page in range(self.painter.slides.pages(item, regions.slide)):
                 name = f"{n + 1:02d}-{item.id}" + (f"-p{page + 1}" if page else "")

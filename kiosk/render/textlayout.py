@@ -81,14 +81,12 @@ def _blocks(title: str, body: str, size: int, width: int, fonts: Fonts) -> list[
         _Block(line, TITLE_FACE, title_size, 0)
         for line in wrap(title, fonts, TITLE_FACE, title_size, width)
     ]
-    para_gap = size // 2
-    for n, para in enumerate(paragraphs(body)):
+    for para in paragraphs(body):
         first_in_para = True
         for hard_line in para:
             for line in wrap(hard_line, fonts, BODY_FACE, size, width):
-                gap = 0
-                if first_in_para and (n > 0 or out):
-                    gap = para_gap if n > 0 else size // 2
+                # half a line of space above a paragraph, unless it opens the slide
+                gap = size // 2 if first_in_para and out else 0
                 out.append(_Block(line, BODY_FACE, size, gap))
                 first_in_para = False
     return out

@@ -77,3 +77,11 @@ def contrast(a: RGB, b: RGB) -> float:
 
     hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
+
+
+def theme_for(priority: str | None, emergency: bool) -> Theme:
+    """The theme of a slide of this priority (None: the idle slide); an emergency anywhere
+    puts the whole screen in the emergency theme."""
+    if emergency or priority == "emergency":
+        return EMERGENCY
+    return PRIORITY if priority == "priority" else NORMAL
