@@ -1,4 +1,5 @@
-"""`kiosk run`: the one place where configuration, content, screen and player are wired."""
+"""`kiosk run` and `kiosk sync --once`: the one place where configuration, cache, source,
+screen and player are wired."""
 
 from __future__ import annotations
 
@@ -7,23 +8,28 @@ import dataclasses
 import logging
 import os
 import signal
+import sys
 import tempfile
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pygame
 
 from kiosk.authoring import FileAssets, PlaylistError, load_playlist
 from kiosk.cli import UsageError
+from kiosk.clock import SourceClock
 from kiosk.config import Config, default_config, load_config
 from kiosk.content import Content, ContentBox
 from kiosk.display import PygameDisplay
-from kiosk.paths import SAMPLE_PLAYLISTS, user_cache_dir
+from kiosk.paths import SYSTEM_CONFIG, user_cache_dir
 from kiosk.player import Player
 from kiosk.preview import parse_size
 from kiosk.render.screen import Orientation
 from kiosk.schedule import ChannelContent
+from kiosk.source import HttpSource
+from kiosk.store import Store, StoreBusy
+from kiosk.sync import Syncer, SyncReport
+from kiosk.syncloop import SyncLoop
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +90,23 @@ def save_snapshot(path: Path, frame: pygame.Surface) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _config(args: argparse.Namespace) -> tuple[Config, Path | None]:
-    """The configuration and the local playlists folder to play, if any."""
-    if args.config:
-        config = load_config(Path(args.config))
-        playlists = Path(args.playlists) if args.playlists else None
-    else:
-        config = dataclasses.replace(default_config(), storage_dir=user_cache_dir())
-        playlists = Path(args.playlists) if args.playlists else SAMPLE_PLAYLISTS
+def resolve_config(path: str | None, dev_playlists: bool = False) -> Config:
+    """--config when given, else the board's /etc/kiosk/kiosk.toml. With local playlists
+    (development), the embedded demo board, whose files go to the user's cache folder."""
+    if path:
+        return load_config(Path(path))
+    if dev_playlists:
+        return dataclasses.replace(default_config(), storage_dir=user_cache_dir() / "board")
+    if SYSTEM_CONFIG.exists():
+        return load_config(SYSTEM_CONFIG)
+    raise UsageError(
+        f"no configuration: {SYSTEM_CONFIG} does not exist; pass --config PATH "
+        "(or try `kiosk demo` to see the kiosk with sample content)"
+    )
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = resolve_config(args.config, dev_playlists=bool(args.playlists))
     display = config.display
     if args.size:
         display = dataclasses.replace(display, size=parse_size(args.size))
@@ -99,58 +114,137 @@ def _config(args: argparse.Namespace) -> tuple[Config, Path | None]:
         if args.rotation not in (0, 90, 180, 270):
             raise UsageError(f"--rotation must be 0, 90, 180 or 270, got {args.rotation}")
         display = dataclasses.replace(display, rotation=args.rotation)
-    if playlists is not None and not playlists.is_dir():
-        raise UsageError(f"--playlists: {playlists} is not a folder")
-    return dataclasses.replace(config, display=display), playlists
+    if args.playlists and not Path(args.playlists).is_dir():
+        raise UsageError(f"--playlists: {args.playlists} is not a folder")
+    return dataclasses.replace(config, display=display)
+
+
+def make_syncer(
+    config: Config, store: Store, screen: tuple[int, int], clock: SourceClock
+) -> Syncer:
+    source = HttpSource(config.source.url, config.device.id)
+    return Syncer(source, store, config.source.channels, config.source.public_keys, screen, clock)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    config, playlists = _config(args)
-    if playlists is not None:
-        content = load_local_content(playlists, config.source.channels)
-        log.info("playing local playlists from %s", playlists)
-    else:
-        content = Content((), FileAssets())
-        log.warning(
-            "no content yet: this version plays local playlists only (kiosk run --playlists "
-            "DIR); the idle slide shows until then"
-        )
-    box = ContentBox(content)
+    config = _config(args)
+    return run_kiosk(
+        config,
+        headless=args.headless,
+        snapshot=Path(args.snapshot) if args.snapshot else None,
+        playlists=Path(args.playlists) if args.playlists else None,
+    )
 
-    display = PygameDisplay(config.display.size, args.headless)
-    snapshot = Path(args.snapshot) if args.snapshot else None
-    if display.mode == "headless" and snapshot is None and not args.config:
-        config.storage_dir.mkdir(parents=True, exist_ok=True)
-        snapshot = config.storage_dir / "screen.png"
+
+def run_kiosk(
+    config: Config,
+    headless: bool,
+    snapshot: Path | None = None,
+    playlists: Path | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """The appliance: the screen in this thread, the sync in its own."""
+    display = PygameDisplay(config.display.size, headless)
     if display.mode == "headless":
         how = (
             f"the picture is saved to {snapshot} at every slide change"
             if snapshot
-            else ("pass --snapshot FILE.png to see the picture")
+            else "pass --snapshot FILE.png to see the picture"
         )
         print(f"No screen: running headless; {how}. Stop with Ctrl+C.", flush=True)
-
     orientation = Orientation(display.surface.get_size(), config.display.rotation)
+    clock = SourceClock()
+    loop: SyncLoop | None = None
+    if playlists is not None:
+        content = load_local_content(playlists, config.source.channels)
+        log.info("playing local playlists from %s (no sync)", playlists)
+    else:
+        store = Store(config.storage_dir)
+        try:
+            store.prepare()
+            store.remember_screen(orientation.logical)
+        except OSError as exc:
+            log.error("the cache %s cannot be written: %s", config.storage_dir, exc)
+        syncer = make_syncer(config, store, orientation.logical, clock)
+        content = syncer.load_content()  # offline first: the last good content, at once
+        log.info(
+            "cache %s: %d channel(s) with content; syncing from %s every %d s",
+            config.storage_dir,
+            len(content.channels),
+            config.source.url,
+            config.source.poll_seconds,
+        )
+    box = ContentBox(content)
+    if playlists is None:
+        loop = SyncLoop(syncer, store, box, config.source.poll_seconds, clock.now)
+
     player = Player(
         box,
         display,
         orientation,
         config.device.tz,
         config.device.unit_name,
-        clock=lambda: datetime.now(UTC),
+        clock=clock.now,
         on_slide=(lambda frame: save_snapshot(snapshot, frame)) if snapshot else None,
     )
-    stop = threading.Event()
+    stop = stop or threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
         stop.set()
         box.publish(box.current()[0])  # wake the player at once
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+    if loop is not None:
+        loop.start()
     try:
         player.run(stop.is_set)
     finally:
+        if loop is not None:
+            loop.stop()
         display.close()
     return 0
+
+
+def logical_screen(config: Config, store: Store) -> tuple[int, int]:
+    """The upright picture's size for pre-scaling images outside `kiosk run`: the configured
+    size, else the size the kiosk last ran at, else 1920x1080."""
+    size = config.display.size or store.remembered_screen() or (1920, 1080)
+    if config.display.size and config.display.rotation in (90, 270):
+        size = (size[1], size[0])
+    return size
+
+
+def print_report(report: SyncReport) -> None:
+    for channel in report.channels:
+        state = "current" if channel.current else "NOT current"
+        held = (
+            f"sequence {channel.sequence}, {channel.items} items, expires "
+            f"{channel.expires_at.isoformat()}"
+            if channel.sequence is not None and channel.expires_at is not None
+            else "no content"
+        )
+        print(f"{channel.channel}: {state}: {held}{' (updated)' if channel.changed else ''}")
+        for problem in channel.problems:
+            print(f"  {problem.code}: {problem.message}")
+    for problem in report.problems:
+        print(f"{problem.code}: {problem.message}")
+
+
+def sync_command(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config)
+    store = Store(config.storage_dir)
+    try:
+        with store.locked(wait_s=60):
+            syncer = make_syncer(config, store, logical_screen(config, store), SourceClock())
+            report = syncer.sync()
+    except StoreBusy as exc:
+        print(f"sync_failing: {exc}; try again later", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"disk_low: the cache {config.storage_dir} cannot be used: {exc}", file=sys.stderr)
+        return 1
+    print_report(report)
+    return 0 if report.ok else 1

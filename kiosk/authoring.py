@@ -50,10 +50,12 @@ class Playlist:
     items: tuple[Item, ...]
     errors: list[str]  # items skipped, each message naming file, item and field
     assets: FileAssets
+    wire: tuple[Mapping[str, Any], ...] = ()  # the good items as a manifest carries them
 
 
-def authored_item(raw: object, index: int, base: Path, assets: FileAssets) -> Item:
-    """One authored item: an image's `file` (relative to base) becomes its `asset`."""
+def wire_item(raw: object, index: int, base: Path, assets: FileAssets) -> object:
+    """An authored item as a manifest carries it: an image's `file` (relative to base)
+    is hashed into its `asset`, and the file is noted in assets."""
     if isinstance(raw, Mapping) and raw.get("type") == "image" and "asset" not in raw:
         ref = item_ref(raw, index)
         name = raw.get("file")
@@ -69,8 +71,13 @@ def authored_item(raw: object, index: int, base: Path, assets: FileAssets) -> It
             raise ItemError(ref, "file", f"{name}: is not a JPEG, PNG or WebP image")
         sha = hashlib.sha256(data).hexdigest()
         assets.files[sha] = path
-        raw = {**raw, "asset": {"sha256": sha, "size": len(data), "media_type": media}}
-    return parse_item(raw, index)
+        raw = {k: v for k, v in raw.items() if k != "file"}
+        raw["asset"] = {"sha256": sha, "size": len(data), "media_type": media}
+    return raw
+
+
+def authored_item(raw: object, index: int, base: Path, assets: FileAssets) -> Item:
+    return parse_item(wire_item(raw, index, base, assets), index)
 
 
 def parse_playlist(doc: Mapping[str, Any], path: Path) -> Playlist:
@@ -82,11 +89,13 @@ def parse_playlist(doc: Mapping[str, Any], path: Path) -> Playlist:
         raise PlaylistError(f"{path}: items: must be an array of tables ([[items]])")
     assets = FileAssets()
     items: list[Item] = []
+    wire: list[Mapping[str, Any]] = []
     errors: list[str] = []
     seen: set[str] = set()
     for index, raw in enumerate(raws):
         try:
-            item = authored_item(raw, index, path.parent, assets)
+            resolved = wire_item(raw, index, path.parent, assets)
+            item = parse_item(resolved, index)
             if item.id in seen:
                 raise ItemError(item_ref(raw, index), "id", "repeats an earlier item's id")
         except ItemError as exc:
@@ -94,7 +103,8 @@ def parse_playlist(doc: Mapping[str, Any], path: Path) -> Playlist:
             continue
         seen.add(item.id)
         items.append(item)
-    return Playlist(channel, tuple(items), errors, assets)
+        wire.append(resolved)  # type: ignore[arg-type]  # parse_item checked it is a mapping
+    return Playlist(channel, tuple(items), errors, assets, tuple(wire))
 
 
 def load_playlist(path: Path) -> Playlist:

@@ -37,6 +37,30 @@ def _run(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _sync(args: argparse.Namespace) -> int:
+    from kiosk.app import sync_command
+
+    return sync_command(args)
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from kiosk.publish import keygen_command
+
+    return keygen_command(args)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from kiosk.publish import publish_command
+
+    return publish_command(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from kiosk.demo import demo_command
+
+    return demo_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kiosk", description="Public e-bulletin board kiosk (bảng tin điện tử công cộng)."
@@ -45,13 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="the appliance: show the playlists on the screen")
-    run.add_argument("--config", help="kiosk.toml (default: the embedded demo configuration)")
+    run = sub.add_parser("run", help="the appliance: sync the channels and show them")
+    run.add_argument("--config", help="kiosk.toml (default: /etc/kiosk/kiosk.toml)")
     run.add_argument("--headless", action="store_true", help="no window: draw off-screen")
     run.add_argument(
         "--playlists",
-        help="play authoring playlists (*.toml) from this folder instead of the synced cache "
-        "(default without --config: the sample playlists)",
+        help="play authoring playlists (*.toml) from this folder instead of syncing "
+        "(for authors and developers; without --config, on the embedded demo board)",
     )
     run.add_argument(
         "--snapshot",
@@ -74,6 +98,39 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--at", help="the clock for the header and schedule, RFC 3339")
     render.add_argument("--config", help="kiosk.toml for the unit name, time zone and screen")
     render.set_defaults(func=_render)
+
+    demo = sub.add_parser(
+        "demo",
+        help="publish playlists/ with the demo key to a source on loopback and run the kiosk "
+        "against it",
+    )
+    demo.add_argument("--headless", action="store_true", help="no window: draw off-screen")
+    demo.add_argument("--port", type=int, default=8765, help="the loopback source's port")
+    demo.add_argument("--playlists", help="the playlists to publish (default: playlists/)")
+    demo.add_argument("--snapshot", help="write the picture to this PNG at each slide change")
+    demo.add_argument("--size", help="the screen size, WxH (default 1920x1080)")
+    demo.set_defaults(func=_demo)
+
+    sync = sub.add_parser("sync", help="sync every channel from the source once")
+    sync.add_argument("--once", action="store_true", required=True, help="one sync, then exit")
+    sync.add_argument("--config", help="kiosk.toml (default: /etc/kiosk/kiosk.toml)")
+    sync.set_defaults(func=_sync)
+
+    keygen = sub.add_parser("keygen", help="make an Ed25519 signing key for kiosk publish")
+    keygen.add_argument("--out", required=True, help="the private key file to create (0600)")
+    keygen.set_defaults(func=_keygen)
+
+    publish = sub.add_parser("publish", help="sign playlists into a static site for the boards")
+    publish.add_argument("playlists", nargs="+", metavar="PLAYLIST.toml")
+    publish.add_argument("--key", required=True, help="the signing key of kiosk keygen")
+    publish.add_argument("--out", required=True, help="the site folder (SPEC 1.1 layout)")
+    publish.add_argument(
+        "--sequence", type=int, help="the sequence number (default: one past the site's)"
+    )
+    publish.add_argument(
+        "--expires-days", type=float, default=14, help="days until expiry (default 14)"
+    )
+    publish.set_defaults(func=_publish)
 
     check = sub.add_parser("check-config", help="validate a kiosk.toml")
     check.add_argument("path")

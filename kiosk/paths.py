@@ -8,6 +8,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 FONTS_DIR = PACKAGE_DIR / "fonts"
 DEFAULT_CONFIG = PACKAGE_DIR / "default.toml"
+SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")  # where a provisioned board keeps its own
 # The sample playlists live beside the package in a checkout (not inside an installed wheel).
 SAMPLE_PLAYLISTS = PACKAGE_DIR.parent / "playlists"
 

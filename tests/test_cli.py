@@ -105,7 +105,7 @@ def test_run_with_a_bad_config_exits_2_naming_the_key(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_run_headless_plays_the_samples_and_stops_cleanly_on_sigterm(tmp_path):
+def test_run_headless_plays_local_playlists_and_stops_cleanly_on_sigterm(tmp_path):
     snapshot = tmp_path / "screen.png"
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "XDG_CACHE_HOME": str(tmp_path)}
     proc = subprocess.Popen(
@@ -115,6 +115,8 @@ def test_run_headless_plays_the_samples_and_stops_cleanly_on_sigterm(tmp_path):
             "kiosk",
             "run",
             "--headless",
+            "--playlists",
+            str(ROOT / "playlists"),
             "--snapshot",
             str(snapshot),
             "--size",

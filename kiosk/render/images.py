@@ -1,11 +1,13 @@
-"""Decoding an image item's file into a surface of the slide's size, safely.
+"""Decoding image files safely, once: at sync time into a copy of the screen's size, and in
+the player from that copy into a surface of the slide's size.
 
-Pillow decodes (JPEG, PNG, WebP) with a pixel limit against decompression bombs, and
-scales once, so the player only ever blits a surface of the screen's size.
+Pillow decodes (JPEG, PNG, WebP) with a pixel limit against decompression bombs, so neither
+the sync nor the player ever holds a 24-megapixel photo for longer than one decode.
 """
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pygame
 from PIL import Image
 
 MAX_PIXELS = 50_000_000  # SPEC 1.5
+FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 class ImageError(Exception):
@@ -29,18 +32,29 @@ def fitted_size(image: tuple[int, int], box: tuple[int, int], fit: str) -> tuple
     return max(1, round(iw * scale)), max(1, round(ih * scale))
 
 
-def load_fitted(path: Path, box: tuple[int, int], fit: str) -> pygame.Surface:
-    """The image scaled for the box (contain or cover); for cover, cropped to the box."""
+def decode(
+    path: Path, box: tuple[int, int], fit: str, media_type: str | None = None
+) -> Image.Image:
+    """The image as RGB, decoded no larger than needed to fit the box (JPEG draft mode).
+
+    Refuses files over 50 megapixels before decoding their pixels, formats other than
+    JPEG, PNG and WebP, and (when given) a format other than the manifest's media_type.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 if img.width * img.height > MAX_PIXELS:
                     raise ImageError(f"{path.name}: {img.width}x{img.height} is over 50 megapixels")
-                if img.format not in ("JPEG", "PNG", "WEBP"):
+                if img.format not in FORMATS:
                     raise ImageError(f"{path.name}: {img.format} is not JPEG, PNG or WebP")
+                if media_type is not None and FORMATS[img.format] != media_type:
+                    raise ImageError(
+                        f"{path.name}: the file is {FORMATS[img.format]}, the manifest says "
+                        f"{media_type}"
+                    )
                 img.draft("RGB", fitted_size(img.size, box, fit))  # JPEG: decode smaller
-                rgb = img.convert("RGB")
+                return img.convert("RGB")
     except ImageError:
         raise
     except (
@@ -51,6 +65,27 @@ def load_fitted(path: Path, box: tuple[int, int], fit: str) -> pygame.Surface:
         SyntaxError,
     ) as exc:
         raise ImageError(f"{path.name}: cannot be decoded as an image ({exc})") from None
+
+
+def prescale(path: Path, screen: tuple[int, int], media_type: str) -> tuple[bytes, str]:
+    """A copy no larger than needed to cover the screen (never enlarged), as (bytes, ext):
+    JPEG for photos, PNG for the rest (posters with lettering keep sharp edges)."""
+    img = decode(path, screen, "cover", media_type)
+    scale = min(1.0, max(screen[0] / img.width, screen[1] / img.height))
+    if scale < 1.0:
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        img = img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    out = io.BytesIO()
+    if media_type == "image/jpeg":
+        img.save(out, "JPEG", quality=90)
+        return out.getvalue(), "jpg"
+    img.save(out, "PNG", compress_level=3)
+    return out.getvalue(), "png"
+
+
+def load_fitted(path: Path, box: tuple[int, int], fit: str) -> pygame.Surface:
+    """The image scaled for the box (contain or cover); for cover, cropped to the box."""
+    rgb = decode(path, box, fit)
     size = fitted_size(rgb.size, box, fit)
     rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     if fit == "cover":

@@ -1,0 +1,50 @@
+"""Writing files so that power loss at any moment leaves the old file or the new, never half.
+
+Every write of the kiosk goes through here: temp file in the same folder, fsync, rename,
+fsync of the folder. Writes are also rare: callers write only what changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace path with data; a reader sees the old bytes or the new ones, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def atomic_promote(src: Path, dest: Path) -> None:
+    """Move a complete, fsynced file into place (same file system) and make it durable."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, dest)
+    fsync_dir(dest.parent)
+
+
+def free_bytes(folder: Path) -> int:
+    return shutil.disk_usage(folder).free

@@ -1,0 +1,187 @@
+"""The provincial source system, as the sync sees it: one small interface and its HTTP adapter.
+
+`Source` is all the sync needs: a channel's manifest (conditional on an ETag) and an asset
+by its SHA-256. `HttpSource` speaks SPEC 1.1 and 1.5 to any static web server; another
+provincial system's API becomes another adapter with the same two methods.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+import requests
+
+from kiosk import __version__
+
+MAX_MANIFEST_BYTES = 2 * 1024 * 1024  # SPEC 1.5
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 15.0  # the longest silence tolerated inside one response
+MANIFEST_DEADLINE_S = 60.0
+ASSET_MIN_RATE = 16 * 1024  # bytes/s a download may not fall below, on average
+MAX_REDIRECTS = 5
+CHUNK = 64 * 1024
+
+
+class SourceError(Exception):
+    """A fetch that failed; `code` is the problem code of SPEC 3.3."""
+
+    code = "sync_failing"
+
+
+class TransportError(SourceError):
+    """The source could not be reached or answered badly: try again later, keep what we have."""
+
+
+class ManifestTooLarge(SourceError):
+    code = "manifest_invalid"
+
+
+class AssetRejected(SourceError):
+    """The source's bytes cannot be this asset (missing, too long): the item waits."""
+
+    code = "asset_invalid"
+
+
+@dataclass(frozen=True)
+class ManifestFetch:
+    body: bytes | None  # None: unchanged since the ETag we sent (304)
+    etag: str | None
+    server_time: datetime | None  # the response's Date header
+
+
+class Source(Protocol):
+    def fetch_manifest(self, channel: str, etag: str | None) -> ManifestFetch: ...
+
+    def fetch_asset(self, sha256: str, size: int, partial: Path) -> datetime | None:
+        """Complete the partial file (resuming it when the source allows) up to `size` bytes.
+        The caller checks the hash; returns the response's Date, if any."""
+        ...
+
+
+def http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class HttpSource:
+    """SPEC 1.1 over HTTP(S): `S/channels/<channel>/manifest.json` and `S/assets/<sha256>`."""
+
+    def __init__(self, url: str, device_id: str, session: requests.Session | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.session = session or requests.Session()
+        self.session.max_redirects = MAX_REDIRECTS
+        self.session.headers["User-Agent"] = f"kiosk/{__version__} ({device_id})"
+        self.session.trust_env = False  # no proxy or netrc surprises on an appliance
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _get(self, url: str, headers: dict[str, str]) -> requests.Response:
+        try:
+            response = self.session.get(
+                url, headers=headers, stream=True, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+            )
+        except requests.TooManyRedirects:
+            raise TransportError(f"{url}: more than {MAX_REDIRECTS} redirects") from None
+        except requests.RequestException as exc:
+            raise TransportError(f"{url}: {_reason(exc)}") from None
+        return response
+
+    def fetch_manifest(self, channel: str, etag: str | None) -> ManifestFetch:
+        url = f"{self.url}/channels/{channel}/manifest.json"
+        response = self._get(url, {"If-None-Match": etag} if etag else {})
+        with response:
+            date = http_date(response.headers.get("Date"))
+            if response.status_code == 304:
+                return ManifestFetch(None, etag, date)
+            if response.status_code != 200:
+                raise TransportError(f"{url}: the source answered HTTP {response.status_code}")
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > MAX_MANIFEST_BYTES:
+                raise ManifestTooLarge(f"{url}: {int(length)} bytes; at most 2 MiB are allowed")
+            body = bytearray()
+            for chunk in _chunks(response, url, time.monotonic() + MANIFEST_DEADLINE_S):
+                body += chunk
+                if len(body) > MAX_MANIFEST_BYTES:
+                    raise ManifestTooLarge(f"{url}: more than 2 MiB; rejected")
+            return ManifestFetch(bytes(body), response.headers.get("ETag"), date)
+
+    def fetch_asset(self, sha256: str, size: int, partial: Path) -> datetime | None:
+        url = f"{self.url}/assets/{sha256}"
+        have = partial.stat().st_size if partial.exists() else 0
+        if have >= size:
+            return None
+        headers = {"Accept-Encoding": "identity"}
+        if have:
+            headers["Range"] = f"bytes={have}-"
+        response = self._get(url, headers)
+        with response:
+            if response.status_code == 416 and have:  # our partial is no use: start again
+                partial.unlink()
+                return self.fetch_asset(sha256, size, partial)
+            if response.status_code == 404:
+                raise AssetRejected(f"{url}: the source does not have this asset (404)")
+            resumed = response.status_code == 206 and _range_start(response) == have
+            if response.status_code != 200 and not resumed:
+                raise TransportError(f"{url}: the source answered HTTP {response.status_code}")
+            deadline = time.monotonic() + 60 + size / ASSET_MIN_RATE
+            with open(partial, "ab" if resumed else "wb") as out:
+                try:
+                    _copy(response, out, url, have if resumed else 0, size, deadline)
+                finally:
+                    out.flush()
+                    os.fsync(out.fileno())
+            return http_date(response.headers.get("Date"))
+
+
+def _copy(
+    response: requests.Response, out: BinaryIO, url: str, have: int, size: int, deadline: float
+) -> None:
+    for chunk in _chunks(response, url, deadline):
+        have += len(chunk)
+        if have > size:
+            raise AssetRejected(f"{url}: the source sent more than the manifest's {size} bytes")
+        out.write(chunk)
+
+
+def _chunks(response: requests.Response, url: str, deadline: float) -> Iterator[bytes]:
+    try:
+        for chunk in response.iter_content(CHUNK):
+            yield chunk
+            if time.monotonic() > deadline:
+                raise TransportError(f"{url}: too slow; gave up (the download resumes later)")
+    except requests.RequestException as exc:
+        raise TransportError(f"{url}: {_reason(exc)}") from None
+
+
+def _range_start(response: requests.Response) -> int | None:
+    value = response.headers.get("Content-Range", "")  # "bytes 100-199/200"
+    try:
+        return int(value.split()[1].split("-")[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _reason(exc: requests.RequestException) -> str:
+    """A one-line reason for a technician, without the stack of wrapped exceptions."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"no connection within {CONNECT_TIMEOUT_S:g} s"
+    if isinstance(exc, requests.ReadTimeout):
+        return f"the source stopped answering for {READ_TIMEOUT_S:g} s"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed or was reset"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the connection broke off in the middle of a response"
+    return type(exc).__name__

@@ -1,0 +1,336 @@
+"""Sync: the source's signed manifests and verified assets into the cache (SPEC 1, 2.3, 2.4),
+and the cache into the content the player shows.
+
+Order is what makes power loss harmless: a new manifest's assets are downloaded, verified,
+decoded and pre-scaled first; the manifest is committed last, in one atomic rename; the
+content is rebuilt from the cache alone. So the cache never holds a manifest whose assets
+are half there, and the player never sees an unverified byte.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.authoring import FileAssets
+from kiosk.clock import SourceClock
+from kiosk.content import Content
+from kiosk.fsutil import atomic_write
+from kiosk.model import ImageItem, Item, Manifest, ManifestError, parse_manifest
+from kiosk.render.images import ImageError, prescale
+from kiosk.schedule import ChannelContent
+from kiosk.signing import EnvelopeError, verify_envelope
+from kiosk.source import AssetRejected, Source, SourceError
+from kiosk.store import Store, StoredChannel
+
+log = logging.getLogger(__name__)
+
+# Problems that mean the board does not hold the source's latest content.
+NOT_CURRENT = frozenset(
+    {
+        "sync_failing",
+        "signature_invalid",
+        "rollback_rejected",
+        "manifest_invalid",
+        "asset_invalid",
+        "disk_low",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+
+
+@dataclass
+class ChannelReport:
+    channel: str
+    sequence: int | None = None  # of the manifest the board now holds
+    items: int = 0
+    expires_at: datetime | None = None
+    changed: bool = False  # a new manifest was accepted by this sync
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def current(self) -> bool:
+        return self.sequence is not None and not any(p.code in NOT_CURRENT for p in self.problems)
+
+    def add(self, code: str, message: str) -> None:
+        self.problems.append(Problem(code, message))
+
+
+@dataclass
+class SyncReport:
+    channels: list[ChannelReport]
+    clock_skew_s: float | None
+    problems: list[Problem] = field(default_factory=list)  # not of one channel
+
+    @property
+    def ok(self) -> bool:
+        return all(c.current for c in self.channels)
+
+    @property
+    def reachable(self) -> bool:
+        """Whether the source answered for every channel (transport failures back off)."""
+        return not any(p.code == "sync_failing" for c in self.channels for p in c.problems)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _asset_ext(media_type: str) -> str:
+    return "jpg" if media_type == "image/jpeg" else "png"
+
+
+class Syncer:
+    """One sync of every channel, and the content the cache holds. The caller holds the
+    store's lock around sync(); load_content() only reads files that are replaced atomically."""
+
+    def __init__(
+        self,
+        source: Source,
+        store: Store,
+        channels: Sequence[str],
+        public_keys: Sequence[str],
+        screen: tuple[int, int],
+        clock: SourceClock,
+    ) -> None:
+        self.source, self.store = source, store
+        self.channels, self.public_keys = tuple(channels), tuple(public_keys)
+        self.screen, self.clock = screen, clock
+
+    # -- reading the cache ------------------------------------------------------------------
+
+    def _stored(self, name: str) -> tuple[StoredChannel | None, Manifest | None, list[str]]:
+        """The stored envelope, its manifest when it still verifies, and its item errors."""
+        stored = self.store.read_channel(name)
+        if stored is None:
+            return None, None, []
+        try:
+            manifest, errors = self._parse(name, stored.envelope)
+        except (EnvelopeError, ManifestError) as exc:
+            log.error("%s: the stored manifest is no longer trusted: %s", name, exc)
+            return stored, None, []
+        return stored, manifest, [str(e) for e in errors]
+
+    def _parse(self, name: str, envelope: bytes) -> tuple[Manifest, list[Exception]]:
+        payload = verify_envelope(envelope, self.public_keys)
+        try:
+            doc = json.loads(payload.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ManifestError(f"the payload is not UTF-8 JSON ({exc})") from None
+        manifest, errors = parse_manifest(doc, name)
+        return manifest, list(errors)
+
+    def image_path(self, item: ImageItem) -> Path | None:
+        """The stored, verified file to show for an image item: the pre-scaled copy when
+        there is one, else the original (the screen size changed since it was made)."""
+        ref = item.asset
+        derived = self.store.derived_path(ref.sha256, self.screen, _asset_ext(ref.media_type))
+        if derived.exists():
+            return derived
+        if self.store.has_asset(ref.sha256, ref.size):
+            return self.store.asset_path(ref.sha256)
+        return None
+
+    def load_content(self) -> Content:
+        """What the player shows: each channel's last good manifest, image items only when
+        their asset is verified and stored."""
+        channels: list[ChannelContent] = []
+        files: dict[str, Path] = {}
+        for name in self.channels:
+            _, manifest, _ = self._stored(name)
+            if manifest is None:
+                continue
+            items: list[Item] = []
+            for item in manifest.items:
+                if isinstance(item, ImageItem):
+                    path = self.image_path(item)
+                    if path is None:
+                        continue
+                    files[item.asset.sha256] = path
+                items.append(item)
+            channels.append(ChannelContent(name, tuple(items), manifest.expires_at))
+        return Content(tuple(channels), FileAssets(files))
+
+    # -- syncing ----------------------------------------------------------------------------
+
+    def sync(self) -> SyncReport:
+        reports = [self.sync_channel(name) for name in self.channels]
+        report = SyncReport(reports, self.clock.skew_s)
+        if self.clock.unsynced:
+            report.problems.append(
+                Problem(
+                    "clock_unsynced",
+                    f"the board's clock is {self.clock.skew_s:+.0f} s from the source's; "
+                    "scheduling by the source's time",
+                )
+            )
+        return report
+
+    def sync_channel(self, name: str) -> ChannelReport:
+        report = ChannelReport(name)
+        stored, held, item_errors = self._stored(name)
+        try:
+            return self._sync_channel(report, stored, held, item_errors)
+        except OSError as exc:  # the cache cannot be written: a full or failing SD card
+            report.add("disk_low", f"{name}: the cache cannot be written: {exc}")
+            return self._describe(report, held, item_errors)
+
+    def _sync_channel(
+        self,
+        report: ChannelReport,
+        stored: StoredChannel | None,
+        held: Manifest | None,
+        item_errors: list[str],
+    ) -> ChannelReport:
+        name = report.channel
+        try:
+            fetch = self.source.fetch_manifest(name, stored.etag if held and stored else None)
+        except SourceError as exc:
+            report.add(exc.code, f"{name}: {exc}")
+            return self._describe(report, held, item_errors)
+        if fetch.server_time is not None:
+            self.clock.observe(fetch.server_time)
+        if fetch.body is not None:
+            try:
+                new, errors = self._parse(name, fetch.body)
+                if held is not None and new.sequence < held.sequence:
+                    raise ManifestError(
+                        f"sequence {new.sequence} is older than the {held.sequence} this board "
+                        "holds (a replayed or misnumbered manifest)",
+                        code="rollback_rejected",
+                    )
+            except (EnvelopeError, ManifestError) as exc:
+                report.add(
+                    exc.code, f"{name}: {exc}; keeping sequence {held.sequence if held else 'none'}"
+                )
+                return self._describe(report, held, item_errors)
+            if held is not None and new.sequence == held.sequence:
+                # the same content (SPEC 1.3); remember the ETag so the next poll is a 304
+                if stored is not None and fetch.etag != stored.etag:
+                    self.store.write_channel(name, StoredChannel(stored.envelope, fetch.etag))
+            else:
+                if not self._fetch_assets(name, new, report):
+                    return self._describe(report, held, item_errors)
+                self.store.write_channel(name, StoredChannel(fetch.body, fetch.etag))
+                log.info("%s: sequence %d accepted (%d items)", name, new.sequence, len(new.items))
+                report.changed = True
+                held, item_errors = new, [str(e) for e in errors]
+        elif held is not None:
+            self._fetch_assets(name, held, report)  # retry what an earlier sync could not get
+        return self._describe(report, held, item_errors)
+
+    def _describe(
+        self, report: ChannelReport, held: Manifest | None, item_errors: list[str]
+    ) -> ChannelReport:
+        if held is not None:
+            report.sequence, report.items, report.expires_at = (
+                held.sequence,
+                len(held.items),
+                held.expires_at,
+            )
+            if self.clock.now() >= held.expires_at:
+                report.add(
+                    "manifest_expired",
+                    f"{report.channel}: sequence {held.sequence} expired at "
+                    f"{held.expires_at.isoformat()}; its emergency items no longer show",
+                )
+        for message in item_errors:
+            report.add("item_invalid", f"{report.channel}: {message}")
+        return report
+
+    def _fetch_assets(self, name: str, manifest: Manifest, report: ChannelReport) -> bool:
+        """Make every image of the manifest verified, stored and pre-scaled. False when the
+        source could not be reached (keep what we have); a bad asset only skips its item."""
+        for item in manifest.items:
+            if not isinstance(item, ImageItem):
+                continue
+            try:
+                self._ensure_asset(item)
+            except (AssetRejected, ImageError) as exc:
+                report.add("asset_invalid", f"{name}: item {item.id}: {exc}")
+            except DiskLow as exc:
+                report.add("disk_low", f"{name}: item {item.id}: {exc}")
+            except SourceError as exc:
+                report.add(exc.code, f"{name}: item {item.id}: {exc}")
+                return False
+        return True
+
+    def _ensure_asset(self, item: ImageItem) -> None:
+        ref = item.asset
+        derived = self.store.derived_path(ref.sha256, self.screen, _asset_ext(ref.media_type))
+        if derived.exists():
+            return
+        try:
+            if self.store.has_asset(ref.sha256, ref.size):
+                self._derive(self.store.asset_path(ref.sha256), ref.media_type, derived)
+                return
+            self._download(item, derived)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                self.store.partial_path(ref.sha256).unlink(missing_ok=True)
+                raise DiskLow(f"the disk is full ({exc.strerror})") from None
+            raise
+
+    def _download(self, item: ImageItem, derived: Path) -> None:
+        ref = item.asset
+        partial = self.store.partial_path(ref.sha256)
+        have = partial.stat().st_size if partial.exists() else 0
+        if not self.store.room_for(ref.size - have):
+            raise DiskLow(
+                f"{ref.size - have} more bytes would leave less than "
+                f"{self.store.min_free // (1024 * 1024)} MiB free; download refused"
+            )
+        server_time = self.source.fetch_asset(ref.sha256, ref.size, partial)
+        if server_time is not None:
+            self.clock.observe(server_time)
+        got = partial.stat().st_size
+        if got != ref.size:
+            partial.unlink()
+            raise AssetRejected(f"got {got} bytes, the manifest says {ref.size}")
+        if _sha256_file(partial) != ref.sha256:
+            partial.unlink()
+            raise AssetRejected("the bytes do not match the manifest's SHA-256")
+        try:
+            self._derive(partial, ref.media_type, derived)
+        except ImageError:
+            partial.unlink()  # verified bytes, but not a usable image: never stored as usable
+            raise
+        self.store.promote(ref.sha256)
+
+    def _derive(self, source: Path, media_type: str, derived: Path) -> None:
+        data, _ = prescale(source, self.screen, media_type)
+        atomic_write(derived, data)
+
+    def keep_set(self) -> set[Path]:
+        """Every file the stored manifests still need: what garbage collection spares."""
+        keep: set[Path] = set()
+        for name in self.channels:
+            _, manifest, _ = self._stored(name)
+            for item in manifest.items if manifest else ():
+                if isinstance(item, ImageItem):
+                    ref = item.asset
+                    keep.add(self.store.asset_path(ref.sha256))
+                    keep.add(self.store.partial_path(ref.sha256))
+                    keep.add(
+                        self.store.derived_path(ref.sha256, self.screen, _asset_ext(ref.media_type))
+                    )
+        return keep
+
+
+class DiskLow(Exception):
+    code = "disk_low"
