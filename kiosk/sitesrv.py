@@ -109,7 +109,7 @@ class SiteServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="site", daemon=True)
+        thread = threading.Thread(target=self.serve_forever, args=(0.1,), name="site", daemon=True)
         thread.start()
         return thread
 

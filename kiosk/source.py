@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 import requests
 
@@ -78,9 +78,16 @@ def http_date(value: str | None) -> datetime | None:
 class HttpSource:
     """SPEC 1.1 over HTTP(S): `S/channels/<channel>/manifest.json` and `S/assets/<sha256>`."""
 
-    def __init__(self, url: str, device_id: str, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        device_id: str,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
+        read_timeout: float = READ_TIMEOUT_S,
+    ) -> None:
         self.url = url.rstrip("/")
-        self.session = session or requests.Session()
+        self.timeouts = (connect_timeout, read_timeout)
+        self.session = requests.Session()
         self.session.max_redirects = MAX_REDIRECTS
         self.session.headers["User-Agent"] = f"kiosk/{__version__} ({device_id})"
         self.session.trust_env = False  # no proxy or netrc surprises on an appliance
@@ -90,13 +97,11 @@ class HttpSource:
 
     def _get(self, url: str, headers: dict[str, str]) -> requests.Response:
         try:
-            response = self.session.get(
-                url, headers=headers, stream=True, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
-            )
+            response = self.session.get(url, headers=headers, stream=True, timeout=self.timeouts)
         except requests.TooManyRedirects:
             raise TransportError(f"{url}: more than {MAX_REDIRECTS} redirects") from None
         except requests.RequestException as exc:
-            raise TransportError(f"{url}: {_reason(exc)}") from None
+            raise TransportError(f"{url}: {_reason(exc, self.timeouts)}") from None
         return response
 
     def fetch_manifest(self, channel: str, etag: str | None) -> ManifestFetch:
@@ -112,7 +117,8 @@ class HttpSource:
             if length.isdigit() and int(length) > MAX_MANIFEST_BYTES:
                 raise ManifestTooLarge(f"{url}: {int(length)} bytes; at most 2 MiB are allowed")
             body = bytearray()
-            for chunk in _chunks(response, url, time.monotonic() + MANIFEST_DEADLINE_S):
+            deadline = time.monotonic() + MANIFEST_DEADLINE_S
+            for chunk in _chunks(response, url, deadline, self.timeouts):
                 body += chunk
                 if len(body) > MAX_MANIFEST_BYTES:
                     raise ManifestTooLarge(f"{url}: more than 2 MiB; rejected")
@@ -139,31 +145,30 @@ class HttpSource:
             deadline = time.monotonic() + 60 + size / ASSET_MIN_RATE
             with open(partial, "ab" if resumed else "wb") as out:
                 try:
-                    _copy(response, out, url, have if resumed else 0, size, deadline)
+                    start = have if resumed else 0
+                    for chunk in _chunks(response, url, deadline, self.timeouts):
+                        start += len(chunk)
+                        if start > size:
+                            raise AssetRejected(
+                                f"{url}: the source sent more than the manifest's {size} bytes"
+                            )
+                        out.write(chunk)
                 finally:
                     out.flush()
                     os.fsync(out.fileno())
             return http_date(response.headers.get("Date"))
 
 
-def _copy(
-    response: requests.Response, out: BinaryIO, url: str, have: int, size: int, deadline: float
-) -> None:
-    for chunk in _chunks(response, url, deadline):
-        have += len(chunk)
-        if have > size:
-            raise AssetRejected(f"{url}: the source sent more than the manifest's {size} bytes")
-        out.write(chunk)
-
-
-def _chunks(response: requests.Response, url: str, deadline: float) -> Iterator[bytes]:
+def _chunks(
+    response: requests.Response, url: str, deadline: float, timeouts: tuple[float, float]
+) -> Iterator[bytes]:
     try:
         for chunk in response.iter_content(CHUNK):
             yield chunk
             if time.monotonic() > deadline:
                 raise TransportError(f"{url}: too slow; gave up (the download resumes later)")
     except requests.RequestException as exc:
-        raise TransportError(f"{url}: {_reason(exc)}") from None
+        raise TransportError(f"{url}: {_reason(exc, timeouts)}") from None
 
 
 def _range_start(response: requests.Response) -> int | None:
@@ -174,12 +179,12 @@ def _range_start(response: requests.Response) -> int | None:
         return None
 
 
-def _reason(exc: requests.RequestException) -> str:
+def _reason(exc: requests.RequestException, timeouts: tuple[float, float]) -> str:
     """A one-line reason for a technician, without the stack of wrapped exceptions."""
     if isinstance(exc, requests.ConnectTimeout):
-        return f"no connection within {CONNECT_TIMEOUT_S:g} s"
-    if isinstance(exc, requests.ReadTimeout):
-        return f"the source stopped answering for {READ_TIMEOUT_S:g} s"
+        return f"no connection within {timeouts[0]:g} s"
+    if isinstance(exc, requests.ReadTimeout) or "timed out" in str(exc):
+        return f"the source stopped answering for {timeouts[1]:g} s"
     if isinstance(exc, requests.ConnectionError):
         return "connection failed or was reset"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):

@@ -139,17 +139,21 @@ class Store:
 
     # -- garbage ----------------------------------------------------------------------------
 
+    def remove_stale_temp(self) -> None:
+        """Temp files of writes cut short by a crash or power loss (we hold the lock, so
+        nobody is writing them now). Finding none costs a few directory reads, no writes."""
+        for folder in (self.root, self.channels, self.assets, self.derived):
+            for path in folder.glob(".*.tmp") if folder.is_dir() else ():
+                path.unlink(missing_ok=True)
+
     def collect_garbage(self, keep: set[Path], now: float, grace_s: float = GRACE_S) -> int:
         """Remove assets, derived images and partial downloads outside `keep` once they have
         been unreferenced for grace_s (as seen by this process). Returns how many went."""
         removed = 0
         seen: set[Path] = set()
-        for folder in (self.channels, self.assets, self.derived, self.partial):
+        for folder in (self.assets, self.derived, self.partial):
             for path in folder.iterdir() if folder.is_dir() else ():
-                if path.name.endswith(".tmp"):  # a write cut short; we hold the lock
-                    path.unlink(missing_ok=True)
-                    continue
-                if path in keep or folder == self.channels:
+                if path in keep or path.name.endswith(".tmp"):
                     continue
                 seen.add(path)
                 since = self._unreferenced_since.setdefault(path, now)

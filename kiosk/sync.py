@@ -169,6 +169,7 @@ class Syncer:
     # -- syncing ----------------------------------------------------------------------------
 
     def sync(self) -> SyncReport:
+        self.store.remove_stale_temp()
         reports = [self.sync_channel(name) for name in self.channels]
         report = SyncReport(reports, self.clock.skew_s)
         if self.clock.unsynced:
