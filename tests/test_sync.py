@@ -47,11 +47,13 @@ class Board:
         return [i.id for ch in self.content().channels for i in ch.items]
 
 
-def make_board(root: Path, province: Province, channels=(CH,), min_free=0, wall=None) -> Board:
+def make_board(
+    root: Path, province: Province, channels=(CH,), min_free=0, wall=None, screen=SCREEN
+) -> Board:
     store = Store(root, min_free=min_free)
     clock = SourceClock(wall) if wall else SourceClock()
     source = HttpSource(province.url, "08-02263-01", connect_timeout=1, read_timeout=1)
-    syncer = Syncer(source, store, channels, [province.public_key], SCREEN, clock)
+    syncer = Syncer(source, store, channels, [province.public_key], screen, clock)
     return Board(store, clock, syncer)
 
 
