@@ -43,6 +43,27 @@ def edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+def tesseract_vie() -> str:
+    """The tesseract command, with its Vietnamese data (a skip on a laptop, a failure in CI)."""
+    tesseract = require_tool("tesseract", "tesseract-ocr and tesseract-ocr-vie")
+    langs = subprocess.run([tesseract, "--list-langs"], capture_output=True, text=True).stdout
+    if "vie" not in langs.split():
+        require_tool("tesseract-has-no-vie", "tesseract-ocr-vie")
+    return tesseract
+
+
+def read_back(tesseract: str, image: Image.Image, workdir: Path) -> str:
+    """What Tesseract reads on an upright picture: grey, dark text on light, as it prefers."""
+    page = workdir / "ocr.png"
+    ImageOps.invert(image.convert("L")).save(page)
+    return subprocess.run(
+        [tesseract, str(page), "-", "-l", "vie", "--psm", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+
+
 def test_edit_distance():
     assert edit_distance("thông", "thông") == 0
     assert edit_distance("thông", "thong") == 1
@@ -54,10 +75,7 @@ def test_edit_distance():
     [("1920x1080", 0), ("1080x1920", 0), ("1280x720", 0), ("3840x2160", 0), ("1920x1080", 90)],
 )
 def test_notice_reads_back(tmp_path: Path, size: str, rotation: int):
-    tesseract = require_tool("tesseract", "tesseract-ocr and tesseract-ocr-vie")
-    langs = subprocess.run([tesseract, "--list-langs"], capture_output=True, text=True).stdout
-    if "vie" not in langs.split():
-        require_tool("tesseract-has-no-vie", "tesseract-ocr-vie")
+    tesseract = tesseract_vie()
     item = tmp_path / "notice.json"
     item.write_text(json.dumps(NOTICE, ensure_ascii=False), "utf-8")
     png = tmp_path / "notice.png"
@@ -84,17 +102,9 @@ def test_notice_reads_back(tmp_path: Path, size: str, rotation: int):
     assert done.returncode == 0, done.stderr
     image = Image.open(png)
     assert image.size == tuple(int(n) for n in size.split("x"))
-    # The reader's side: turn the panel's picture upright (PIL turns anticlockwise), make it
-    # grey, and dark text on light as Tesseract prefers.
+    # The reader's side: turn the panel's picture upright (PIL turns anticlockwise).
     upright = image.rotate(rotation, expand=True) if rotation else image
-    page = tmp_path / "ocr.png"
-    ImageOps.invert(upright.convert("L")).save(page)
-    read = subprocess.run(
-        [tesseract, str(page), "-", "-l", "vie", "--psm", "3"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    ).stdout
+    read = read_back(tesseract, upright, tmp_path)
     expected = normalise(f"{HEADER} {NOTICE['title']} {NOTICE['body']}")
     error = edit_distance(expected, normalise(read)) / len(expected)
     print(f"{size} rotation {rotation}: character error {error:.2%}")

@@ -1,0 +1,73 @@
+"""`kiosk demo` end to end, as a newcomer runs it: publish, serve, sync, verify, show."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from PIL import Image
+
+from kiosk.authoring import load_playlist
+from kiosk.model import ImageItem, TextItem
+from kiosk.schedule import ChannelContent, rotation_at
+from tests.conftest import ROOT
+from tests.test_ocr import normalise, read_back, tesseract_vie
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def first_slide_words() -> list[str]:
+    """The words of the slide the sample rotation starts with now."""
+    channels = [
+        ChannelContent(p.channel, p.items)
+        for p in (load_playlist(ROOT / "playlists" / f"{c}.toml") for c in ("tinh-08", "xa-02263"))
+    ]
+    item = rotation_at(channels, datetime.now(UTC), ZoneInfo("Asia/Ho_Chi_Minh")).slides[0].item
+    words = item.title if isinstance(item, TextItem) else item.caption
+    assert isinstance(item, TextItem | ImageItem) and words
+    return normalise(words).split()
+
+
+def test_demo_shows_the_published_samples(tmp_path):
+    tesseract = tesseract_vie()
+    snapshot = tmp_path / "screen.png"
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "XDG_CACHE_HOME": str(tmp_path)}
+    args = ["--headless", "--port", str(free_port()), "--snapshot", str(snapshot)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "demo", *args, "--size", "1280x720"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    board = tmp_path / "bangtin-kiosk" / "demo" / "board"
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(board.glob("channels/*.json"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert time.monotonic() < deadline, "the demo board never synced both channels"
+        # the first content slide is up within a second of the sync and stays for 10 s or more
+        committed = max(p.stat().st_mtime for p in board.glob("channels/*.json"))
+        time.sleep(max(0.0, committed + 2.5 - time.time()))
+        assert snapshot.stat().st_mtime > committed
+        picture = Image.open(snapshot).convert("RGB")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Demo: signed tinh-08" in out and "Traceback" not in err
+    assert "tinh-08: sequence" in err and "xa-02263: sequence" in err  # accepted by the board
+    read = normalise(read_back(tesseract, picture, tmp_path))
+    expected = first_slide_words()
+    found = [w for w in expected if w in read]
+    assert len(found) >= 0.7 * len(expected), f"expected {expected}, read: {read}"
