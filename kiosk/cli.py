@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kiosk import __version__
@@ -25,40 +26,14 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render(args: argparse.Namespace) -> int:
-    from kiosk.preview import render_command
+def _later(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A command whose module is imported only when it runs: `kiosk check-config` on an
+    installer's laptop need not load pygame, and `--help` stays fast."""
 
-    return render_command(args)
+    def command(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(module), name)(args)
 
-
-def _run(args: argparse.Namespace) -> int:
-    from kiosk.app import run_command
-
-    return run_command(args)
-
-
-def _sync(args: argparse.Namespace) -> int:
-    from kiosk.app import sync_command
-
-    return sync_command(args)
-
-
-def _keygen(args: argparse.Namespace) -> int:
-    from kiosk.publish import keygen_command
-
-    return keygen_command(args)
-
-
-def _publish(args: argparse.Namespace) -> int:
-    from kiosk.publish import publish_command
-
-    return publish_command(args)
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from kiosk.demo import demo_command
-
-    return demo_command(args)
+    return command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--size", help="override the screen size, WxH")
     run.add_argument("--rotation", type=int, help="override the rotation (0, 90, 180, 270)")
-    run.set_defaults(func=_run)
+    run.set_defaults(func=_later("kiosk.app", "run_command"))
 
     render = sub.add_parser("render", help="preview an item JSON or a playlist TOML as PNG")
     render.add_argument("input", help="an item (.json) or a playlist (.toml)")
@@ -97,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--rotation", type=int, help="0, 90, 180 or 270 (default: the config's)")
     render.add_argument("--at", help="the clock for the header and schedule, RFC 3339")
     render.add_argument("--config", help="kiosk.toml for the unit name, time zone and screen")
-    render.set_defaults(func=_render)
+    render.set_defaults(func=_later("kiosk.preview", "render_command"))
 
     demo = sub.add_parser(
         "demo",
@@ -109,16 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--playlists", help="the playlists to publish (default: playlists/)")
     demo.add_argument("--snapshot", help="write the picture to this PNG at each slide change")
     demo.add_argument("--size", help="the screen size, WxH (default 1920x1080)")
-    demo.set_defaults(func=_demo)
+    demo.set_defaults(func=_later("kiosk.demo", "demo_command"))
 
     sync = sub.add_parser("sync", help="sync every channel from the source once")
     sync.add_argument("--once", action="store_true", required=True, help="one sync, then exit")
     sync.add_argument("--config", help="kiosk.toml (default: /etc/kiosk/kiosk.toml)")
-    sync.set_defaults(func=_sync)
+    sync.set_defaults(func=_later("kiosk.app", "sync_command"))
 
     keygen = sub.add_parser("keygen", help="make an Ed25519 signing key for kiosk publish")
     keygen.add_argument("--out", required=True, help="the private key file to create (0600)")
-    keygen.set_defaults(func=_keygen)
+    keygen.set_defaults(func=_later("kiosk.publish", "keygen_command"))
 
     publish = sub.add_parser("publish", help="sign playlists into a static site for the boards")
     publish.add_argument("playlists", nargs="+", metavar="PLAYLIST.toml")
@@ -130,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument(
         "--expires-days", type=float, default=14, help="days until expiry (default 14)"
     )
-    publish.set_defaults(func=_publish)
+    publish.set_defaults(func=_later("kiosk.publish", "publish_command"))
 
     check = sub.add_parser("check-config", help="validate a kiosk.toml")
     check.add_argument("path")

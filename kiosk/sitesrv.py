@@ -8,12 +8,15 @@ byte ranges for resumed downloads, a Date header. A province uses nginx or a CDN
 from __future__ import annotations
 
 import email.utils
+import logging
 import re
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 
 
@@ -102,6 +105,11 @@ class SiteServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], root: Path, handler: type = SiteHandler) -> None:
         self.root = root
         super().__init__(address, handler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up mid-answer is normal on the internet: one line, no traceback."""
+        exc = sys.exc_info()[1]
+        log.debug("site server: %s from %s: %s", type(exc).__name__, client_address, exc)
 
     @property
     def url(self) -> str:

@@ -19,7 +19,9 @@ from kiosk.signing import verify_envelope
 from kiosk.sitesrv import SiteServer
 from tests.conftest import ROOT
 from tests.test_cli import kiosk
+from tests.test_config import GOOD
 
+TRUSTED_KEY = "ed25519:A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="
 SAMPLES = sorted((ROOT / "playlists").glob("*.toml"))
 
 
@@ -35,29 +37,16 @@ def payload(site: Path, channel: str) -> dict:
 
 
 def board_config(tmp_path: Path, url: str, public_key: str, storage: Path | None = None) -> Path:
-    path = tmp_path / "kiosk.toml"
-    path.write_text(
-        f"""
-[device]
-id = "08-02263-01"
-unit_name = "UBND xã Tân Trào"
-unit_kind = "xa"
-province_code = "08"
-commune_code = "02263"
-
-[source]
-url = "{url}"
-channels = ["tinh-08", "xa-02263"]
-public_keys = ["{public_key}"]
-
-[display]
-size = "640x360"
-
-[storage]
-dir = "{storage or tmp_path / "board"}"
-""",
-        "utf-8",
+    """The spec's sample kiosk.toml, pointed at this source, key and cache."""
+    text = (
+        GOOD.replace("https://source.example.vn/bangtin", url)
+        .replace(TRUSTED_KEY, public_key)
+        .replace('"/var/lib/kiosk"', f'"{storage or tmp_path / "board"}"')
+        .replace('size = "auto"', 'size = "640x360"')
+        .replace('token_file = "/etc/kiosk/token"\n', "")
     )
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, "utf-8")
     return path
 
 
