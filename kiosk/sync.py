@@ -136,15 +136,14 @@ class Syncer:
         return manifest, list(errors)
 
     def image_path(self, item: ImageItem) -> Path | None:
-        """The stored, verified file to show for an image item: the pre-scaled copy when
-        there is one, else the original (the screen size changed since it was made)."""
+        """The pre-scaled copy to show for an image item: the one for this screen, else one
+        made for another screen (until the sync thread has made this screen's), so the
+        player never decodes an original photo."""
         ref = item.asset
         derived = self.store.derived_path(ref.sha256, self.screen, _asset_ext(ref.media_type))
         if derived.exists():
             return derived
-        if self.store.has_asset(ref.sha256, ref.size):
-            return self.store.asset_path(ref.sha256)
-        return None
+        return next(iter(sorted(self.store.derived.glob(f"{ref.sha256}-*"))), None)
 
     def load_content(self) -> Content:
         """What the player shows: each channel's last good manifest, image items only when

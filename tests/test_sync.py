@@ -458,3 +458,19 @@ def test_garbage_goes_after_the_grace_period_only(province, board):
     assert not board.store.has_asset(old["sha256"], old["size"])
     assert board.store.has_asset(new["sha256"], new["size"])
     assert board.item_ids() == ["img"]
+
+
+def test_a_new_screen_size_shows_the_old_copies_until_new_ones_are_made(tmp_path, province):
+    ref = province.asset(png_bytes((1600, 900)))
+    province.publish(CH, [image("img", ref)])
+    assert make_board(tmp_path / "b", province).sync().ok
+    bigger = make_board(tmp_path / "b", province, screen=(1280, 720))
+    before = bigger.content().assets.path(ref["sha256"])
+    assert before is not None and before.name.endswith("-320x180.png")  # never the original
+    province.server.requests.clear()
+    assert bigger.sync().ok
+    assert not province.server.gets("/assets/")  # made from the stored original
+    after = bigger.content().assets.path(ref["sha256"])
+    assert after is not None and after.name.endswith("-1280x720.png")
+    with Image.open(after) as img:
+        assert img.size == (1280, 720)
