@@ -154,7 +154,7 @@ def run_kiosk(
         print(f"No screen: running headless; {how}. Stop with Ctrl+C.", flush=True)
     orientation = Orientation(display.surface.get_size(), config.display.rotation)
     clock = SourceClock()
-    loop: SyncLoop | None = None
+    syncer: Syncer | None = None
     if playlists is not None:
         content = load_local_content(playlists, config.source.channels)
         log.info("playing local playlists from %s (no sync)", playlists)
@@ -175,8 +175,9 @@ def run_kiosk(
             config.source.poll_seconds,
         )
     box = ContentBox(content)
-    if playlists is None:
-        loop = SyncLoop(syncer, store, box, config.source.poll_seconds, clock.now)
+    loop = None
+    if syncer is not None:
+        loop = SyncLoop(syncer, syncer.store, box, config.source.poll_seconds, clock.now)
 
     player = Player(
         box,
@@ -243,8 +244,8 @@ def sync_command(args: argparse.Namespace) -> int:
     except StoreBusy as exc:
         print(f"sync_failing: {exc}; try again later", file=sys.stderr)
         return 1
-    except OSError as exc:
-        print(f"disk_low: the cache {config.storage_dir} cannot be used: {exc}", file=sys.stderr)
+    except OSError as exc:  # the lock or a folder of the cache (a permission, a dead card)
+        print(f"error: the cache {config.storage_dir} cannot be used: {exc}", file=sys.stderr)
         return 1
     print_report(report)
     return 0 if report.ok else 1

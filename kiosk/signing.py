@@ -58,6 +58,8 @@ def verify_envelope(data: bytes, public_keys: Sequence[str]) -> bytes:
     """The payload bytes of an envelope signed by one of the keys, or EnvelopeError."""
     try:
         env = json.loads(data)
+    except RecursionError:
+        raise EnvelopeError("manifest_invalid", "the envelope is nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EnvelopeError("manifest_invalid", f"the envelope is not valid JSON ({exc})") from None
     if not isinstance(env, dict):

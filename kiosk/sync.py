@@ -111,18 +111,22 @@ class Syncer:
         self.source, self.store = source, store
         self.channels, self.public_keys = tuple(channels), tuple(public_keys)
         self.screen, self.clock = screen, clock
+        self._distrusted: set[tuple[str, bytes]] = set()  # at most one per channel and key change
 
     # -- reading the cache ------------------------------------------------------------------
 
     def _stored(self, name: str) -> tuple[StoredChannel | None, Manifest | None, list[str]]:
-        """The stored envelope, its manifest when it still verifies, and its item errors."""
+        """The stored envelope, its manifest when it still verifies (None when not: a key
+        was removed from kiosk.toml, or the file was changed), and its item errors."""
         stored = self.store.read_channel(name)
         if stored is None:
             return None, None, []
         try:
             manifest, errors = self._parse(name, stored.envelope)
         except (EnvelopeError, ManifestError) as exc:
-            log.error("%s: the stored manifest is no longer trusted: %s", name, exc)
+            if (name, stored.envelope) not in self._distrusted:  # logged once, not each poll
+                self._distrusted.add((name, stored.envelope))
+                log.warning("%s: the stored manifest is no longer trusted: %s", name, exc)
             return stored, None, []
         return stored, manifest, [str(e) for e in errors]
 
@@ -130,6 +134,8 @@ class Syncer:
         payload = verify_envelope(envelope, self.public_keys)
         try:
             doc = json.loads(payload.decode("utf-8"))
+        except RecursionError:
+            raise ManifestError("the payload is nested too deeply") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ManifestError(f"the payload is not UTF-8 JSON ({exc})") from None
         manifest, errors = parse_manifest(doc, name)

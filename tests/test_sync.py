@@ -196,6 +196,11 @@ def _bad_manifests(province: Province) -> dict[str, tuple[bytes, str]]:
         "invalid JSON": (b'{"payloadType": "application/vnd.kiosk', "manifest_invalid"),
         "payload not JSON": (sign_envelope(b"{not json", province.key), "manifest_invalid"),
         "no signatures": (json.dumps(dict(env, signatures=[])).encode(), "signature_invalid"),
+        "nested too deeply": (b"[" * 1_000_000, "manifest_invalid"),
+        "payload nested too deeply": (
+            sign_envelope(b"[" * 100_000, province.key),
+            "manifest_invalid",
+        ),
     }
 
 
@@ -210,6 +215,8 @@ def _bad_manifests(province: Province) -> dict[str, tuple[bytes, str]]:
         "invalid JSON",
         "payload not JSON",
         "no signatures",
+        "nested too deeply",
+        "payload nested too deeply",
     ],
 )
 def test_refused_manifest_keeps_the_last_good_content(province, board, case):
