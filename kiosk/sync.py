@@ -301,7 +301,11 @@ class Syncer:
                 f"{ref.size - have} more bytes would leave less than "
                 f"{self.store.min_free // (1024 * 1024)} MiB free; download refused"
             )
-        server_time = self.source.fetch_asset(ref.sha256, ref.size, partial)
+        try:
+            server_time = self.source.fetch_asset(ref.sha256, ref.size, partial)
+        except AssetRejected:
+            partial.unlink(missing_ok=True)  # these bytes are no start for the right file
+            raise
         if server_time is not None:
             self.clock.observe(server_time)
         got = partial.stat().st_size
