@@ -30,3 +30,14 @@ def fonts():
     from kiosk.render.fonts import Fonts
 
     return Fonts()
+
+
+@pytest.fixture
+def province(tmp_path):
+    """A province with a key and its source served on 127.0.0.1 (tests/province.py)."""
+    from tests.province import Province
+
+    p = Province(tmp_path / "site")
+    p.server.start()
+    yield p
+    p.server.stop()

@@ -58,14 +58,6 @@ def make_board(
 
 
 @pytest.fixture
-def province(tmp_path):
-    p = Province(tmp_path / "site")
-    p.server.start()
-    yield p
-    p.server.stop()
-
-
-@pytest.fixture
 def board(tmp_path, province) -> Board:
     return make_board(tmp_path / "board", province)
 
