@@ -1,0 +1,123 @@
+"""A board's health (SPEC 3.2 and 3.3), from what its parts report.
+
+Pure: the parts' figures and the time come in as a `Readings`; the problems, the status
+and the /health document come out. The adapters (health server, heartbeat, status LED)
+only gather readings and show the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+STALL_S = 10.0  # the frame loop turns at least every 0.25 s; 10 s without a turn is a hang
+OVERHEAT_C = 80.0  # the Pi's firmware starts throttling at 80 °C
+STALE_POLLS = 3  # a sync older than three poll intervals is stale
+FAILING_CODES = frozenset({"no_content", "display_stalled"})
+# Bits of the firmware's get_throttled: now (0-3) and since boot (16-19).
+UNDERVOLTAGE_NOW, THROTTLED_NOW = 0x1, 0x4
+UNDERVOLTAGE_SINCE_BOOT = 0x10000
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Readings:
+    """Everything health needs to know, gathered at one moment."""
+
+    now: datetime
+    display_state: str = "on"  # "on", "off_scheduled" or "blank"
+    items_active: int = 0
+    emergency: bool = False
+    loop_age_s: float | None = None  # since the frame loop last turned; None before it starts
+    content_problems: tuple[Problem, ...] = ()  # from the sync report and the player
+    sync_failures: int = 0
+    last_sync_success: datetime | None = None
+    poll_s: float = 300.0
+    cpu_temp_c: float | None = None
+    throttled: int | None = None  # the firmware's flags, where the board has them
+    disk_free_mb: float | None = None
+    disk_reserve_mb: float = 256.0
+    heartbeat_failures: int = 0
+    door_open: bool | None = None
+    started_at: datetime | None = None
+
+
+def find_problems(r: Readings) -> list[Problem]:
+    """What is wrong now, each with a message a technician can act on."""
+    found: list[Problem] = []
+    if r.loop_age_s is not None and r.loop_age_s > STALL_S:
+        found.append(
+            Problem("display_stalled", f"the display loop has not turned for {r.loop_age_s:.0f} s")
+        )
+    if r.items_active == 0 and r.display_state != "off_scheduled":
+        found.append(
+            Problem("no_content", "nothing to show: the screen shows only the unit's name and time")
+        )
+    stale_after = STALE_POLLS * r.poll_s
+    since = r.last_sync_success or r.started_at
+    if r.sync_failures >= STALE_POLLS:
+        found.append(Problem("sync_failing", f"{r.sync_failures} syncs in a row have failed"))
+    elif since is not None and (r.now - since).total_seconds() > stale_after:
+        found.append(
+            Problem("sync_failing", f"no good sync for {(r.now - since).total_seconds():.0f} s")
+        )
+    found.extend(p for p in r.content_problems if p.code != "sync_failing")
+    if r.disk_free_mb is not None and r.disk_free_mb < r.disk_reserve_mb:
+        found.append(
+            Problem("disk_low", f"{r.disk_free_mb:.0f} MB free, under {r.disk_reserve_mb:.0f} MB")
+        )
+    if r.cpu_temp_c is not None and r.cpu_temp_c >= OVERHEAT_C:
+        found.append(Problem("overheating", f"the CPU is at {r.cpu_temp_c:.0f} °C"))
+    if r.throttled is not None and r.throttled & (UNDERVOLTAGE_NOW | UNDERVOLTAGE_SINCE_BOOT):
+        now = "now" if r.throttled & UNDERVOLTAGE_NOW else "since boot"
+        found.append(Problem("undervoltage", f"the power supply sagged ({now}): check it"))
+    if r.heartbeat_failures >= STALE_POLLS:
+        found.append(
+            Problem("heartbeat_failing", f"{r.heartbeat_failures} heartbeats in a row failed")
+        )
+    if r.door_open:
+        found.append(Problem("door_open", "the cabinet door is open"))
+    return list(dict.fromkeys(found))  # each once, in order
+
+
+def status_of(problems: list[Problem]) -> str:
+    """failing: the screen shows nothing useful or the loop hangs; any other problem degrades."""
+    if any(p.code in FAILING_CODES for p in problems):
+        return "failing"
+    return "degraded" if problems else "ok"
+
+
+@dataclass
+class ProblemLog:
+    """When each current problem began, so /health can say `since`. Holds only the problems
+    of the last assessment: bounded by what can be wrong at once."""
+
+    since: dict[Problem, datetime] = field(default_factory=dict)
+
+    def update(self, problems: list[Problem], now: datetime) -> list[tuple[Problem, datetime]]:
+        self.since = {p: self.since.get(p, now) for p in problems}
+        return [(p, self.since[p]) for p in problems]
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment is not None else None
+
+
+def health_document(
+    status: str, problems: list[tuple[Problem, datetime]], parts: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The /health JSON of SPEC 3.2: status and problems first, then each part's section."""
+    return {
+        "status": status,
+        "problems": [
+            {"code": p.code, "message": p.message, "since": rfc3339(since)} for p, since in problems
+        ],
+        **parts,
+    }
