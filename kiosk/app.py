@@ -21,10 +21,12 @@ from kiosk.clock import SourceClock
 from kiosk.config import Config, default_config, load_config
 from kiosk.content import Content, ContentBox
 from kiosk.display import PygameDisplay
+from kiosk.healthsrv import HealthServer
 from kiosk.paths import SYSTEM_CONFIG, user_cache_dir
 from kiosk.player import Player
 from kiosk.preview import parse_size
 from kiosk.render.screen import Orientation
+from kiosk.reporter import Reporter
 from kiosk.schedule import ChannelContent
 from kiosk.source import HttpSource
 from kiosk.store import Store, StoreBusy
@@ -188,6 +190,7 @@ def run_kiosk(
         clock=clock.now,
         on_slide=(lambda frame: save_snapshot(snapshot, frame)) if snapshot else None,
     )
+    health = start_health(config, clock, player, display.surface.get_size(), loop)
     stop = stop or threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -205,8 +208,29 @@ def run_kiosk(
     finally:
         if loop is not None:
             loop.stop()
+        if health is not None:
+            health.stop()
         display.close()
     return 0
+
+
+def start_health(
+    config: Config,
+    clock: SourceClock,
+    player: Player,
+    panel: tuple[int, int],
+    loop: SyncLoop | None,
+) -> HealthServer | None:
+    """The health endpoints; a port that cannot be opened is logged, and the screen goes on."""
+    reporter = Reporter(config, clock, player.state, panel, loop)
+    try:
+        server = HealthServer(config.listen, reporter)
+    except OSError as exc:
+        log.error("health endpoints: cannot listen on %s:%d (%s)", *config.listen, exc.strerror)
+        return None
+    server.start()
+    log.info("health endpoints on http://%s:%d/health", *config.listen)
+    return server
 
 
 def logical_screen(config: Config, store: Store) -> tuple[int, int]:

@@ -1,0 +1,191 @@
+"""The health endpoints of a running kiosk (SPEC 3.2), fetched over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from kiosk.clock import SourceClock
+from kiosk.config import parse_config
+from kiosk.player import PlayerState
+from kiosk.reporter import Reporter
+from kiosk.sysinfo import SystemFigures
+from tests.province import text, ticker
+from tests.test_demo import free_port
+from tests.test_publish_cli import board_config
+
+SPEC_KEYS = {
+    "status",
+    "problems",
+    "device",
+    "version",
+    "time",
+    "uptime_s",
+    "display",
+    "sync",
+    "content",
+    "system",
+    "heartbeat",
+}
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.fixture
+def running(tmp_path, province):
+    """`kiosk run --headless` against the province's source, its health on a free port."""
+    procs = []
+
+    def start(channels_published: bool = True) -> str:
+        if channels_published:
+            province.publish("tinh-08", [text("a", title="Thông báo"), ticker("t")])
+            province.publish("xa-02263", [text("b")])
+        port = free_port()
+        config = board_config(tmp_path, province.url, province.public_key)
+        config.write_text(
+            config.read_text().replace('"0.0.0.0:8080"', f'"127.0.0.1:{port}"'), "utf-8"
+        )
+        env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "kiosk", "run", "--headless", "--config", str(config)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+        )
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0 and "Traceback" not in err, err
+
+
+def wait_for(url: str, check, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    doc: dict = {}
+    while time.monotonic() < deadline:
+        try:
+            status, body = fetch(url + "/health")
+            doc = json.loads(body)
+            if check(status, doc):
+                return doc
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"health never matched: {doc}")
+
+
+def test_a_synced_board_is_ok_and_says_what_it_shows(running):
+    url = running()
+    doc = wait_for(
+        url, lambda s, d: s == 200 and d["status"] == "ok" and d["display"]["current_item"]
+    )
+    assert doc.keys() >= SPEC_KEYS
+    assert doc["problems"] == []
+    assert doc["device"]["id"] == "08-02263-01" and doc["device"]["unit_name"] == "UBND xã Tân Trào"
+    assert doc["display"]["current_item"] in (
+        {"channel": "tinh-08", "id": "a"},
+        {"channel": "xa-02263", "id": "b"},
+    )
+    assert doc["display"]["state"] == "on" and doc["display"]["width"] == 640
+    assert doc["sync"]["channels"]["tinh-08"]["sequence"] == 1
+    assert doc["sync"]["consecutive_failures"] == 0 and doc["sync"]["last_success_at"]
+    assert doc["content"] == {"items_active": 3, "emergency_active": False}
+    assert doc["system"]["load_1m"] is not None
+    datetime.fromisoformat(doc["time"])
+    datetime.fromisoformat(doc["display"]["last_frame_at"])
+
+    status, body = fetch(url + "/metrics")
+    assert status == 200
+    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    assert all(name.startswith("kiosk") for name in families)
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in families.values()
+        for s in f.samples
+    }
+    assert samples[("kiosk_status", (("status", "ok"),))] == 1
+    assert samples[("kiosk_items_active", ())] == 3
+    assert samples[("kiosk_channel_sequence", (("channel", "tinh-08"),))] == 1
+    assert fetch(url + "/nothing")[0] == 404
+
+
+def test_a_board_with_nothing_to_show_is_failing_with_503(running):
+    url = running(channels_published=False)
+    doc = wait_for(url, lambda s, d: s == 503)
+    assert doc["status"] == "failing"
+    assert "no_content" in [p["code"] for p in doc["problems"]]
+    since = datetime.fromisoformat(doc["problems"][0]["since"])
+    assert since <= datetime.now(UTC)
+
+
+def reporter_with(state: PlayerState, mono: float) -> Reporter:
+    config = parse_config(
+        {
+            "device": {
+                "id": "08-02263-01",
+                "unit_name": "UBND xã Tân Trào",
+                "unit_kind": "xa",
+                "province_code": "08",
+                "commune_code": "02263",
+            },
+            "source": {
+                "url": "http://127.0.0.1:9",
+                "channels": ["tinh-08"],
+                "public_keys": ["ed25519:A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="],
+            },
+        }
+    )
+    blind = SystemFigures(None, None, None, None, None)
+    return Reporter(
+        config,
+        SourceClock(),
+        state,
+        (1920, 1080),
+        None,
+        monotonic=lambda: mono,
+        figures=lambda: blind,
+    )
+
+
+def test_a_stalled_display_loop_is_failing():
+    state = PlayerState(current=("tinh-08", "a"), items_active=2, last_tick=100.0, frames=40)
+    doc = reporter_with(state, 100.5).document()
+    assert doc["status"] == "ok"
+    doc = reporter_with(state, 130.0).document()
+    assert doc["status"] == "failing" and doc["problems"][0]["code"] == "display_stalled"
+    assert doc["system"] == {
+        "cpu_temp_c": None,
+        "load_1m": None,
+        "mem_available_mb": None,
+        "disk_free_mb": None,
+        "clock_skew_s": None,
+    }
+
+
+def test_an_emergency_is_reported():
+    state = PlayerState(
+        current=("tinh-08", "lu"), items_active=1, emergency=True, last_tick=1, frames=1
+    )
+    doc = reporter_with(state, 1.0).document()
+    assert doc["content"]["emergency_active"] is True and doc["status"] == "ok"
