@@ -21,6 +21,7 @@ from kiosk.clock import SourceClock
 from kiosk.config import Config, default_config, load_config
 from kiosk.content import Content, ContentBox
 from kiosk.display import PygameDisplay
+from kiosk.health import one_line
 from kiosk.healthsrv import HealthServer
 from kiosk.paths import SYSTEM_CONFIG, user_cache_dir
 from kiosk.player import Player
@@ -32,6 +33,7 @@ from kiosk.source import HttpSource
 from kiosk.store import Store, StoreBusy
 from kiosk.sync import Syncer, SyncReport
 from kiosk.syncloop import SyncLoop
+from kiosk.watchdog import Notifier, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +192,9 @@ def run_kiosk(
         clock=clock.now,
         on_slide=(lambda frame: save_snapshot(snapshot, frame)) if snapshot else None,
     )
-    health = start_health(config, clock, player, display.surface.get_size(), loop)
+    reporter = Reporter(config, clock, player.state, display.surface.get_size(), loop)
+    health = start_health(config, reporter)
+    watchdog = Watchdog(Notifier(), lambda: one_line(reporter.document()))
     stop = stop or threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -204,7 +208,7 @@ def run_kiosk(
     if loop is not None:
         loop.start()
     try:
-        player.run(stop.is_set)
+        player.run(stop.is_set, on_turn=watchdog)
     finally:
         if loop is not None:
             loop.stop()
@@ -214,15 +218,8 @@ def run_kiosk(
     return 0
 
 
-def start_health(
-    config: Config,
-    clock: SourceClock,
-    player: Player,
-    panel: tuple[int, int],
-    loop: SyncLoop | None,
-) -> HealthServer | None:
+def start_health(config: Config, reporter: Reporter) -> HealthServer | None:
     """The health endpoints; a port that cannot be opened is logged, and the screen goes on."""
-    reporter = Reporter(config, clock, player.state, panel, loop)
     try:
         server = HealthServer(config.listen, reporter)
     except OSError as exc:

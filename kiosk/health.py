@@ -121,3 +121,15 @@ def health_document(
         ],
         **parts,
     }
+
+
+def one_line(doc: Mapping[str, Any]) -> str:
+    """The document in one line, for systemd's STATUS= (what `systemctl status` shows)."""
+    current = doc["display"]["current_item"]
+    showing = f"{current['channel']}/{current['id']}" if current else "nothing"
+    codes = sorted({p["code"] for p in doc["problems"]})
+    problems = f"; problems: {', '.join(codes)}" if codes else ""
+    return (
+        f"{doc['status']}: showing {showing}, {doc['content']['items_active']} items active"
+        f"{problems}"
+    )

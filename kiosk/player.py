@@ -279,9 +279,15 @@ class Player:
             waits.append((self._next_change - now).total_seconds())
         return max(0.0, min(waits))
 
-    def run(self, should_stop: Callable[[], bool]) -> None:
+    def run(
+        self, should_stop: Callable[[], bool], on_turn: Callable[[PlayerState], None] | None = None
+    ) -> None:
+        """Loop until asked to stop. on_turn is called after every turn, from this thread:
+        the systemd watchdog is fed from here, so a hung loop stops feeding it."""
         while not should_stop():
             pause = self.step()
             if not self.display.pump():
                 return
+            if on_turn is not None:
+                on_turn(self.state)
             self.box.wait(pause)

@@ -13,13 +13,20 @@ from PIL import Image
 
 from tests.conftest import ROOT
 
-AT = "2026-11-23T09:00:00+07:00"  # a Monday morning: the commune's weekday items are on
+AT = "2026-11-23T09:00:00+07:00"
+SAMPLES = (
+    "--playlists",
+    str(ROOT / "playlists"),
+)  # a Monday morning: the commune's weekday items are on
+
+
+def argv(*args: str) -> list[str]:
+    """The command line of `kiosk ARGS...` in this Python."""
+    return [sys.executable, "-m", "kiosk", *args]
 
 
 def kiosk(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kiosk", *args], capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run(argv(*args), capture_output=True, text=True, timeout=timeout)
 
 
 def test_render_a_playlist_to_a_folder_of_slides(tmp_path):
@@ -109,19 +116,7 @@ def test_run_headless_plays_local_playlists_and_stops_cleanly_on_sigterm(tmp_pat
     snapshot = tmp_path / "screen.png"
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "XDG_CACHE_HOME": str(tmp_path)}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kiosk",
-            "run",
-            "--headless",
-            "--playlists",
-            str(ROOT / "playlists"),
-            "--snapshot",
-            str(snapshot),
-            "--size",
-            "960x540",
-        ],
+        argv("run", "--headless", "--size", "960x540", "--snapshot", str(snapshot), *SAMPLES),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
