@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pygame
@@ -23,8 +24,10 @@ from kiosk.content import Content, ContentBox
 from kiosk.display import PygameDisplay
 from kiosk.health import one_line
 from kiosk.healthsrv import HealthServer
+from kiosk.heartbeat import Heartbeat, PlayRecorder
 from kiosk.paths import SYSTEM_CONFIG, user_cache_dir
-from kiosk.player import Player
+from kiosk.player import Player, PlayerState
+from kiosk.plays import PlayQueue
 from kiosk.preview import parse_size
 from kiosk.render.screen import Orientation
 from kiosk.reporter import Reporter
@@ -195,6 +198,14 @@ def run_kiosk(
     reporter = Reporter(config, clock, player.state, display.surface.get_size(), loop)
     health = start_health(config, reporter)
     watchdog = Watchdog(Notifier(), lambda: one_line(reporter.document()))
+    turn: list[Callable[[PlayerState], None]] = [watchdog]
+    heartbeat = recorder = None
+    if syncer is not None:  # a board reports what it played; local playlists do not
+        plays = PlayQueue(config.storage_dir)
+        recorder = PlayRecorder(plays, clock.now)
+        heartbeat = Heartbeat(config, plays, reporter.document, clock.now)
+        reporter.plays, reporter.heartbeat = plays, heartbeat
+        turn.append(recorder)
     stop = stop or threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -207,15 +218,26 @@ def run_kiosk(
         signal.signal(signal.SIGINT, request_stop)
     if loop is not None:
         loop.start()
+    if heartbeat is not None:
+        heartbeat.start()
     try:
-        player.run(stop.is_set, on_turn=watchdog)
+        player.run(stop.is_set, on_turn=lambda state: _each(turn, state))
     finally:
         if loop is not None:
             loop.stop()
+        if heartbeat is not None and recorder is not None:
+            heartbeat.stop()
+            recorder.close()
+            heartbeat.queue.flush()  # the plays of this run survive the restart
         if health is not None:
             health.stop()
         display.close()
     return 0
+
+
+def _each(hooks: list[Callable[[PlayerState], None]], state: PlayerState) -> None:
+    for hook in hooks:
+        hook(state)
 
 
 def start_health(config: Config, reporter: Reporter) -> HealthServer | None:

@@ -24,7 +24,9 @@ from kiosk.health import (
     rfc3339,
     status_of,
 )
+from kiosk.heartbeat import Heartbeat
 from kiosk.player import PlayerState
+from kiosk.plays import PlayQueue
 from kiosk.store import MIN_FREE_BYTES
 from kiosk.syncloop import SyncLoop
 from kiosk.sysinfo import SystemFigures, read_figures
@@ -50,6 +52,8 @@ class Reporter:
         )
         self.monotonic = monotonic
         self.figures = figures or (lambda: read_figures(config.storage_dir))
+        self.heartbeat: Heartbeat | None = None  # set once the heartbeat runs
+        self.plays: PlayQueue | None = None
         self.started_mono = monotonic()
         self.started_at = clock.now()
         self._log = ProblemLog()
@@ -88,6 +92,7 @@ class Reporter:
             disk_free_mb=figures.disk_free_mb,
             disk_reserve_mb=MIN_FREE_BYTES / (1024 * 1024),
             started_at=self.started_at if self.sync else None,
+            heartbeat_failures=self.heartbeat.status.consecutive_failures if self.heartbeat else 0,
         )
 
     def document(self) -> dict[str, Any]:
@@ -153,7 +158,13 @@ class Reporter:
                     "disk_free_mb": figures.disk_free_mb,
                     "clock_skew_s": _rounded(self.clock.skew_s),
                 },
-                "heartbeat": {"last_success_at": None, "queued_plays": None},
+                "heartbeat": {
+                    "last_success_at": rfc3339(
+                        self.heartbeat.status.last_success_at if self.heartbeat else None
+                    ),
+                    "queued_plays": len(self.plays) if self.plays is not None else None,
+                    "dropped_plays": self.plays.dropped if self.plays is not None else None,
+                },
             },
         )
 

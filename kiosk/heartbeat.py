@@ -1,0 +1,174 @@
+"""The heartbeat (SPEC 1.6): the health document and the plays not yet acknowledged, POSTed
+every heartbeat_seconds. Only a 2xx answer drops plays.
+
+The device token goes only to https:// or a loopback address, is read from its file at
+each heartbeat (so an installer can replace it), and never appears in a log.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from kiosk import __version__
+from kiosk.config import Config
+from kiosk.health import rfc3339
+from kiosk.player import PlayerState
+from kiosk.plays import PlayQueue
+
+log = logging.getLogger(__name__)
+TIMEOUTS = (5.0, 15.0)
+BATCH = 500
+CATCH_UP_BATCHES = 20  # after an outage, up to this many batches back to back
+
+
+def heartbeat_url(config: Config) -> str:
+    return config.source.heartbeat_url or (
+        f"{config.source.url}/devices/{config.device.id}/heartbeat"
+    )
+
+
+def may_send_token(url: str) -> bool:
+    """Only over https, or to this machine."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_token(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        token = path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("the token file %s cannot be read (%s)", path, type(exc).__name__)
+        return None
+    return token or None
+
+
+class PlayRecorder:
+    """Turns the player's state, seen after each turn of its loop, into plays."""
+
+    def __init__(self, queue: PlayQueue, clock: Callable[[], datetime], mono=time.monotonic):
+        self.queue, self.clock, self.mono = queue, clock, mono
+        self._current: tuple[str, str] | None = None
+        self._started_at: datetime | None = None
+        self._started_mono = 0.0
+
+    def __call__(self, state: PlayerState) -> None:
+        if state.current == self._current:
+            return
+        self.close()
+        self._current = state.current
+        self._started_at, self._started_mono = self.clock(), self.mono()
+
+    def close(self) -> None:
+        """Record the play on screen until now (a slide change, or the kiosk stopping)."""
+        if self._current is not None and self._started_at is not None:
+            self.queue.add(
+                *self._current, rfc3339(self._started_at), self.mono() - self._started_mono
+            )
+        self._current = None
+
+
+@dataclass(frozen=True)
+class HeartbeatStatus:
+    last_success_at: datetime | None = None
+    consecutive_failures: int = 0
+
+
+class Heartbeat:
+    def __init__(
+        self,
+        config: Config,
+        queue: PlayQueue,
+        health: Callable[[], dict[str, Any]],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.url = heartbeat_url(config)
+        self.config, self.queue, self.health, self.clock = config, queue, health, clock
+        self.status = HeartbeatStatus()
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.max_redirects = 0  # a redirect could carry the token elsewhere
+        self.session.headers["User-Agent"] = f"kiosk/{__version__} ({config.device.id})"
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        interval = self.config.source.heartbeat_seconds
+        while not self._stop.wait(interval * random.uniform(0.9, 1.1)):
+            try:
+                self.beat()
+            except Exception:  # a bug must not end the heartbeat for good
+                log.exception("heartbeat failed unexpectedly")
+
+    def beat(self) -> bool:
+        """Flush the plays to disk, then send batches until the queue is empty, an answer is
+        not 2xx, or CATCH_UP_BATCHES were sent. True when the source took everything sent."""
+        self.queue.flush()
+        for n in range(CATCH_UP_BATCHES):
+            plays = self.queue.batch(BATCH)
+            if n and not plays:
+                break
+            if not self._send(plays):
+                return False
+            if plays:
+                self.queue.acknowledge(plays[-1].id)
+        return True
+
+    def _send(self, plays: list) -> bool:
+        body = {
+            "device_id": self.config.device.id,
+            "sent_at": rfc3339(self.clock()),
+            "health": self.health(),
+            "plays": [p.wire() for p in plays],
+        }
+        headers = {"Content-Type": "application/json"}
+        token = read_token(self.config.source.token_file)
+        if token and may_send_token(self.url):
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            answer = self.session.post(
+                self.url, data=json.dumps(body).encode(), headers=headers, timeout=TIMEOUTS
+            )
+            answer.close()
+            ok = 200 <= answer.status_code < 300
+            reason = f"HTTP {answer.status_code}"
+        except requests.RequestException as exc:
+            ok, reason = False, type(exc).__name__
+        previous = self.status
+        if ok:
+            self.status = HeartbeatStatus(self.clock(), 0)
+        else:
+            self.status = HeartbeatStatus(
+                previous.last_success_at, previous.consecutive_failures + 1
+            )
+            if previous.consecutive_failures == 0:
+                log.warning("heartbeat to %s failed: %s", self.url, reason)
+        return ok

@@ -1,0 +1,234 @@
+"""Heartbeats with proof of play (SPEC 1.6) against a real receiver on 127.0.0.1: across an
+outage and a restart no play is lost, and none is sent twice once acknowledged."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import parse_config
+from kiosk.heartbeat import Heartbeat, may_send_token
+from kiosk.plays import PlayQueue
+from tests.province import text
+from tests.test_cli import argv
+from tests.test_demo import free_port
+from tests.test_publish_cli import board_config
+
+TOKEN = "tok-3f9a7c1e-very-secret"
+
+
+class Receiver(ThreadingHTTPServer):
+    """The province's heartbeat receiver: notes each POST; answers 204, or 503 when down."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.auth: list[str | None] = []
+        self.down = False
+        super().__init__(("127.0.0.1", 0), ReceiverHandler)
+        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def plays(self) -> list[tuple[str, str, str]]:
+        return [(p["channel"], p["item"], p["started_at"]) for b in self.bodies for p in b["plays"]]
+
+
+class ReceiverHandler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.server.down:
+            self.send_response(503)
+        else:
+            self.server.bodies.append(json.loads(body))
+            self.server.auth.append(self.headers.get("Authorization"))
+            self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def config_for(url: str, token_file: Path | None = None):
+    source = {
+        "url": url,
+        "channels": ["tinh-08"],
+        "public_keys": ["ed25519:A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="],
+        "heartbeat_seconds": 5,
+    }
+    if token_file:
+        source["token_file"] = str(token_file)
+    device = {
+        "id": "08-02263-01",
+        "unit_name": "UBND xã Tân Trào",
+        "unit_kind": "xa",
+        "province_code": "08",
+        "commune_code": "02263",
+    }
+    return parse_config({"device": device, "source": source})
+
+
+def heartbeat(folder: Path, url: str, token_file: Path | None = None) -> Heartbeat:
+    """A board's heartbeat as it starts: its play queue read back from storage."""
+    queue = PlayQueue(folder)
+    return Heartbeat(
+        config_for(url, token_file), queue, lambda: {"status": "ok"}, lambda: datetime.now(UTC)
+    )
+
+
+def add_plays(hb: Heartbeat, first: int, count: int) -> None:
+    for n in range(first, first + count):
+        hb.queue.add("tinh-08", f"item-{n}", f"2026-11-23T08:{n % 60:02d}:00+07:00", 10.0)
+
+
+def test_no_play_is_lost_across_an_outage_and_a_restart_and_none_is_sent_twice(tmp_path, receiver):
+    board = tmp_path / "board"
+    hb = heartbeat(board, receiver.url)
+    add_plays(hb, 0, 30)
+    receiver.down = True
+    assert not hb.beat() and len(hb.queue) == 30
+    assert hb.status.consecutive_failures == 1
+    add_plays(hb, 30, 20)
+    assert not hb.beat()
+    # the kiosk restarts (the plays were flushed at each beat) while the receiver is down
+    hb = heartbeat(board, receiver.url)
+    assert len(hb.queue) == 50
+    receiver.down = False
+    assert hb.beat() and len(hb.queue) == 0
+    assert hb.status.consecutive_failures == 0 and hb.status.last_success_at is not None
+    add_plays(hb, 50, 5)
+    assert hb.beat()
+    hb = heartbeat(board, receiver.url)  # another restart: nothing acknowledged comes back
+    assert len(hb.queue) == 0
+    assert hb.beat()
+    sent = receiver.plays()
+    assert [item for _, item, _ in sent] == [f"item-{n}" for n in range(55)]
+    assert all(
+        b["device_id"] == "08-02263-01" and b["health"] == {"status": "ok"} for b in receiver.bodies
+    )
+
+
+def test_plays_are_written_in_batches_not_per_slide(tmp_path):
+    queue = PlayQueue(tmp_path)
+    for n in range(100):
+        queue.add("tinh-08", f"i{n}", "2026-11-23T08:00:00+07:00", 10)
+    assert not queue.journal.exists()  # nothing written yet
+    queue.flush()
+    assert len(queue.journal.read_text().splitlines()) == 100
+    queue.acknowledge(queue.batch(60)[-1].id)
+    assert len(PlayQueue(tmp_path)) == 40
+
+
+def test_the_queue_is_bounded_and_counts_what_it_dropped(tmp_path):
+    queue = PlayQueue(tmp_path)
+    for n in range(10_050):
+        queue.add("tinh-08", f"i{n}", "2026-11-23T08:00:00+07:00", 10)
+    assert len(queue) == 10_000 and queue.dropped == 50
+    assert queue.batch(1)[0].item == "i50"  # the oldest went
+    queue.flush()
+    for n in range(15_000):  # the journal is compacted, never grows without bound
+        queue.add("tinh-08", f"j{n}", "2026-11-23T08:00:00+07:00", 10)
+        if n % 1000 == 0:
+            queue.flush()
+    queue.flush()
+    assert len(queue.journal.read_text().splitlines()) <= 20_000
+    assert len(PlayQueue(tmp_path)) == 10_000
+
+
+def test_a_journal_line_torn_by_a_power_cut_loses_that_play_only(tmp_path):
+    queue = PlayQueue(tmp_path)
+    for n in range(3):
+        queue.add("tinh-08", f"i{n}", "2026-11-23T08:00:00+07:00", 10)
+    queue.flush()
+    with open(queue.journal, "a") as f:
+        f.write('{"id": 4, "chan')
+    assert [p.item for p in PlayQueue(tmp_path).batch()] == ["i0", "i1", "i2"]
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://source.example.vn/bangtin/devices/x/heartbeat", True),
+        ("http://127.0.0.1:8765/devices/x/heartbeat", True),
+        ("http://[::1]:8765/devices/x/heartbeat", True),
+        ("http://localhost/devices/x/heartbeat", True),
+        ("http://source.example.vn/devices/x/heartbeat", False),
+        ("http://10.0.0.5/devices/x/heartbeat", False),
+    ],
+)
+def test_the_token_goes_only_over_https_or_to_loopback(url, allowed):
+    assert may_send_token(url) is allowed
+
+
+def test_the_token_reaches_the_receiver_and_nothing_else(tmp_path, receiver, province):
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)
+    province.publish("tinh-08", [text("a")])
+    province.publish("xa-02263", [text("b")])
+    port = free_port()
+    config = board_config(tmp_path, province.url, province.public_key)
+    config.write_text(
+        config.read_text()
+        .replace('"0.0.0.0:8080"', f'"127.0.0.1:{port}"')
+        .replace("heartbeat_seconds = 60", "heartbeat_seconds = 5")
+        .replace('heartbeat_url = ""', f'heartbeat_url = "{receiver.url}/hb"')
+        .replace("public_keys = [", f'token_file = "{token_file}"\npublic_keys = ['),
+        "utf-8",
+    )
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    proc = subprocess.Popen(
+        argv("-v", "run", "--headless", "--config", str(config)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    served = []
+    try:
+        deadline = time.monotonic() + 30
+        while not receiver.bodies and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        for path in ("/health", "/metrics", "/", "/nothing"):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as a:
+                    served.append(a.read().decode())
+            except urllib.error.HTTPError as exc:
+                served.append(exc.read().decode())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert receiver.auth and receiver.auth[0] == f"Bearer {TOKEN}", err[-2000:]
+    assert receiver.bodies[0]["health"]["device"]["id"] == "08-02263-01"
+    everything = "\n".join([out, err, *served, json.dumps(receiver.bodies)])
+    assert TOKEN not in everything
+    assert "tok-" not in everything
+    for stored in (tmp_path / "board").rglob("*"):
+        if stored.is_file():
+            assert TOKEN.encode() not in stored.read_bytes(), stored
