@@ -32,6 +32,7 @@ from kiosk.preview import parse_size
 from kiosk.render.screen import Orientation
 from kiosk.reporter import Reporter
 from kiosk.schedule import ChannelContent
+from kiosk.screenshot import Screenshots
 from kiosk.source import HttpSource
 from kiosk.store import Store, StoreBusy
 from kiosk.sync import Syncer, SyncReport
@@ -196,9 +197,10 @@ def run_kiosk(
         on_slide=(lambda frame: save_snapshot(snapshot, frame)) if snapshot else None,
     )
     reporter = Reporter(config, clock, player.state, display.surface.get_size(), loop)
-    health = start_health(config, reporter)
+    screenshots = Screenshots(lambda: player.frame)
+    health = start_health(config, reporter, screenshots)
     watchdog = Watchdog(Notifier(), lambda: one_line(reporter.document()))
-    turn: list[Callable[[PlayerState], None]] = [watchdog]
+    turn: list[Callable[[PlayerState], None]] = [watchdog, screenshots]
     heartbeat = recorder = None
     if syncer is not None:  # a board reports what it played; local playlists do not
         plays = PlayQueue(config.storage_dir)
@@ -240,10 +242,12 @@ def _each(hooks: list[Callable[[PlayerState], None]], state: PlayerState) -> Non
         hook(state)
 
 
-def start_health(config: Config, reporter: Reporter) -> HealthServer | None:
+def start_health(
+    config: Config, reporter: Reporter, screenshots: Screenshots
+) -> HealthServer | None:
     """The health endpoints; a port that cannot be opened is logged, and the screen goes on."""
     try:
-        server = HealthServer(config.listen, reporter)
+        server = HealthServer(config.listen, reporter, screenshots)
     except OSError as exc:
         log.error("health endpoints: cannot listen on %s:%d (%s)", *config.listen, exc.strerror)
         return None

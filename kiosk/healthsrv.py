@@ -1,5 +1,6 @@
-"""The health endpoints of SPEC 3.2 on `health.listen`: `/health` (JSON) and `/metrics`
-(Prometheus). Nothing served here changes anything on the board.
+"""The health endpoints of SPEC 3.2 on `health.listen`: `/health` (JSON), `/metrics`
+(Prometheus), `/screenshot.png` and `/`, the status page. Nothing served here changes
+anything on the board.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from prometheus_client.registry import Collector
 
 from kiosk.health import FAILING_CODES
 from kiosk.reporter import Reporter
+from kiosk.screenshot import Screenshots
+from kiosk.statuspage import render as render_status_page
 
 log = logging.getLogger(__name__)
 PROBLEM_CODES = (
@@ -141,6 +144,19 @@ class HealthHandler(BaseHTTPRequestHandler):
             code = HTTPStatus.SERVICE_UNAVAILABLE if doc["status"] == "failing" else HTTPStatus.OK
             body = json.dumps(doc, ensure_ascii=False, indent=1).encode()
             self._send(code, body, "application/json; charset=utf-8")
+        elif path == "/":
+            body = render_status_page(self.server.reporter.document()).encode()
+            self._send(HTTPStatus.OK, body, "text/html; charset=utf-8")
+        elif path == "/screenshot.png":
+            png = self.server.screenshots.png() if self.server.screenshots else None
+            if png is None:
+                self._send(
+                    HTTPStatus.SERVICE_UNAVAILABLE,
+                    b"the display loop did not hand over a frame\n",
+                    "text/plain; charset=utf-8",
+                )
+            else:
+                self._send(HTTPStatus.OK, png, "image/png")
         elif path == "/metrics":
             body = generate_latest(self.server.registry)
             self._send(HTTPStatus.OK, body, "text/plain; version=0.0.4; charset=utf-8")
@@ -151,8 +167,10 @@ class HealthHandler(BaseHTTPRequestHandler):
 class HealthServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], reporter: Reporter) -> None:
-        self.reporter = reporter
+    def __init__(
+        self, address: tuple[str, int], reporter: Reporter, screenshots: Screenshots | None = None
+    ) -> None:
+        self.reporter, self.screenshots = reporter, screenshots
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(HealthCollector(reporter))
         super().__init__(address, HealthHandler)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import html
+import io
 import json
 import os
+import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
 from kiosk.clock import SourceClock
@@ -20,7 +24,9 @@ from kiosk.config import parse_config
 from kiosk.player import PlayerState
 from kiosk.reporter import Reporter
 from kiosk.sysinfo import SystemFigures
+from tests.conftest import require_tool
 from tests.province import text, ticker
+from tests.test_cli import argv
 from tests.test_demo import free_port
 from tests.test_publish_cli import board_config
 
@@ -47,6 +53,22 @@ def fetch(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+def publish_both(province) -> None:
+    province.publish("tinh-08", [text("a", title="Thông báo"), ticker("t")])
+    province.publish("xa-02263", [text("b")])
+
+
+def live_config(tmp_path: Path, province, *edits: tuple[str, str]) -> tuple[Path, int]:
+    """A kiosk.toml for the province's source, its health on a free loopback port."""
+    port = free_port()
+    config = board_config(tmp_path, province.url, province.public_key)
+    toml = config.read_text("utf-8")
+    for old, new in (('"0.0.0.0:8080"', f'"127.0.0.1:{port}"'), *edits):
+        toml = toml.replace(old, new)
+    config.write_text(toml, "utf-8")
+    return config, port
+
+
 @pytest.fixture
 def running(tmp_path, province):
     """`kiosk run --headless` against the province's source, its health on a free port."""
@@ -54,17 +76,12 @@ def running(tmp_path, province):
 
     def start(channels_published: bool = True) -> str:
         if channels_published:
-            province.publish("tinh-08", [text("a", title="Thông báo"), ticker("t")])
-            province.publish("xa-02263", [text("b")])
-        port = free_port()
-        config = board_config(tmp_path, province.url, province.public_key)
-        config.write_text(
-            config.read_text().replace('"0.0.0.0:8080"', f'"127.0.0.1:{port}"'), "utf-8"
-        )
+            publish_both(province)
+        config, port = live_config(tmp_path, province)
         env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "kiosk", "run", "--headless", "--config", str(config)],
+                argv("run", "--headless", "--config", str(config)),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -189,3 +206,61 @@ def test_an_emergency_is_reported():
     )
     doc = reporter_with(state, 1.0).document()
     assert doc["content"]["emergency_active"] is True and doc["status"] == "ok"
+
+
+def test_the_status_page_in_headless_chromium_shows_what_a_technician_needs(running, tmp_path):
+    chromium = require_tool("chromium", "chromium")
+    url = running()
+    wait_for(url, lambda s, d: d["status"] == "ok" and d["display"]["current_item"])
+    dom = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            url + "/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    page = html.unescape(dom)
+    assert '<h1 id="name">Bảng tin UBND xã Tân Trào</h1>' in page
+    assert "Trạng thái: Bình thường" in page
+    assert re.search(r'<span id="current">(tinh-08 / a|xa-02263 / b)</span>', page), page
+    assert re.search(r'<img id="screen"[^>]*data-loaded="640"', page), page  # the picture came
+
+
+def test_the_screenshot_is_upright_as_a_passer_by_sees_it(tmp_path, province):
+    publish_both(province)
+    config, port = live_config(tmp_path, province, ("rotation = 0", "rotation = 90"))
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    proc = subprocess.Popen(
+        argv("run", "--headless", "--config", str(config)), stderr=subprocess.DEVNULL, env=env
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(url, lambda s, d: d["display"]["current_item"] is not None)
+        status, png = fetch(url + "/screenshot.png")
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert status == 200
+    picture = Image.open(io.BytesIO(png))
+    assert picture.size == (360, 640)  # the panel is 640x360, hung in portrait
+
+
+def test_the_status_page_escapes_what_the_content_says():
+    from kiosk.statuspage import render
+
+    doc = reporter_with(
+        PlayerState(current=("tinh-08", "a"), items_active=1, frames=1), 0
+    ).document()
+    doc["problems"] = [
+        {"code": "item_invalid", "message": "<script>alert(1)</script>", "since": None}
+    ]
+    page = render(doc)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Một bản tin không hợp lệ" in page

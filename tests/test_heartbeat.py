@@ -20,10 +20,8 @@ import pytest
 from kiosk.config import parse_config
 from kiosk.heartbeat import Heartbeat, may_send_token
 from kiosk.plays import PlayQueue
-from tests.province import text
 from tests.test_cli import argv
-from tests.test_demo import free_port
-from tests.test_publish_cli import board_config
+from tests.test_healthsrv import live_config, publish_both
 
 TOKEN = "tok-3f9a7c1e-very-secret"
 
@@ -189,17 +187,13 @@ def test_the_token_reaches_the_receiver_and_nothing_else(tmp_path, receiver, pro
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
     token_file.chmod(0o600)
-    province.publish("tinh-08", [text("a")])
-    province.publish("xa-02263", [text("b")])
-    port = free_port()
-    config = board_config(tmp_path, province.url, province.public_key)
-    config.write_text(
-        config.read_text()
-        .replace('"0.0.0.0:8080"', f'"127.0.0.1:{port}"')
-        .replace("heartbeat_seconds = 60", "heartbeat_seconds = 5")
-        .replace('heartbeat_url = ""', f'heartbeat_url = "{receiver.url}/hb"')
-        .replace("public_keys = [", f'token_file = "{token_file}"\npublic_keys = ['),
-        "utf-8",
+    publish_both(province)
+    config, port = live_config(
+        tmp_path,
+        province,
+        ("heartbeat_seconds = 60", "heartbeat_seconds = 5"),
+        ('heartbeat_url = ""', f'heartbeat_url = "{receiver.url}/hb"'),
+        ("public_keys = [", f'token_file = "{token_file}"\npublic_keys = ['),
     )
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
     proc = subprocess.Popen(

@@ -1,0 +1,47 @@
+"""The frame on screen now, for /screenshot.png, taken safely across threads.
+
+Only the player thread touches its surfaces (a blit into a surface another thread is saving
+fails). So the health thread asks, and the player hands over a copy at its next turn
+(within 0.25 s). The health thread encodes the PNG from that copy. A loop that hangs hands
+nothing over, and the request times out: the screenshot itself shows the stall.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable
+
+import pygame
+
+from kiosk.player import PlayerState
+
+
+class Screenshots:
+    def __init__(self, frame: Callable[[], pygame.Surface]) -> None:
+        self.frame = frame  # the upright picture, as a passer-by sees it
+        self._lock = threading.Lock()  # one request at a time
+        self._wanted = threading.Event()
+        self._ready = threading.Event()
+        self._copy: pygame.Surface | None = None
+
+    def __call__(self, _state: PlayerState) -> None:
+        """From the player's loop: hand over a copy when one was asked for."""
+        if self._wanted.is_set():
+            self._copy = self.frame().copy()
+            self._wanted.clear()
+            self._ready.set()
+
+    def png(self, timeout: float = 2.0) -> bytes | None:
+        """From any other thread: the PNG of the frame on screen, or None if the loop did
+        not turn within timeout."""
+        with self._lock:
+            self._ready.clear()
+            self._wanted.set()
+            if not self._ready.wait(timeout):
+                self._wanted.clear()
+                return None
+            copy, self._copy = self._copy, None
+        out = io.BytesIO()
+        pygame.image.save(copy, out, "screen.png")
+        return out.getvalue()

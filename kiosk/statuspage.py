@@ -1,0 +1,125 @@
+"""The status page for a technician's phone (GET /), in Vietnamese, from the /health
+document. Pure: a document in, HTML out. Everything from the content is escaped; the page
+reloads itself, and changes nothing on the board.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+REFRESH_S = 15
+STATUS_VI = {"ok": "Bình thường", "degraded": "Có vấn đề", "failing": "Hỏng"}
+COLOUR = {"ok": "#1b7f3b", "degraded": "#b36b00", "failing": "#b3261e"}
+DISPLAY_VI = {"on": "Đang bật", "off_scheduled": "Tắt theo lịch", "blank": "Màn hình đen"}
+PROBLEM_VI = {
+    "no_content": "Không có nội dung để hiển thị",
+    "sync_failing": "Không đồng bộ được với hệ thống nguồn",
+    "signature_invalid": "Chữ ký số không hợp lệ",
+    "rollback_rejected": "Từ chối bản tin cũ hơn bản đang có",
+    "manifest_invalid": "Danh mục bản tin không hợp lệ",
+    "manifest_expired": "Danh mục bản tin đã hết hạn",
+    "item_invalid": "Một bản tin không hợp lệ",
+    "asset_invalid": "Một hình ảnh không hợp lệ",
+    "clock_unsynced": "Đồng hồ thiết bị lệch",
+    "disk_low": "Sắp hết dung lượng lưu trữ",
+    "overheating": "Thiết bị quá nóng",
+    "undervoltage": "Nguồn điện yếu",
+    "display_stalled": "Màn hình bị treo",
+    "heartbeat_failing": "Không gửi được báo cáo về hệ thống nguồn",
+    "door_open": "Cửa tủ đang mở",
+}
+
+
+def _value(value: Any, unit: str = "") -> str:
+    return "không đọc được" if value is None else f"{escape(str(value))}{unit}"
+
+
+def _rows(pairs: list[tuple[str, str]]) -> str:
+    return "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in pairs)
+
+
+def render(doc: Mapping[str, Any]) -> str:
+    status = doc["status"]
+    device, display, sync = doc["device"], doc["display"], doc["sync"]
+    current = display["current_item"]
+    showing = f"{escape(current['channel'])} / {escape(current['id'])}" if current else "Không có"
+    problems = "".join(
+        f"<li><b>{escape(PROBLEM_VI.get(p['code'], p['code']))}</b> "
+        f"<code>{escape(p['code'])}</code><br>{escape(p['message'])}"
+        f"<br><small>từ {escape(p['since'] or '')}</small></li>"
+        for p in doc["problems"]
+    )
+    channels = "".join(
+        f"<tr><td>{escape(name)}</td><td>{_value(held['sequence'])}</td>"
+        f"<td>{_value(held['items'])}</td><td>{_value(held['expires_at'])}</td></tr>"
+        for name, held in sync["channels"].items()
+    )
+    system = doc["system"]
+    return f"""<!doctype html>
+<html lang="vi"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="{REFRESH_S}">
+<title>{escape(device["unit_name"])}: {STATUS_VI.get(status, escape(status))}</title>
+<style>
+body {{ font-family: sans-serif; margin: 0 auto; max-width: 40em; padding: 0.5em; }}
+.status {{ color: #fff; background: {COLOUR.get(status, "#555")}; padding: 0.5em;
+  font-size: 1.4em; border-radius: 0.3em; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ text-align: left; padding: 0.2em 0.4em; border-bottom: 1px solid #ddd; }}
+img {{ width: 100%; border: 1px solid #999; }}
+</style></head>
+<body>
+<h1 id="name">{escape(device["name"])}</h1>
+<p id="status" class="status">Trạng thái: {STATUS_VI.get(status, escape(status))}</p>
+<h2>Sự cố</h2>
+<ul id="problems">{problems or "<li>Không có sự cố</li>"}</ul>
+<h2>Màn hình</h2>
+<table>{
+        _rows(
+            [
+                ("Đang hiển thị", f'<span id="current">{showing}</span>'),
+                ("Màn hình", DISPLAY_VI.get(display["state"], escape(display["state"]))),
+                ("Kích thước", f"{_value(display['width'])}×{_value(display['height'])}"),
+                ("Khung hình gần nhất", _value(display["last_frame_at"])),
+                ("Bản tin đang chạy", _value(doc["content"]["items_active"])),
+                ("Khẩn cấp", "Có" if doc["content"]["emergency_active"] else "Không"),
+            ]
+        )
+    }</table>
+<p><img id="screen" src="/screenshot.png" alt="Ảnh màn hình hiện tại"
+  onload="this.dataset.loaded = this.naturalWidth"></p>
+<h2>Đồng bộ</h2>
+<table>{
+        _rows(
+            [
+                ("Lần thử gần nhất", _value(sync["last_attempt_at"])),
+                ("Lần thành công gần nhất", _value(sync["last_success_at"])),
+                ("Số lần lỗi liên tiếp", _value(sync["consecutive_failures"])),
+            ]
+        )
+    }</table>
+<table><tr><th>Kênh</th><th>Số thứ tự</th><th>Số bản tin</th><th>Hết hạn</th></tr>
+{channels}</table>
+<h2>Thiết bị</h2>
+<table>{
+        _rows(
+            [
+                ("Mã thiết bị", escape(device["id"])),
+                ("Đơn vị", escape(device["unit_name"])),
+                ("Phiên bản", escape(doc["version"])),
+                ("Giờ", _value(doc["time"])),
+                ("Thời gian chạy", _value(doc["uptime_s"], " giây")),
+                ("Nhiệt độ CPU", _value(system["cpu_temp_c"], " °C")),
+                ("Tải (1 phút)", _value(system["load_1m"])),
+                ("Bộ nhớ trống", _value(system["mem_available_mb"], " MB")),
+                ("Dung lượng trống", _value(system["disk_free_mb"], " MB")),
+                ("Lệch đồng hồ", _value(system["clock_skew_s"], " giây")),
+                ("Báo cáo gần nhất", _value(doc["heartbeat"]["last_success_at"])),
+                ("Lượt phát chờ gửi", _value(doc["heartbeat"]["queued_plays"])),
+            ]
+        )
+    }</table>
+</body></html>
+"""
