@@ -107,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     publish.set_defaults(func=_later("kiosk.publish", "publish_command"))
 
+    status = sub.add_parser("status", help="the health of one or many boards, as a table")
+    status.add_argument("urls", nargs="+", metavar="URL", help="a board's health address")
+    status.add_argument("--json", action="store_true", help="print the documents as JSON")
+    status.set_defaults(func=_later("kiosk.statuscmd", "status_command"))
+
     check = sub.add_parser("check-config", help="validate a kiosk.toml")
     check.add_argument("path")
     check.set_defaults(func=_check_config)
