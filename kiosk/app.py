@@ -22,6 +22,7 @@ from kiosk.clock import SourceClock
 from kiosk.config import Config, default_config, load_config
 from kiosk.content import Content, ContentBox
 from kiosk.display import PygameDisplay
+from kiosk.hardware import Hardware
 from kiosk.health import one_line
 from kiosk.healthsrv import HealthServer
 from kiosk.heartbeat import Heartbeat, PlayRecorder
@@ -218,6 +219,7 @@ def run_kiosk(
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
+    hardware = start_hardware(config, reporter, loop, stop)
     if loop is not None:
         loop.start()
     if heartbeat is not None:
@@ -233,8 +235,35 @@ def run_kiosk(
             heartbeat.queue.flush()  # the plays of this run survive the restart
         if health is not None:
             health.stop()
+        if hardware is not None:
+            hardware.close()
         display.close()
     return 0
+
+
+HARDWARE_EVERY_S = 2.0
+
+
+def start_hardware(
+    config: Config, reporter: Reporter, loop: SyncLoop | None, stop: threading.Event
+) -> Hardware | None:
+    """The [gpio] parts, with a thread that shows the status on the LED and runs the fan."""
+    if not config.gpio:
+        return None
+    hardware = Hardware(config.gpio, sync_now=loop.sync_now if loop else lambda: None)
+    reporter.door_open = hardware.door_open
+
+    def watch() -> None:
+        while not stop.wait(HARDWARE_EVERY_S):
+            try:
+                doc = reporter.document()
+                hardware.show_status(doc["status"])
+                hardware.cool(doc["system"]["cpu_temp_c"])
+            except Exception:  # the LED and fan must outlive a bug
+                log.exception("hardware update failed")
+
+    threading.Thread(target=watch, name="hardware", daemon=True).start()
+    return hardware
 
 
 def _each(hooks: list[Callable[[PlayerState], None]], state: PlayerState) -> None:

@@ -53,6 +53,7 @@ class Reporter:
         self.monotonic = monotonic
         self.figures = figures or (lambda: read_figures(config.storage_dir))
         self.heartbeat: Heartbeat | None = None  # set once the heartbeat runs
+        self.door_open: Callable[[], bool | None] = lambda: None  # set when a switch is wired
         self.plays: PlayQueue | None = None
         self.started_mono = monotonic()
         self.started_at = clock.now()
@@ -93,6 +94,7 @@ class Reporter:
             disk_reserve_mb=MIN_FREE_BYTES / (1024 * 1024),
             started_at=self.started_at if self.sync else None,
             heartbeat_failures=self.heartbeat.status.consecutive_failures if self.heartbeat else 0,
+            door_open=self.door_open(),
         )
 
     def document(self) -> dict[str, Any]:

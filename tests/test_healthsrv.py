@@ -264,3 +264,10 @@ def test_the_status_page_escapes_what_the_content_says():
     page = render(doc)
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Một bản tin không hợp lệ" in page
+
+
+def test_an_open_door_is_reported():
+    reporter = reporter_with(PlayerState(current=("tinh-08", "a"), items_active=1, frames=1), 0)
+    reporter.door_open = lambda: True
+    doc = reporter.document()
+    assert doc["status"] == "degraded" and [p["code"] for p in doc["problems"]] == ["door_open"]
