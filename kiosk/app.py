@@ -32,7 +32,7 @@ from kiosk.plays import PlayQueue
 from kiosk.preview import parse_size
 from kiosk.render.screen import Orientation
 from kiosk.reporter import Reporter
-from kiosk.schedule import ChannelContent
+from kiosk.schedule import ChannelContent, screen_wanted
 from kiosk.screenshot import Screenshots
 from kiosk.source import HttpSource
 from kiosk.store import Store, StoreBusy
@@ -196,6 +196,7 @@ def run_kiosk(
         config.device.unit_name,
         clock=clock.now,
         on_slide=(lambda frame: save_snapshot(snapshot, frame)) if snapshot else None,
+        screen_on=lambda local, emergency: screen_wanted(config.display.on_hours, local, emergency),
     )
     reporter = Reporter(config, clock, player.state, display.surface.get_size(), loop)
     screenshots = Screenshots(lambda: player.frame)

@@ -45,6 +45,7 @@ class PlayerState:
     frames: int = 0
     problems: dict[tuple[str, str], str] = field(default_factory=dict)  # item -> why skipped
     transition_ms: list[float] = field(default_factory=list)  # recent crossfade frame times
+    display_state: str = "on"  # "on", or "off_scheduled" while dark by display.on_hours
 
 
 class Player:
@@ -59,10 +60,13 @@ class Player:
         on_slide: Callable[[pygame.Surface], None] | None = None,
         crossfade_s: float = CROSSFADE_S,
         monotonic: Callable[[], float] = time.monotonic,
+        screen_on: Callable[[datetime, bool], bool] = lambda _local, _emergency: True,
     ) -> None:
         self.box, self.display, self.orientation = box, display, orientation
         self.tz, self.clock, self.on_slide = tz, clock, on_slide
         self.crossfade_s, self.monotonic = crossfade_s, monotonic
+        self.screen_on = screen_on  # (local time, emergency active) -> whether to show
+        self._dark = False
         self.fonts = Fonts()
         self.unit_name = unit_name
         self.state = PlayerState()
@@ -255,19 +259,40 @@ class Player:
         local = now.astimezone(self.tz)
         changed = self._take_content()
         due = self._next_change is not None and now >= self._next_change
-        if changed or due:
-            action = self._reschedule(now)
-            if action == "restart" or self.state.frames == 0:
-                self._choose(local, mono, restart=True)
-                mono = self.monotonic()
-            elif action == "repaint":
-                self._repaint(local, mono)
+        action = self._reschedule(now) if changed or due else None
+        if not self.screen_on(local, self.state.emergency):
+            self._go_dark()
+            return PUMP_S
+        if self._dark:  # on again (the hours began, or an emergency): start the rotation
+            self._dark, self.state.display_state = False, "on"
+            action = "restart"
+        if action == "restart" or self.state.frames == 0:
+            self._choose(local, mono, restart=True)
+            mono = self.monotonic()
+        elif action == "repaint":
+            self._repaint(local, mono)
         if mono >= self._slide_end:
             self._choose(local, mono, restart=False)
             mono = self.monotonic()
         self._tick_clock(local)
         self._tick_ticker(mono)
         return self._sleep_for(now, mono)
+
+    def _go_dark(self) -> None:
+        """Off by display.on_hours: one black frame, then the loop only watches the clock
+        and the content (an emergency turns the screen on at once)."""
+        if self._dark:
+            return
+        self._dark, self.state.display_state = True, "off_scheduled"
+        self._entry, self._index, self._page = None, -1, 0
+        self._slide_end = math.inf
+        self.state.current = None
+        self.frame = pygame.Surface(self.orientation.logical)  # black
+        self.display.surface.fill((0, 0, 0))
+        self.display.present()
+        self.state.frames += 1
+        if self.on_slide is not None:
+            self.on_slide(self.frame)
 
     def _sleep_for(self, now: datetime, mono: float) -> float:
         waits = [PUMP_S, self._slide_end - mono]

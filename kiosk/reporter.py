@@ -81,6 +81,7 @@ class Reporter:
         loop_age = self.monotonic() - state.last_tick if state.frames else None
         return Readings(
             now=now,
+            display_state=state.display_state,
             items_active=state.items_active,
             emergency=state.emergency,
             loop_age_s=loop_age,

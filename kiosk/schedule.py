@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from kiosk.model import Item
-from kiosk.timeutil import in_windows, window_boundaries
+from kiosk.timeutil import HourWindow, in_windows, window_boundaries
 
 _RANK = {"emergency": 0, "priority": 1, "normal": 2}
 _MAX_STEPS = 64
@@ -122,3 +122,8 @@ def next_change(
         if rotation_at(channels, moment, tz) != current:
             return moment
     return moment
+
+
+def screen_wanted(on_hours: tuple[HourWindow, ...], local: datetime, emergency: bool) -> bool:
+    """The screen is on during display.on_hours, and whenever an emergency is active."""
+    return emergency or in_windows(on_hours, None, local)

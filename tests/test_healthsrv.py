@@ -271,3 +271,10 @@ def test_an_open_door_is_reported():
     reporter.door_open = lambda: True
     doc = reporter.document()
     assert doc["status"] == "degraded" and [p["code"] for p in doc["problems"]] == ["door_open"]
+
+
+def test_a_screen_off_on_schedule_is_reported_and_is_no_fault():
+    state = PlayerState(items_active=0, frames=3, last_tick=5.0, display_state="off_scheduled")
+    doc = reporter_with(state, 5.0).document()
+    assert doc["display"]["state"] == "off_scheduled" and doc["display"]["current_item"] is None
+    assert doc["status"] == "ok" and doc["problems"] == []

@@ -19,7 +19,8 @@ from kiosk.model import parse_item
 from kiosk.player import Player
 from kiosk.render.screen import Orientation
 from kiosk.render.theme import EMERGENCY, NORMAL
-from kiosk.schedule import ChannelContent
+from kiosk.schedule import ChannelContent, screen_wanted
+from kiosk.timeutil import parse_window
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SIZE = (640, 360)
@@ -295,3 +296,27 @@ def test_the_ticker_keeps_scrolling_when_other_content_changes(rig):
     box.publish(content(text("b", duration=60), ticker("moi")))
     player.step()
     assert player._scrolled(clocks.mono) == 0  # a new ticker enters from the right
+
+
+def test_outside_its_hours_the_screen_goes_black_and_an_emergency_turns_it_on(rig):
+    make, clocks, display, box = rig
+    hours = (parse_window("06:00-22:00"),)
+    player = make(content(text("a")))
+    player.screen_on = lambda local, emergency: screen_wanted(hours, local, emergency)
+    clocks.now = clocks.now.replace(hour=23)
+    player.step()
+    assert player.state.display_state == "off_scheduled" and player.state.current is None
+    assert pygame.transform.average_color(display.surface)[:3] == (0, 0, 0)
+    display.presented.clear()
+    for _ in range(10):
+        clocks.advance(player.step())
+    assert display.presented == []  # dark and idle
+    box.publish(content(text("a"), text("flood", priority="emergency")))
+    player.step()
+    assert player.state.display_state == "on" and player.state.current == ("xa", "flood")
+    box.publish(content(text("a")))  # the emergency ends at night: dark again
+    player.step()
+    assert player.state.display_state == "off_scheduled"
+    clocks.now = clocks.now.replace(hour=6, minute=0) + timedelta(days=1)
+    player.step()
+    assert player.state.display_state == "on" and player.state.current == ("xa", "a")
