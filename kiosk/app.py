@@ -29,6 +29,7 @@ from kiosk.heartbeat import Heartbeat, PlayRecorder
 from kiosk.paths import SYSTEM_CONFIG, user_cache_dir
 from kiosk.player import Player, PlayerState
 from kiosk.plays import PlayQueue
+from kiosk.power import CecSwitch, PowerKeeper, RelaySwitch
 from kiosk.preview import parse_size
 from kiosk.render.screen import Orientation
 from kiosk.reporter import Reporter
@@ -245,22 +246,41 @@ def run_kiosk(
 HARDWARE_EVERY_S = 2.0
 
 
+def power_keeper(config: Config) -> PowerKeeper | None:
+    """The panel's own power switch for display.power cec or relay (blank needs none)."""
+    if config.display.power == "cec":
+        return PowerKeeper(CecSwitch())
+    if config.display.power == "relay":
+        try:
+            return PowerKeeper(RelaySwitch(config.gpio["screen_relay"]))
+        except Exception as exc:  # gpiozero's errors when the machine has no GPIO
+            log.warning("display.power = relay, but the relay cannot be driven here: %s", exc)
+    return None
+
+
 def start_hardware(
     config: Config, reporter: Reporter, loop: SyncLoop | None, stop: threading.Event
 ) -> Hardware | None:
-    """The [gpio] parts, with a thread that shows the status on the LED and runs the fan."""
-    if not config.gpio:
+    """The [gpio] parts and the panel's power switch, with a thread that shows the status on
+    the LED, runs the fan and switches the panel as the player decided."""
+    hardware = None
+    if config.gpio:
+        hardware = Hardware(config.gpio, sync_now=loop.sync_now if loop else lambda: None)
+        reporter.door_open = hardware.door_open
+    keeper = power_keeper(config)
+    if hardware is None and keeper is None:
         return None
-    hardware = Hardware(config.gpio, sync_now=loop.sync_now if loop else lambda: None)
-    reporter.door_open = hardware.door_open
 
     def watch() -> None:
         while not stop.wait(HARDWARE_EVERY_S):
             try:
-                doc = reporter.document()
-                hardware.show_status(doc["status"])
-                hardware.cool(doc["system"]["cpu_temp_c"])
-            except Exception:  # the LED and fan must outlive a bug
+                if keeper is not None:
+                    keeper.apply(reporter.player.display_state == "on")
+                if hardware is not None:
+                    doc = reporter.document()
+                    hardware.show_status(doc["status"])
+                    hardware.cool(doc["system"]["cpu_temp_c"])
+            except Exception:  # the LED, fan and panel must outlive a bug
                 log.exception("hardware update failed")
 
     threading.Thread(target=watch, name="hardware", daemon=True).start()

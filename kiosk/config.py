@@ -316,6 +316,8 @@ def parse_config(doc: dict[str, Any], where: str = "kiosk.toml") -> Config:
                 g.problem(pin, f"BCM pin {number} is already used by another function")
             gpio[pin] = number
     g.finish()
+    if display.power == "relay" and "screen_relay" not in gpio:
+        v.problem("power", 'is "relay", but [gpio] has no screen_relay pin')
 
     if problems:
         raise ConfigError(problems)
