@@ -26,6 +26,7 @@ from kiosk.hardware import Hardware
 from kiosk.health import one_line
 from kiosk.healthsrv import HealthServer
 from kiosk.heartbeat import Heartbeat, PlayRecorder
+from kiosk.netinfo import ipv4_addresses
 from kiosk.paths import SYSTEM_CONFIG, user_cache_dir
 from kiosk.player import Player, PlayerState
 from kiosk.plays import PlayQueue
@@ -36,6 +37,7 @@ from kiosk.reporter import Reporter
 from kiosk.schedule import ChannelContent, screen_wanted
 from kiosk.screenshot import Screenshots
 from kiosk.source import HttpSource
+from kiosk.statuspage import overlay_text
 from kiosk.store import Store, StoreBusy
 from kiosk.sync import Syncer, SyncReport
 from kiosk.syncloop import SyncLoop
@@ -200,6 +202,7 @@ def run_kiosk(
         screen_on=lambda local, emergency: screen_wanted(config.display.on_hours, local, emergency),
     )
     reporter = Reporter(config, clock, player.state, display.surface.get_size(), loop)
+    player.overlay = lambda: overlay_text(reporter.document(), ipv4_addresses(), config.listen[1])
     screenshots = Screenshots(lambda: player.frame)
     health = start_health(config, reporter, screenshots)
     watchdog = Watchdog(Notifier(), lambda: one_line(reporter.document()))
@@ -221,7 +224,7 @@ def run_kiosk(
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-    hardware = start_hardware(config, reporter, loop, stop)
+    hardware = start_hardware(config, reporter, loop, stop, player.request_overlay)
     if loop is not None:
         loop.start()
     if heartbeat is not None:
@@ -259,13 +262,21 @@ def power_keeper(config: Config) -> PowerKeeper | None:
 
 
 def start_hardware(
-    config: Config, reporter: Reporter, loop: SyncLoop | None, stop: threading.Event
+    config: Config,
+    reporter: Reporter,
+    loop: SyncLoop | None,
+    stop: threading.Event,
+    on_press: Callable[[], None],
 ) -> Hardware | None:
     """The [gpio] parts and the panel's power switch, with a thread that shows the status on
     the LED, runs the fan and switches the panel as the player decided."""
     hardware = None
     if config.gpio:
-        hardware = Hardware(config.gpio, sync_now=loop.sync_now if loop else lambda: None)
+        hardware = Hardware(
+            config.gpio,
+            sync_now=loop.sync_now if loop else lambda: None,
+            on_press=on_press,
+        )
         reporter.door_open = hardware.door_open
     keeper = power_keeper(config)
     if hardware is None and keeper is None:

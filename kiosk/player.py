@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from kiosk.content import Content, ContentBox
 from kiosk.display import Display
 from kiosk.render.fonts import Fonts
 from kiosk.render.images import ImageError
+from kiosk.render.overlay import draw_overlay
 from kiosk.render.painter import FramePainter, Regions, View
 from kiosk.render.screen import Orientation
 from kiosk.render.theme import NORMAL, theme_for
@@ -32,6 +34,7 @@ CROSSFADE_S = 0.5
 TICKER_FPS = 30
 PUMP_S = 0.25  # window events and the stop flag are looked at this often, at least
 MAX_PROBLEMS = 500  # bounded like the manifest's items
+OVERLAY_S = 30.0
 
 
 @dataclass
@@ -67,6 +70,10 @@ class Player:
         self.crossfade_s, self.monotonic = crossfade_s, monotonic
         self.screen_on = screen_on  # (local time, emergency active) -> whether to show
         self._dark = False
+        # The service button's overlay: (title, lines, QR text), asked for from any thread.
+        self.overlay: Callable[[], tuple[str, list[str], str]] | None = None
+        self._overlay_wanted = threading.Event()
+        self._overlay_until: float | None = None
         self.fonts = Fonts()
         self.unit_name = unit_name
         self.state = PlayerState()
@@ -260,6 +267,13 @@ class Player:
         changed = self._take_content()
         due = self._next_change is not None and now >= self._next_change
         action = self._reschedule(now) if changed or due else None
+        if self._overlay_wanted.is_set():
+            self._overlay_wanted.clear()
+            self._show_overlay(mono)
+        if self._overlay_until is not None:
+            if mono < self._overlay_until and action is None:
+                return min(PUMP_S, self._overlay_until - mono)
+            self._hide_overlay()  # its time is up, or the content changed (an emergency?)
         if not self.screen_on(local, self.state.emergency):
             self._go_dark()
             return PUMP_S
@@ -277,6 +291,24 @@ class Player:
         self._tick_clock(local)
         self._tick_ticker(mono)
         return self._sleep_for(now, mono)
+
+    def request_overlay(self) -> None:
+        """Show the diagnostic overlay for OVERLAY_S (the service button; any thread)."""
+        self._overlay_wanted.set()
+
+    def _show_overlay(self, mono: float) -> None:
+        if self.overlay is None:
+            return
+        composed = self.frame.copy()
+        draw_overlay(composed, self.fonts, *self.overlay())
+        self.display.surface.blit(self.orientation.to_physical(composed), (0, 0))
+        self.display.present()
+        self._overlay_until = mono + OVERLAY_S
+
+    def _hide_overlay(self) -> None:
+        self._overlay_until = None
+        self.display.surface.blit(self.orientation.to_physical(self.frame), (0, 0))
+        self.display.present()
 
     def _go_dark(self) -> None:
         """Off by display.on_hours: one black frame, then the loop only watches the clock

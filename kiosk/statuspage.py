@@ -123,3 +123,23 @@ img {{ width: 100%; border: 1px solid #999; }}
     }</table>
 </body></html>
 """
+
+
+def overlay_text(
+    doc: Mapping[str, Any], addresses: list[tuple[str, str]], port: int
+) -> tuple[str, list[str], str]:
+    """The service button's overlay: (title, lines, the status page's address for the QR)."""
+    device, sync = doc["device"], doc["sync"]
+    page = f"http://{addresses[0][1]}:{port}/" if addresses else f"http://127.0.0.1:{port}/"
+    codes = sorted({p["code"] for p in doc["problems"]})
+    lines = [
+        f"Mã thiết bị: {device['id']}",
+        f"Đơn vị: {device['unit_name']}",
+        "Địa chỉ IP: " + (", ".join(f"{ip} ({name})" for name, ip in addresses) or "không có"),
+        f"Trạng thái: {STATUS_VI.get(doc['status'], doc['status'])}",
+        "Sự cố: " + (", ".join(codes) if codes else "không có"),
+        f"Đồng bộ gần nhất: {sync['last_success_at'] or 'chưa có'}",
+        f"Phiên bản: {doc['version']}",
+        f"Trang trạng thái: {page}",
+    ]
+    return "Thông tin kỹ thuật", lines, page

@@ -320,3 +320,39 @@ def test_outside_its_hours_the_screen_goes_black_and_an_emergency_turns_it_on(ri
     clocks.now = clocks.now.replace(hour=6, minute=0) + timedelta(days=1)
     player.step()
     assert player.state.display_state == "on" and player.state.current == ("xa", "a")
+
+
+def _shown(display) -> bytes:
+    return pygame.image.tobytes(display.surface, "RGB")
+
+
+def test_the_service_overlay_shows_for_30_seconds_over_the_slide(rig):
+    make, clocks, display, _ = rig
+    player = make(content(text("a", duration=10), text("b", duration=10)))
+    player.overlay = lambda: ("Thông tin kỹ thuật", ["Mã thiết bị: 08-02263-01"], "http://x/")
+    player.step()
+    slide = _shown(display)
+    player.request_overlay()
+    player.step()
+    assert _shown(display) != slide
+    for _ in range(20):  # 29 s: the overlay stays, the rotation waits under it
+        clocks.advance(29 / 20)
+        player.step()
+    assert _shown(display) != slide and player.state.current == ("xa", "a")
+    clocks.advance(1.5)
+    player.step()
+    assert player.state.current == ("xa", "b")  # back to the rotation
+    assert _shown(display) == pygame.image.tobytes(player.frame, "RGB")
+
+
+def test_an_emergency_cancels_the_overlay(rig):
+    make, _, display, box = rig
+    player = make(content(text("a")))
+    player.overlay = lambda: ("Thông tin kỹ thuật", ["x"], "http://x/")
+    player.step()
+    player.request_overlay()
+    player.step()
+    box.publish(content(text("a"), text("flood", priority="emergency")))
+    player.step()
+    assert player.state.current == ("xa", "flood")
+    assert _shown(display) == pygame.image.tobytes(player.frame, "RGB")
