@@ -278,3 +278,24 @@ def test_a_screen_off_on_schedule_is_reported_and_is_no_fault():
     doc = reporter_with(state, 5.0).document()
     assert doc["display"]["state"] == "off_scheduled" and doc["display"]["current_item"] is None
     assert doc["status"] == "ok" and doc["problems"] == []
+
+
+def test_a_dead_source_degrades_a_board_that_keeps_showing_its_content(tmp_path, province):
+    publish_both(province)
+    config, port = live_config(tmp_path, province, ("poll_seconds = 300", "poll_seconds = 5"))
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    proc = subprocess.Popen(
+        argv("run", "--headless", "--config", str(config)), stderr=subprocess.DEVNULL, env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url, lambda s, d: d["status"] == "ok" and d["sync"]["last_success_at"])
+        province.server.stop()  # the source goes away
+        doc = wait_for(url, lambda s, d: d["status"] != "ok", timeout=40)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert doc["status"] == "degraded"
+    assert [p["code"] for p in doc["problems"]] == ["sync_failing"]
+    assert doc["display"]["current_item"] is not None  # still showing its cached content
+    assert doc["sync"]["consecutive_failures"] >= 1
