@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import json
@@ -12,6 +13,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,32 +71,37 @@ def live_config(tmp_path: Path, province, *edits: tuple[str, str]) -> tuple[Path
     return config, port
 
 
-@pytest.fixture
-def running(tmp_path, province):
-    """`kiosk run --headless` against the province's source, its health on a free port."""
-    procs = []
-
-    def start(channels_published: bool = True) -> str:
-        if channels_published:
-            publish_both(province)
-        config, port = live_config(tmp_path, province)
-        env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
-        procs.append(
-            subprocess.Popen(
-                argv("run", "--headless", "--config", str(config)),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
-        )
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for proc in procs:
+@contextlib.contextmanager
+def kiosk_running(tmp_path: Path, province, *edits: tuple[str, str]) -> Iterator[str]:
+    """`kiosk run --headless` against the province's source; yields its health address."""
+    config, port = live_config(tmp_path, province, *edits)
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    proc = subprocess.Popen(
+        argv("run", "--headless", "--config", str(config)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
-        assert proc.returncode == 0 and "Traceback" not in err, err
+    assert proc.returncode == 0 and "Traceback" not in err, err
+
+
+@pytest.fixture
+def running(tmp_path, province):
+    """Starts a kiosk (after publishing both channels, unless told not to)."""
+    with contextlib.ExitStack() as stack:
+
+        def start(channels_published: bool = True) -> str:
+            if channels_published:
+                publish_both(province)
+            return stack.enter_context(kiosk_running(tmp_path, province))
+
+        yield start
 
 
 def wait_for(url: str, check, timeout: float = 30) -> dict:
@@ -235,18 +242,9 @@ def test_the_status_page_in_headless_chromium_shows_what_a_technician_needs(runn
 
 def test_the_screenshot_is_upright_as_a_passer_by_sees_it(tmp_path, province):
     publish_both(province)
-    config, port = live_config(tmp_path, province, ("rotation = 0", "rotation = 90"))
-    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
-    proc = subprocess.Popen(
-        argv("run", "--headless", "--config", str(config)), stderr=subprocess.DEVNULL, env=env
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
+    with kiosk_running(tmp_path, province, ("rotation = 0", "rotation = 90")) as url:
         wait_for(url, lambda s, d: d["display"]["current_item"] is not None)
         status, png = fetch(url + "/screenshot.png")
-    finally:
-        proc.terminate()
-        proc.wait(20)
     assert status == 200
     picture = Image.open(io.BytesIO(png))
     assert picture.size == (360, 640)  # the panel is 640x360, hung in portrait
@@ -282,19 +280,10 @@ def test_a_screen_off_on_schedule_is_reported_and_is_no_fault():
 
 def test_a_dead_source_degrades_a_board_that_keeps_showing_its_content(tmp_path, province):
     publish_both(province)
-    config, port = live_config(tmp_path, province, ("poll_seconds = 300", "poll_seconds = 5"))
-    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
-    proc = subprocess.Popen(
-        argv("run", "--headless", "--config", str(config)), stderr=subprocess.DEVNULL, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with kiosk_running(tmp_path, province, ("poll_seconds = 300", "poll_seconds = 5")) as url:
         wait_for(url, lambda s, d: d["status"] == "ok" and d["sync"]["last_success_at"])
         province.server.stop()  # the source goes away
         doc = wait_for(url, lambda s, d: d["status"] != "ok", timeout=40)
-    finally:
-        proc.terminate()
-        proc.wait(20)
     assert doc["status"] == "degraded"
     assert [p["code"] for p in doc["problems"]] == ["sync_failing"]
     assert doc["display"]["current_item"] is not None  # still showing its cached content
