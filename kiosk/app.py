@@ -320,10 +320,9 @@ def start_health(
 def logical_screen(config: Config, store: Store) -> tuple[int, int]:
     """The upright picture's size for pre-scaling images outside `kiosk run`: the configured
     size, else the size the kiosk last ran at, else 1920x1080."""
-    size = config.display.size or store.remembered_screen() or (1920, 1080)
-    if config.display.size and config.display.rotation in (90, 270):
-        size = (size[1], size[0])
-    return size
+    if config.display.size:
+        return Orientation(config.display.size, config.display.rotation).logical
+    return store.remembered_screen() or (1920, 1080)
 
 
 def print_report(report: SyncReport) -> None:

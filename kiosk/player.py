@@ -223,8 +223,7 @@ class Player:
             self._choose(local, mono, restart=True)
             return
         self.frame = frame
-        self.display.surface.blit(self.orientation.to_physical(frame), (0, 0))
-        self.display.present()
+        self._show(frame)
 
     def _present_logical(self, rect: pygame.Rect) -> None:
         """Copy one upright region of the frame to the panel and show only it."""
@@ -301,13 +300,16 @@ class Player:
             return
         composed = self.frame.copy()
         draw_overlay(composed, self.fonts, *self.overlay())
-        self.display.surface.blit(self.orientation.to_physical(composed), (0, 0))
-        self.display.present()
+        self._show(composed)
         self._overlay_until = mono + OVERLAY_S
 
     def _hide_overlay(self) -> None:
         self._overlay_until = None
-        self.display.surface.blit(self.orientation.to_physical(self.frame), (0, 0))
+        self._show(self.frame)
+
+    def _show(self, upright: pygame.Surface) -> None:
+        """A whole upright picture onto the panel, at once (no crossfade)."""
+        self.display.surface.blit(self.orientation.to_physical(upright), (0, 0))
         self.display.present()
 
     def _go_dark(self) -> None:

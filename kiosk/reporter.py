@@ -43,13 +43,8 @@ class Reporter:
         monotonic: Callable[[], float] = time.monotonic,
         figures: Callable[[], SystemFigures] | None = None,
     ) -> None:
-        self.config, self.clock, self.player, self.panel, self.sync = (
-            config,
-            clock,
-            player,
-            panel,
-            sync,
-        )
+        self.config, self.clock, self.player = config, clock, player
+        self.panel, self.sync = panel, sync
         self.monotonic = monotonic
         self.figures = figures or (lambda: read_figures(config.storage_dir))
         self.heartbeat: Heartbeat | None = None  # set once the heartbeat runs
@@ -65,11 +60,11 @@ class Reporter:
         status = self.sync.status if self.sync else None
         if status is not None:
             if status.error is not None:
-                found.append(Problem(status.error.code, status.error.message))
+                found.append(status.error)
             if status.report is not None:
-                found.extend(Problem(p.code, p.message) for p in status.report.problems)
+                found.extend(status.report.problems)
                 for channel in status.report.channels:
-                    found.extend(Problem(p.code, p.message) for p in channel.problems)
+                    found.extend(channel.problems)
         for (channel, item), why in dict(self.player.problems).items():
             code, _, message = why.partition(": ")
             found.append(Problem(code, f"{channel}: item {item}: {message}"))

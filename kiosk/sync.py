@@ -22,6 +22,7 @@ from kiosk.authoring import FileAssets
 from kiosk.clock import SourceClock
 from kiosk.content import Content
 from kiosk.fsutil import atomic_write
+from kiosk.health import Problem
 from kiosk.model import ImageItem, Item, Manifest, ManifestError, parse_manifest
 from kiosk.render.images import ImageError, prescale
 from kiosk.schedule import ChannelContent
@@ -42,12 +43,6 @@ NOT_CURRENT = frozenset(
         "disk_low",
     }
 )
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str
-    message: str
 
 
 @dataclass
@@ -111,7 +106,9 @@ class Syncer:
         self.source, self.store = source, store
         self.channels, self.public_keys = tuple(channels), tuple(public_keys)
         self.screen, self.clock = screen, clock
-        self._distrusted: set[tuple[str, bytes]] = set()  # at most one per channel and key change
+        # The last verified parse of each channel's stored envelope: a sync, the content
+        # rebuilt after it and the garbage collector all read the same file, verified once.
+        self._verified: dict[str, tuple[bytes, Manifest | None, list[str]]] = {}
 
     # -- reading the cache ------------------------------------------------------------------
 
@@ -121,14 +118,16 @@ class Syncer:
         stored = self.store.read_channel(name)
         if stored is None:
             return None, None, []
-        try:
-            manifest, errors = self._parse(name, stored.envelope)
-        except (EnvelopeError, ManifestError) as exc:
-            if (name, stored.envelope) not in self._distrusted:  # logged once, not each poll
-                self._distrusted.add((name, stored.envelope))
+        cached = self._verified.get(name)
+        if cached is None or cached[0] != stored.envelope:
+            try:
+                manifest, errors = self._parse(name, stored.envelope)
+                cached = (stored.envelope, manifest, [str(e) for e in errors])
+            except (EnvelopeError, ManifestError) as exc:  # logged once, not at each poll
                 log.warning("%s: the stored manifest is no longer trusted: %s", name, exc)
-            return stored, None, []
-        return stored, manifest, [str(e) for e in errors]
+                cached = (stored.envelope, None, [])
+            self._verified[name] = cached
+        return stored, cached[1], cached[2]
 
     def _parse(self, name: str, envelope: bytes) -> tuple[Manifest, list[Exception]]:
         payload = verify_envelope(envelope, self.public_keys)
@@ -236,6 +235,7 @@ class Syncer:
                 log.info("%s: sequence %d accepted (%d items)", name, new.sequence, len(new.items))
                 report.changed = True
                 held, item_errors = new, [str(e) for e in errors]
+                self._verified[name] = (fetch.body, held, item_errors)
         elif held is not None:
             self._fetch_assets(name, held, report)  # retry what an earlier sync could not get
         return self._describe(report, held, item_errors)

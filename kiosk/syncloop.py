@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kiosk.content import ContentBox
+from kiosk.health import Problem
 from kiosk.store import Store, StoreBusy
-from kiosk.sync import Problem, Syncer, SyncReport
+from kiosk.sync import Syncer, SyncReport
 
 log = logging.getLogger(__name__)
 
