@@ -15,6 +15,23 @@ from typing import Any
 STALL_S = 10.0  # the frame loop turns at least every 0.25 s; 10 s without a turn is a hang
 OVERHEAT_C = 80.0  # the Pi's firmware starts throttling at 80 °C
 STALE_POLLS = 3  # a sync older than three poll intervals is stale
+PROBLEM_CODES = (  # SPEC 3.3, in its order
+    "no_content",
+    "sync_failing",
+    "signature_invalid",
+    "rollback_rejected",
+    "manifest_invalid",
+    "manifest_expired",
+    "item_invalid",
+    "asset_invalid",
+    "clock_unsynced",
+    "disk_low",
+    "overheating",
+    "undervoltage",
+    "display_stalled",
+    "heartbeat_failing",
+    "door_open",
+)
 FAILING_CODES = frozenset({"no_content", "display_stalled"})
 # Bits of the firmware's get_throttled: now (0-3) and since boot (16-19).
 UNDERVOLTAGE_NOW, THROTTLED_NOW = 0x1, 0x4

@@ -19,29 +19,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
-from kiosk.health import FAILING_CODES
+from kiosk.health import FAILING_CODES, PROBLEM_CODES
 from kiosk.reporter import Reporter
 from kiosk.screenshot import Screenshots
 from kiosk.statuspage import render as render_status_page
 
 log = logging.getLogger(__name__)
-PROBLEM_CODES = (
-    "no_content",
-    "sync_failing",
-    "signature_invalid",
-    "rollback_rejected",
-    "manifest_invalid",
-    "manifest_expired",
-    "item_invalid",
-    "asset_invalid",
-    "clock_unsynced",
-    "disk_low",
-    "overheating",
-    "undervoltage",
-    "display_stalled",
-    "heartbeat_failing",
-    "door_open",
-)
 
 
 def _timestamp(value: str | None) -> float | None:

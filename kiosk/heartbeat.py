@@ -68,7 +68,12 @@ def read_token(path: Path | None) -> str | None:
 class PlayRecorder:
     """Turns the player's state, seen after each turn of its loop, into plays."""
 
-    def __init__(self, queue: PlayQueue, clock: Callable[[], datetime], mono=time.monotonic):
+    def __init__(
+        self,
+        queue: PlayQueue,
+        clock: Callable[[], datetime],
+        mono: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.queue, self.clock, self.mono = queue, clock, mono
         self._current: tuple[str, str] | None = None
         self._started_at: datetime | None = None

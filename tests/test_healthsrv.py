@@ -288,3 +288,10 @@ def test_a_dead_source_degrades_a_board_that_keeps_showing_its_content(tmp_path,
     assert [p["code"] for p in doc["problems"]] == ["sync_failing"]
     assert doc["display"]["current_item"] is not None  # still showing its cached content
     assert doc["sync"]["consecutive_failures"] >= 1
+
+
+def test_the_status_page_names_every_problem_code_in_vietnamese():
+    from kiosk.health import PROBLEM_CODES
+    from kiosk.statuspage import PROBLEM_VI
+
+    assert set(PROBLEM_VI) == set(PROBLEM_CODES)
