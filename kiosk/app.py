@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from kiosk.clock import SourceClock
 from kiosk.config import Config, default_config, load_config
 from kiosk.content import Content, ContentBox
 from kiosk.display import PygameDisplay
+from kiosk.firstboot import IMPORT_ERROR
 from kiosk.hardware import Hardware
 from kiosk.health import one_line
 from kiosk.healthsrv import HealthServer
@@ -202,7 +204,13 @@ def run_kiosk(
         screen_on=lambda local, emergency: screen_wanted(config.display.on_hours, local, emergency),
     )
     reporter = Reporter(config, clock, player.state, display.surface.get_size(), loop)
-    player.overlay = lambda: overlay_text(reporter.document(), ipv4_addresses(), config.listen[1])
+    notice = import_notice(config)
+    player.overlay = lambda: overlay_text(
+        reporter.document(), ipv4_addresses(), config.listen[1], notice
+    )
+    if notice:  # an installer is standing at the board: say why the new file was refused
+        log.error("the last configuration brought was refused: %s", " / ".join(notice))
+        player.request_overlay(NOTICE_S)
     screenshots = Screenshots(lambda: player.frame)
     health = start_health(config, reporter, screenshots)
     watchdog = Watchdog(Notifier(), lambda: one_line(reporter.document()))
@@ -247,6 +255,19 @@ def run_kiosk(
 
 
 HARDWARE_EVERY_S = 2.0
+NOTICE_S = 600.0  # how long a refused configuration's reasons stay on screen after a start
+
+
+def import_notice(config: Config) -> list[str]:
+    """Why kiosk firstboot refused the last kiosk.toml, from beside the one in force."""
+    if config.path is None:
+        return []
+    try:
+        text = (config.path.parent / IMPORT_ERROR).read_text("utf-8", "replace")
+    except OSError:
+        return []
+    # "/boot/firmware/kiosk.toml: [device] id: ..." reads as "kiosk.toml: [device] id: ..."
+    return [re.sub(r"^/\S*/", "", line) for line in text.splitlines() if line.strip()][:12]
 
 
 def power_keeper(config: Config) -> PowerKeeper | None:

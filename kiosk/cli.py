@@ -112,6 +112,41 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the documents as JSON")
     status.set_defaults(func=_later("kiosk.statuscmd", "status_command"))
 
+    provision = sub.add_parser(
+        "provision", help="write a board's kiosk.toml, token and Wi-Fi to its boot partition"
+    )
+    provision.add_argument(
+        "--boot",
+        required=True,
+        metavar="TARGET",
+        help="the mounted boot partition (bootfs), or a Raspberry Pi OS .img file",
+    )
+    source = provision.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", metavar="KIOSK.toml", help="the board's kiosk.toml")
+    source.add_argument("--csv", metavar="DEVICES.csv", help="the province's CSV of boards")
+    provision.add_argument("--device", metavar="ID", help="with --csv: the board's device_id")
+    provision.add_argument("--token-file", metavar="F", help="the board's device token")
+    provision.add_argument(
+        "--wifi", metavar="WIFI.toml", help="Wi-Fi: ssid, password, country (default VN)"
+    )
+    provision.set_defaults(func=_later("kiosk.provision", "provision_command"))
+
+    firstboot = sub.add_parser(
+        "firstboot", help="(on the board, as root) import the boot partition's kiosk files"
+    )
+    firstboot.add_argument("--root", default="/", help="the system to configure (default /)")
+    firstboot.add_argument("--boot", help="the boot partition (default: /boot/firmware)")
+    firstboot.set_defaults(func=_later("kiosk.firstboot", "firstboot_command"))
+
+    setup = sub.add_parser(
+        "setup-screen", help="(on the board) what the screen says while it has no configuration"
+    )
+    setup.add_argument("--config", help="where kiosk.toml belongs (default /etc/kiosk/kiosk.toml)")
+    setup.add_argument("--headless", action="store_true", help="no window: draw off-screen")
+    setup.add_argument("--snapshot", help="also write the picture to this PNG")
+    setup.add_argument("--once", action="store_true", help="draw once and exit")
+    setup.set_defaults(func=_later("kiosk.setupscreen", "setup_screen_command"))
+
     check = sub.add_parser("check-config", help="validate a kiosk.toml")
     check.add_argument("path")
     check.set_defaults(func=_check_config)

@@ -74,6 +74,7 @@ class Player:
         self.overlay: Callable[[], tuple[str, list[str], str]] | None = None
         self._overlay_wanted = threading.Event()
         self._overlay_until: float | None = None
+        self._overlay_seconds = OVERLAY_S
         self.fonts = Fonts()
         self.unit_name = unit_name
         self.state = PlayerState()
@@ -291,8 +292,9 @@ class Player:
         self._tick_ticker(mono)
         return self._sleep_for(now, mono)
 
-    def request_overlay(self) -> None:
-        """Show the diagnostic overlay for OVERLAY_S (the service button; any thread)."""
+    def request_overlay(self, seconds: float = OVERLAY_S) -> None:
+        """Show the diagnostic overlay for a while (the service button; any thread)."""
+        self._overlay_seconds = seconds
         self._overlay_wanted.set()
 
     def _show_overlay(self, mono: float) -> None:
@@ -301,7 +303,7 @@ class Player:
         composed = self.frame.copy()
         draw_overlay(composed, self.fonts, *self.overlay())
         self._show(composed)
-        self._overlay_until = mono + OVERLAY_S
+        self._overlay_until = mono + self._overlay_seconds
 
     def _hide_overlay(self) -> None:
         self._overlay_until = None

@@ -125,10 +125,14 @@ img {{ width: 100%; border: 1px solid #999; }}
 """
 
 
+NOTICE_TITLE = "Cấu hình mới bị từ chối (đang dùng cấu hình cũ):"
+
+
 def overlay_text(
-    doc: Mapping[str, Any], addresses: list[tuple[str, str]], port: int
+    doc: Mapping[str, Any], addresses: list[tuple[str, str]], port: int, notice: list[str] = ()
 ) -> tuple[str, list[str], str]:
-    """The service button's overlay: (title, lines, the status page's address for the QR)."""
+    """The service button's overlay: (title, lines, the status page's address for the QR).
+    notice: why the last configuration an installer brought was refused, shown first."""
     device, sync = doc["device"], doc["sync"]
     page = f"http://{addresses[0][1]}:{port}/" if addresses else f"http://127.0.0.1:{port}/"
     codes = sorted({p["code"] for p in doc["problems"]})
@@ -142,4 +146,6 @@ def overlay_text(
         f"Phiên bản: {doc['version']}",
         f"Trang trạng thái: {page}",
     ]
+    if notice:
+        lines = [NOTICE_TITLE, *notice, "", *lines]
     return "Thông tin kỹ thuật", lines, page

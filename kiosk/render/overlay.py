@@ -37,10 +37,10 @@ def draw_qr(surface: pygame.Surface, text: str, rect: pygame.Rect) -> pygame.Rec
 
 
 def draw_overlay(
-    surface: pygame.Surface, fonts: Fonts, title: str, lines: list[str], qr_text: str
+    surface: pygame.Surface, fonts: Fonts, title: str, lines: list[str], qr_text: str | None
 ) -> None:
-    """A panel over the picture: the title, the lines, and the QR code to the right (below,
-    on a portrait screen)."""
+    """A panel over the picture: the title, the lines, and the QR code (if any) to the
+    right (below, on a portrait screen)."""
     w, h = surface.get_size()
     margin = max(8, min(w, h) // 30)
     panel = pygame.Rect(margin, margin, w - 2 * margin, h - 2 * margin)
@@ -49,11 +49,13 @@ def draw_overlay(
     pitch = fonts.pitch("regular", size)
     landscape = w >= h
     qr_side = min(panel.height, panel.width) // 2 if landscape else panel.width // 2
+    qr_side = qr_side if qr_text else 0
     if landscape:
         qr_box = pygame.Rect(panel.right - margin - qr_side, panel.y + margin, qr_side, qr_side)
     else:
         qr_box = pygame.Rect(panel.x + margin, panel.bottom - margin - qr_side, qr_side, qr_side)
-    draw_qr(surface, qr_text, qr_box)
+    if qr_text:
+        draw_qr(surface, qr_text, qr_box)
     x, y = panel.x + margin, panel.y + margin
     fonts.draw(surface, title, "bold", int(size * 1.2), TITLE, (x, y))
     y += int(pitch * 1.5)
