@@ -36,13 +36,19 @@ class BootFileError(ValueError):
 def kernel_params(size: tuple[int, int] | None, wifi_country: str | None) -> list[str]:
     """What a board's kernel command line needs.
 
-    consoleblank=0: the console never blanks the panel behind the kiosk's back.
+    consoleblank=0: the console never blanks the panel behind the kiosk's back;
+    vt.global_cursor_default=0: no blinking cursor on the panel while the kiosk restarts.
     vc4.force_hotplug=1: HDMI0 counts as connected when the screen is off or on another
     input at boot, so the kiosk still gets a display. video=: the mode to use then (the
     screen's own mode is only known when it answers). cfg80211 regdom: the Wi-Fi country.
     """
     width, height = size or tuple(int(n) for n in DEFAULT_MODE.split("x"))
-    params = ["consoleblank=0", "vc4.force_hotplug=1", f"video=HDMI-A-1:{width}x{height}@60D"]
+    params = [
+        "consoleblank=0",
+        "vt.global_cursor_default=0",
+        "vc4.force_hotplug=1",
+        f"video=HDMI-A-1:{width}x{height}@60D",
+    ]
     if wifi_country:
         params.append(f"cfg80211.ieee80211_regdom={wifi_country}")
     return params

@@ -33,7 +33,7 @@ from kiosk.bootfiles import (
     render_wifi,
     toml_string,
 )
-from kiosk.bootpart import BootError, BootPartition, open_boot
+from kiosk.bootpart import BootError, BootPartition, FolderBoot, open_boot
 from kiosk.cli import UsageError
 from kiosk.config import Config, load_config, parse_config
 
@@ -189,6 +189,26 @@ def from_toml(path: Path, token: str | None, wifi: Wifi | None) -> BoardFiles:
     return BoardFiles(config, path.read_bytes(), token, wifi)
 
 
+def firmware_edits(
+    boot: BootPartition, size: tuple[int, int] | None, wifi_country: str | None
+) -> list[tuple[str, bytes]]:
+    """cmdline.txt and config.txt as the board needs them, where they need a change.
+    With no screen size (auto), a video= mode already there is kept."""
+    edits = []
+    cmdline = boot.read("cmdline.txt")
+    if cmdline is not None:
+        old = cmdline.decode("utf-8", "replace")
+        new = edit_cmdline(old, kernel_params(size, wifi_country), keep_video=size is None)
+        if new != old:
+            edits.append(("cmdline.txt", new.encode()))
+    config_txt = boot.read("config.txt")
+    if config_txt is not None:
+        old = config_txt.decode("utf-8", "replace")
+        if edit_config_txt(old) != old:
+            edits.append(("config.txt", edit_config_txt(old).encode()))
+    return edits
+
+
 def plan_writes(boot: BootPartition, files: BoardFiles) -> list[tuple[str, bytes | None]]:
     """(name, bytes to write, or None to remove), in order: secrets and firmware files
     first, kiosk.toml last."""
@@ -197,16 +217,9 @@ def plan_writes(boot: BootPartition, files: BoardFiles) -> list[tuple[str, bytes
         writes.append((BOOT_TOKEN, files.token.encode() + b"\n"))
     if files.wifi is not None:
         writes.append((BOOT_WIFI, render_wifi(files.wifi)))
-    cmdline = boot.read("cmdline.txt")
-    if cmdline is not None:
-        old = cmdline.decode("utf-8", "replace")
-        params = kernel_params(files.config.display.size, files.wifi and files.wifi.country)
-        new = edit_cmdline(old, params, keep_video=files.config.display.size is None)
-        if new != old:
-            writes.append(("cmdline.txt", new.encode()))
-    config_txt = (boot.read("config.txt") or b"").decode("utf-8", "replace")
-    if edit_config_txt(config_txt) != config_txt:
-        writes.append(("config.txt", edit_config_txt(config_txt).encode()))
+    writes += firmware_edits(
+        boot, files.config.display.size, files.wifi.country if files.wifi else None
+    )
     if boot.read(BOOT_CONFIG + REJECTED_SUFFIX) is not None:
         writes.append((BOOT_CONFIG + REJECTED_SUFFIX, None))
     writes.append((BOOT_CONFIG, files.config_text))
@@ -253,3 +266,21 @@ def provision_command(args: argparse.Namespace) -> int:
         f"to {boot.where}"
     )
     return 0
+
+
+def prepare_board_boot(folder: Path) -> list[str]:
+    """install.sh's edits of a board's own boot partition (no screen size known yet, so a
+    video= mode already there is kept); the names of the files changed."""
+    boot = FolderBoot(folder)
+    edits = firmware_edits(boot, None, None)
+    for name, data in edits:
+        boot.write(name, data)
+    return [name for name, _ in edits]
+
+
+if __name__ == "__main__":  # provisioning/install.sh: python -m kiosk.provision BOOT_DIR
+    target = Path(sys.argv[1])
+    if not (target / "cmdline.txt").is_file():
+        print(f"{target}: no cmdline.txt (not a Raspberry Pi?): boot files left alone")
+    else:
+        print(f"{target}: " + (", ".join(prepare_board_boot(target)) or "nothing") + " changed")

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Turn a stock Raspberry Pi OS Lite 64-bit (Bookworm or Trixie) into a bulletin board.
+#
+#   sudo provisioning/install.sh [--wheel FILE.whl] [--boot DIR]
+#
+# Run it on the board (from a checkout of this repository, or with a wheel of the kiosk),
+# or inside an image being built (provisioning/pi-gen runs exactly this script).
+# Idempotent: a second run changes nothing, and needs no network when nothing is missing.
+set -euo pipefail
+
+PREFIX=/opt/kiosk
+VENV="$PREFIX/venv"
+STAMP="$PREFIX/installed-wheel"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SOURCE="$(dirname "$HERE")"
+WHEEL=""
+BOOT=""
+# The screen (SDL's KMS/DRM driver loads these), CEC (cec-ctl), the venv, TLS roots.
+PACKAGES=(python3 python3-venv ca-certificates libdrm2 libgbm1 libegl1 libgles2 v4l-utils)
+# GPIO: lgpio comes from Raspberry Pi OS's own archive, for the venv's system site packages.
+OPTIONAL_PACKAGES=(python3-lgpio)
+GROUPS_NEEDED=(video render input gpio spi)
+UNITS=(kiosk.service kiosk-firstboot.service kiosk-firstboot.path kiosk-setup.service)
+
+say() { printf 'install.sh: %s\n' "$*"; }
+die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --wheel) WHEEL="${2:?--wheel needs a file}"; shift 2 ;;
+        --boot) BOOT="${2:?--boot needs a folder}"; shift 2 ;;
+        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        *) die "unknown argument: $1 (see --help)" ;;
+    esac
+done
+[ "$(id -u)" -eq 0 ] || die "run as root (sudo $0)"
+[ -r /etc/os-release ] || die "/etc/os-release is missing: not a Debian system"
+# shellcheck source=/dev/null
+. /etc/os-release
+case "${VERSION_CODENAME:-}" in
+    bookworm|trixie) ;;
+    *) say "warning: tested on Bookworm and Trixie, this is '${VERSION_CODENAME:-unknown}'" ;;
+esac
+if [ -z "$BOOT" ]; then
+    if [ -d /boot/firmware ]; then BOOT=/boot/firmware; else BOOT=/boot; fi
+fi
+
+# True inside a chroot (an image build, a test): start nothing, reload nothing.
+in_chroot() {
+    ! [ -d /run/systemd/system ] || [ "$(stat -c %d:%i /)" != "$(stat -c %d:%i /proc/1/root/. 2>/dev/null)" ]
+}
+
+# Write a file only when its content differs, so a second run leaves mtimes alone.
+put() { # put MODE DEST  (content on stdin)
+    local tmp
+    tmp="$(mktemp)"
+    cat >"$tmp"
+    if [ -f "$2" ] && cmp -s "$tmp" "$2"; then
+        rm -f "$tmp"
+        return 1
+    fi
+    install -D -m "$1" "$tmp" "$2"
+    rm -f "$tmp"
+    say "wrote $2"
+}
+
+step_packages() {
+    local missing=() pkg
+    for pkg in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+    done
+    for pkg in "${OPTIONAL_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" && continue
+        if [ ${#missing[@]} -gt 0 ] || ! apt-cache show "$pkg" >/dev/null 2>&1; then
+            apt-get update -qq
+        fi
+        if apt-cache show "$pkg" >/dev/null 2>&1; then
+            missing+=("$pkg")
+        else
+            say "note: $pkg is not in this system's archives (not Raspberry Pi OS?): no GPIO"
+        fi
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    say "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+step_user() {
+    local group
+    for group in "${GROUPS_NEEDED[@]}"; do
+        # Raspberry Pi OS has them all (its udev rules give them the devices); elsewhere
+        # the unit's SupplementaryGroups= would refuse to start without them.
+        getent group "$group" >/dev/null || { groupadd --system "$group"; say "group $group"; }
+    done
+    if ! id kiosk >/dev/null 2>&1; then
+        useradd --system --user-group --home-dir /var/lib/kiosk --no-create-home \
+            --shell /usr/sbin/nologin --comment "bulletin board kiosk" kiosk
+        say "user kiosk"
+    fi
+    for group in "${GROUPS_NEEDED[@]}"; do
+        id -nG kiosk | tr ' ' '\n' | grep -qx "$group" || usermod -a -G "$group" kiosk
+    done
+}
+
+# The wheel's RECORD lists a hash of every file in it: the same RECORD is the same kiosk.
+wheel_id() {
+    python3 - "$1" <<'EOF'
+import hashlib, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    record = next(n for n in z.namelist() if n.endswith(".dist-info/RECORD"))
+    print(hashlib.sha256(z.read(record)).hexdigest())
+EOF
+}
+
+step_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        # System site packages: lgpio (GPIO) is an apt package on Raspberry Pi OS.
+        python3 -m venv --system-site-packages "$VENV"
+        say "virtual environment $VENV"
+    fi
+    local build="" wheels=()
+    if [ -z "$WHEEL" ]; then
+        [ -f "$SOURCE/pyproject.toml" ] || die "no --wheel and no source tree at $SOURCE"
+        build="$(mktemp -d)"
+        # A fixed date makes the same source the same wheel (see wheel_id).
+        SOURCE_DATE_EPOCH=315532800 "$VENV/bin/python" -m pip wheel --quiet --no-deps \
+            --wheel-dir "$build" "$SOURCE"
+        wheels=("$build"/*.whl)
+        WHEEL="${wheels[0]}"
+    fi
+    [ -f "$WHEEL" ] || die "$WHEEL: no such wheel"
+    local id
+    id="$(wheel_id "$WHEEL")"
+    if [ "$(cat "$STAMP" 2>/dev/null)" != "$id" ]; then
+        say "installing $(basename "$WHEEL") and its dependencies"
+        PIP_NO_CACHE_DIR=1 "$VENV/bin/python" -m pip install --quiet --upgrade "$WHEEL"
+        printf '%s\n' "$id" >"$STAMP"
+    fi
+    [ -z "$build" ] || rm -rf "$build"
+}
+
+step_files() {
+    local unit
+    install -d -m 0755 /etc/kiosk
+    [ -d /var/lib/kiosk ] || install -d -o kiosk -g kiosk -m 0750 /var/lib/kiosk
+    for unit in "${UNITS[@]}"; do
+        put 0644 "/etc/systemd/system/$unit" <"$SOURCE/systemd/$unit" || true
+    done
+    # Logs in memory, capped: an SD card lasts longer, and a full card never stops the board.
+    put 0644 /etc/systemd/journald.conf.d/kiosk.conf <<'EOF' || true
+# Written by the kiosk's install.sh: the journal lives in memory, at most 32 MB.
+[Journal]
+Storage=volatile
+RuntimeMaxUse=32M
+EOF
+}
+
+step_services() {
+    local unit
+    for unit in "${UNITS[@]}"; do
+        systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl enable --quiet "$unit"
+    done
+    # The panel is the kiosk's: no login prompt on it (tty2 and SSH still work).
+    if systemctl is-enabled --quiet getty@tty1.service 2>/dev/null; then
+        systemctl disable --quiet getty@tty1.service
+    fi
+    # A swap file on the SD card wears it out; Trixie's zram swap is left alone.
+    if systemctl is-enabled --quiet dphys-swapfile.service 2>/dev/null; then
+        systemctl disable --quiet dphys-swapfile.service
+    fi
+    in_chroot || systemctl daemon-reload
+}
+
+step_boot() {
+    # The kernel command line and config.txt, shared with kiosk provision's own edits.
+    "$VENV/bin/python" -m kiosk.provision "$BOOT"
+}
+
+step_packages
+step_user
+step_venv
+step_files
+step_services
+step_boot
+if in_chroot; then
+    say "done (in a chroot: nothing started)"
+else
+    say "done: reboot, or provision the boot partition (kiosk provision) and then reboot"
+fi
