@@ -1,0 +1,92 @@
+"""The systemd units and shell scripts, checked by the tools a distribution uses:
+systemd-analyze verify and security, and shellcheck."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, require_tool
+
+UNITS = sorted((ROOT / "systemd").iterdir())
+INSTALLED_KIOSK = "/opt/kiosk/venv/bin/kiosk"
+
+
+def units_here(tmp_path: Path) -> list[Path]:
+    """The units with ExecStart pointing at this checkout's kiosk (verify checks it exists)."""
+    here = str(Path(sys.executable).parent / "kiosk")
+    copies = []
+    for unit in UNITS:
+        copy = tmp_path / unit.name
+        copy.write_text(unit.read_text().replace(INSTALLED_KIOSK, here))
+        copies.append(copy)
+    return copies
+
+
+def test_every_unit_passes_systemd_analyze_verify(tmp_path):
+    tool = require_tool("systemd-analyze", "systemd")
+    assert {u.name for u in UNITS} >= {"kiosk.service", "kiosk-firstboot.service"}
+    for unit in UNITS:
+        assert INSTALLED_KIOSK in unit.read_text() or unit.suffix == ".path"
+    done = subprocess.run(
+        [tool, "verify", *map(str, units_here(tmp_path))],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+
+
+def test_kiosk_service_is_rated_at_most_2_and_still_reaches_its_devices(tmp_path):
+    tool = require_tool("systemd-analyze", "systemd")
+    done = subprocess.run(
+        [tool, "security", "--offline=yes", "--no-pager", str(ROOT / "systemd/kiosk.service")],
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(r"Overall exposure level for kiosk\.service: (\d+\.\d+)", done.stdout)
+    assert found, done.stdout + done.stderr
+    print(f"kiosk.service exposure: {found.group(1)}")
+    assert float(found.group(1)) <= 2.0
+    unit = (ROOT / "systemd/kiosk.service").read_text()
+    allowed = dict(re.findall(r"^DeviceAllow=(\S+) (\w+)$", unit, re.M))
+    assert allowed["char-drm"] == "rw"  # /dev/dri: the screen
+    assert "r" in allowed["char-input"]  # /dev/input: the service keyboard
+    assert allowed["char-gpiochip"] == "rw"  # GPIO through lgpio
+    assert not re.search(r"^PrivateDevices=yes", unit, re.M)  # it would hide them all
+    groups = re.search(r"^SupplementaryGroups=(.*)$", unit, re.M).group(1).split()
+    assert set(groups) >= {"video", "render", "input", "gpio", "spi"}
+    assert re.search(r"^User=kiosk$", unit, re.M) and re.search(r"^Type=notify$", unit, re.M)
+    assert re.search(r"^WatchdogSec=\d+", unit, re.M)
+    assert re.search(r"^Restart=always$", unit, re.M)
+
+
+def shell_scripts() -> list[Path]:
+    candidates = [*ROOT.glob("provisioning/**/*"), *ROOT.glob("scripts/*"), ROOT / ".ci/run"]
+    return sorted(
+        p
+        for p in candidates
+        if p.is_file() and p.read_bytes()[:64].startswith((b"#!/usr/bin/env bash", b"#!/bin/"))
+    )
+
+
+def test_every_shell_script_passes_shellcheck():
+    tool = require_tool("shellcheck", "shellcheck")
+    scripts = shell_scripts()
+    assert ROOT / "provisioning/install.sh" in scripts
+    done = subprocess.run(
+        [tool, "--severity=style", "--external-sources", *map(str, scripts)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize("script", shell_scripts(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_scripts_are_executable(script):
+    assert script.stat().st_mode & 0o111, f"chmod +x {script}"
