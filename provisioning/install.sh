@@ -64,15 +64,24 @@ put() { # put MODE DEST  (content on stdin)
     say "wrote $2"
 }
 
+APT_UPDATED=""
+apt_update_once() {
+    [ -n "$APT_UPDATED" ] || { apt-get update -qq; APT_UPDATED=1; }
+}
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+
 step_packages() {
     local missing=() pkg
     for pkg in "${PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+        installed "$pkg" || missing+=("$pkg")
     done
     for pkg in "${OPTIONAL_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" && continue
-        if [ ${#missing[@]} -gt 0 ] || ! apt-cache show "$pkg" >/dev/null 2>&1; then
-            apt-get update -qq
+        installed "$pkg" && continue
+        # Stock images ship without package lists: read them once, only when needed.
+        if [ ${#missing[@]} -gt 0 ] || ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null
+        then
+            apt_update_once
         fi
         if apt-cache show "$pkg" >/dev/null 2>&1; then
             missing+=("$pkg")
@@ -82,7 +91,7 @@ step_packages() {
     done
     [ ${#missing[@]} -gt 0 ] || return 0
     say "installing ${missing[*]}"
-    apt-get update -qq
+    apt_update_once
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 

@@ -1,0 +1,219 @@
+"""provisioning/install.sh inside a Debian Bookworm chroot made by debootstrap, twice.
+
+Stands in for a stock Raspberry Pi OS Lite (which is Debian Bookworm or Trixie plus
+Raspberry Pi's own packages): what needs the Pi itself is listed in provisioning/README.md.
+Needs root (chroot, mounts in a private namespace) and the network to Debian's archive and
+PyPI, as .ci/run has. The clean chroot is cached as a tarball between runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.boards import STOCK_CMDLINE, STOCK_CONFIG
+from tests.conftest import ROOT, require_tool
+
+SUITE = "bookworm"
+INCLUDE = "systemd,systemd-sysv,passwd"  # what Raspberry Pi OS Lite has and minbase lacks
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bangtin-kiosk"
+# Not compared between the two runs: mounts, temp files, logs and apt's own caches.
+VOLATILE = (
+    "proc",
+    "sys",
+    "dev",
+    "run",
+    "tmp",
+    "var/log",
+    "var/cache",
+    "var/lib/apt/lists",
+    "root/.cache",
+)
+
+
+def mirror() -> str:
+    """The Debian archive the host's apt uses (this workplace reaches no other)."""
+    for source in (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")):
+        if not source.exists():
+            continue
+        for line in source.read_text().splitlines():
+            words = line.split()
+            if words[:1] in (["URIs:"], ["deb"]) and "security" not in line:
+                return words[1]
+    return "http://deb.debian.org/debian"
+
+
+def pristine(cache: Path) -> Path:
+    tarball = cache / f"chroot-{SUITE}-{INCLUDE.replace(',', '+')}.tar"
+    if not tarball.exists():
+        tool = require_tool("debootstrap", "debootstrap")
+        build = cache / "chroot-build"
+        shutil.rmtree(build, ignore_errors=True)
+        subprocess.run(
+            [tool, "--variant=minbase", f"--include={INCLUDE}", SUITE, str(build), mirror()],
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
+        partial = tarball.with_suffix(".part")
+        with tarfile.open(partial, "w") as tar:
+            tar.add(build, arcname=".")
+        partial.rename(tarball)
+        shutil.rmtree(build)
+    return tarball
+
+
+@pytest.fixture(scope="module")
+def chroot(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip("install.sh in a chroot needs root (CI runs as root)")
+    require_tool("unshare", "util-linux")
+    tarball = pristine(CACHE)
+    root = tmp_path_factory.mktemp("pi") / "root"
+    root.mkdir()
+    with tarfile.open(tarball) as tar:
+        tar.extractall(root, filter="fully_trusted")
+    # The chroot reaches the same archives as the host, with the host's apt settings and
+    # certificate authorities (this workplace's registries are behind its own).
+    for conf in Path("/etc/apt/apt.conf.d").iterdir():
+        if not (root / "etc/apt/apt.conf.d" / conf.name).exists():
+            shutil.copy(conf, root / "etc/apt/apt.conf.d")
+    shutil.copy(
+        os.environ.get("PIP_CERT")
+        or ssl.get_default_verify_paths().cafile
+        or "/etc/ssl/certs/ca-certificates.crt",
+        root / "tmp/host-ca.crt",
+    )
+    # A Raspberry Pi OS boot partition.
+    (root / "boot/firmware").mkdir(parents=True)
+    (root / "boot/firmware/cmdline.txt").write_text(STOCK_CMDLINE)
+    (root / "boot/firmware/config.txt").write_text(STOCK_CONFIG)
+    # The source tree (as committed files would be) and its wheel.
+    shutil.copytree(
+        ROOT,
+        root / "tmp/kiosk-src",
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "*.egg-info",
+            "__pycache__",
+            "dist",
+            "build",
+            ".pytest_cache",
+            ".ruff_cache",
+        ),
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "-w",
+            str(root / "tmp"),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return root
+
+
+def install(root: Path) -> subprocess.CompletedProcess:
+    wheel = next((root / "tmp").glob("bangtin_kiosk-*.whl")).name
+    script = (
+        f"mount --rbind /dev {root}/dev && mount -t proc proc {root}/proc && "
+        f"mount -t sysfs sys {root}/sys && exec chroot {root} /usr/bin/env -i "
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "
+        "LANG=C.UTF-8 PIP_CERT=/tmp/host-ca.crt "
+        f"bash /tmp/kiosk-src/provisioning/install.sh --wheel /tmp/{wheel}"
+    )
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every file's kind, mode, owner, size, mtime and link target."""
+    out = {}
+    for path in root.rglob("*"):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(VOLATILE):
+            continue
+        info = path.lstat()
+        link = os.readlink(path) if path.is_symlink() else None
+        out[rel] = (info.st_mode, info.st_uid, info.st_gid, info.st_size, info.st_mtime_ns, link)
+    return out
+
+
+def in_chroot(root: Path, *command: str) -> str:
+    done = subprocess.run(
+        ["chroot", str(root), *command], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_install_sh_makes_a_board_and_a_second_run_changes_nothing(chroot):
+    first = install(chroot)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    # The kiosk user, in the groups for the screen, input and GPIO.
+    groups = in_chroot(chroot, "id", "-nG", "kiosk").split()
+    assert set(groups) >= {"kiosk", "video", "render", "input", "gpio", "spi"}
+    shell = in_chroot(chroot, "getent", "passwd", "kiosk").strip().split(":")[-1]
+    assert shell == "/usr/sbin/nologin"
+    # The package in its venv, which sees the system's site packages (lgpio on a Pi).
+    assert in_chroot(chroot, "/opt/kiosk/venv/bin/kiosk", "--version").startswith("kiosk ")
+    assert (
+        "include-system-site-packages = true" in (chroot / "opt/kiosk/venv/pyvenv.cfg").read_text()
+    )
+    checked = in_chroot(
+        chroot, "/opt/kiosk/venv/bin/kiosk", "check-config", "/tmp/kiosk-src/kiosk/default.toml"
+    )
+    assert "ok" in checked
+    # The units, enabled; the folders; the journal in memory.
+    wants = chroot / "etc/systemd/system/multi-user.target.wants"
+    for unit in (
+        "kiosk.service",
+        "kiosk-firstboot.service",
+        "kiosk-firstboot.path",
+        "kiosk-setup.service",
+    ):
+        assert (chroot / "etc/systemd/system" / unit).read_bytes() == (
+            ROOT / "systemd" / unit
+        ).read_bytes()
+        assert (wants / unit).is_symlink(), unit
+    state = (chroot / "var/lib/kiosk").stat()
+    assert oct(state.st_mode & 0o777) == "0o750"
+    assert state.st_uid == int(in_chroot(chroot, "id", "-u", "kiosk"))
+    assert (chroot / "etc/kiosk").is_dir()
+    journald = (chroot / "etc/systemd/journald.conf.d/kiosk.conf").read_text()
+    assert "Storage=volatile" in journald and "RuntimeMaxUse=" in journald
+    # The kernel command line for a screen that may be off at boot; still one line.
+    cmdline = (chroot / "boot/firmware/cmdline.txt").read_text()
+    assert cmdline.count("\n") == 1
+    for param in ("consoleblank=0", "vc4.force_hotplug=1", "video=HDMI-A-1:1920x1080@60D"):
+        assert param in cmdline.split()
+    assert cmdline.split()[: len(STOCK_CMDLINE.split())] == STOCK_CMDLINE.split()
+
+    before = snapshot(chroot)
+    second = install(chroot)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "wrote" not in second.stdout and "installing" not in second.stdout, second.stdout
+    after = snapshot(chroot)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert changed == [], changed[:20]
