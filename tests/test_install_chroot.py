@@ -70,14 +70,14 @@ def pristine(cache: Path) -> Path:
     return tarball
 
 
-@pytest.fixture(scope="module")
-def chroot(tmp_path_factory):
+def fresh_chroot(root: Path) -> Path:
+    """A stock system (Bookworm, standing in for Raspberry Pi OS Lite) with this checkout
+    and its wheel in /tmp."""
     if os.geteuid() != 0:
         pytest.skip("install.sh in a chroot needs root (CI runs as root)")
     require_tool("unshare", "util-linux")
     tarball = pristine(CACHE)
-    root = tmp_path_factory.mktemp("pi") / "root"
-    root.mkdir()
+    root.mkdir(parents=True)
     with tarfile.open(tarball) as tar:
         tar.extractall(root, filter="fully_trusted")
     # The chroot reaches the same archives as the host, with the host's apt settings and
@@ -129,20 +129,36 @@ def chroot(tmp_path_factory):
     return root
 
 
-def install(root: Path) -> subprocess.CompletedProcess:
-    wheel = next((root / "tmp").glob("bangtin_kiosk-*.whl")).name
-    script = (
+@pytest.fixture(scope="module")
+def chroot(tmp_path_factory):
+    return fresh_chroot(tmp_path_factory.mktemp("pi") / "root")
+
+
+def enter(root: Path) -> str:
+    """A shell command that runs its arguments inside root, with /dev, /proc and /sys
+    mounted in a private namespace (gone when it ends), as pi-gen's on_chroot does."""
+    mounts = (
         f"mount --rbind /dev {root}/dev && mount -t proc proc {root}/proc && "
         f"mount -t sysfs sys {root}/sys && exec chroot {root} /usr/bin/env -i "
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "
-        "LANG=C.UTF-8 PIP_CERT=/tmp/host-ca.crt "
-        f"bash /tmp/kiosk-src/provisioning/install.sh --wheel /tmp/{wheel}"
+        'LANG=C.UTF-8 PIP_CERT=/tmp/host-ca.crt "$@"'
     )
+    return f"unshare --mount --propagation private -- sh -c '{mounts}' sh"
+
+
+def install(root: Path) -> subprocess.CompletedProcess:
+    wheel = next((root / "tmp").glob("bangtin_kiosk-*.whl")).name
+    command = f"{enter(root)} bash /tmp/kiosk-src/provisioning/install.sh --wheel /tmp/{wheel}"
+    return subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=1200)
+
+
+def run_pi_gen_stage(root: Path) -> subprocess.CompletedProcess:
+    """The pi-gen stage's script, with pi-gen's on_chroot played by enter()."""
+    stage = ROOT / "provisioning/pi-gen/stage-kiosk/00-kiosk/00-run.sh"
+    command = f"on_chroot() {{ {enter(root)} bash -e -s; }}; export -f on_chroot; bash {stage}"
+    env = {**os.environ, "ROOTFS_DIR": str(root), "KIOSK_SRC": str(ROOT)}
     return subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=1200,
+        ["bash", "-c", command], capture_output=True, text=True, timeout=1200, env=env
     )
 
 
@@ -217,3 +233,28 @@ def test_install_sh_makes_a_board_and_a_second_run_changes_nothing(chroot):
     after = snapshot(chroot)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert changed == [], changed[:20]
+
+
+def test_the_pi_gen_stage_makes_the_same_board_as_install_sh(chroot, tmp_path):
+    """Both run install.sh; the stage builds its own wheel on the host first."""
+    if not (chroot / "opt/kiosk/venv").exists():
+        assert install(chroot).returncode == 0
+    image = fresh_chroot(tmp_path / "image")
+    done = run_pi_gen_stage(image)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (image / "tmp/kiosk-src").exists()  # nothing of the build left in the image
+
+    def result(root: Path) -> dict[str, tuple]:
+        out = {}
+        for rel, (mode, uid, gid, _size, _mtime, link) in snapshot(root).items():
+            if rel.startswith(("etc/", "boot/", "var/lib/kiosk", "opt/kiosk/venv/bin/kiosk")):
+                path = root / rel
+                body = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+                out[rel] = (mode, uid, gid, link, body)
+            elif rel.startswith("opt/kiosk") and "__pycache__" not in rel:
+                out[rel] = (mode,)
+        return out
+
+    ours, theirs = result(chroot), result(image)
+    differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+    assert differ == [], differ[:20]
