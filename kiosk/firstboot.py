@@ -221,6 +221,7 @@ def import_boot(root: Path, boot_dir: Path, live: bool) -> int:
         return 0
     etc = root / ETC
     etc.mkdir(parents=True, exist_ok=True)
+    etc.chmod(0o755)  # the kiosk user reads kiosk.toml here, whatever the unit's umask
     got = take_secrets_off(boot, etc)
     config, token, wifi, problems = validate(root, str(boot_dir / BOOT_CONFIG), got)
     had_config = (etc / "kiosk.toml").exists()
