@@ -7,7 +7,6 @@ import argparse
 import dataclasses
 import logging
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from kiosk.clock import SourceClock
 from kiosk.config import Config, default_config, load_config
 from kiosk.content import Content, ContentBox
 from kiosk.display import PygameDisplay
-from kiosk.firstboot import IMPORT_ERROR
+from kiosk.firstboot import refusal_reasons
 from kiosk.hardware import Hardware
 from kiosk.health import one_line
 from kiosk.healthsrv import HealthServer
@@ -260,14 +259,7 @@ NOTICE_S = 600.0  # how long a refused configuration's reasons stay on screen af
 
 def import_notice(config: Config) -> list[str]:
     """Why kiosk firstboot refused the last kiosk.toml, from beside the one in force."""
-    if config.path is None:
-        return []
-    try:
-        text = (config.path.parent / IMPORT_ERROR).read_text("utf-8", "replace")
-    except OSError:
-        return []
-    # "/boot/firmware/kiosk.toml: [device] id: ..." reads as "kiosk.toml: [device] id: ..."
-    return [re.sub(r"^/\S*/", "", line) for line in text.splitlines() if line.strip()][:12]
+    return refusal_reasons(config.path.parent) if config.path is not None else []
 
 
 def power_keeper(config: Config) -> PowerKeeper | None:

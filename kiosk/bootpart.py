@@ -103,10 +103,8 @@ class ImageBoot:
         self._spec = f"{image}@@{fat_offset(image)}"
         self._env = {**os.environ, "MTOOLS_SKIP_CHECK": "1", "MTOOLS_NO_VFAT": "0"}
 
-    def _mtools(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            list(args), input=stdin, capture_output=True, env=self._env, timeout=60
-        )
+    def _mtools(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(list(args), capture_output=True, env=self._env, timeout=60)
 
     def names(self) -> set[str]:
         done = self._mtools("mdir", "-i", self._spec, "-b", "::/")

@@ -324,19 +324,25 @@ def parse_config(doc: dict[str, Any], where: str = "kiosk.toml") -> Config:
     return Config(device, source, display, listen, storage_dir, gpio)
 
 
+def parse_config_text(data: bytes, where: str) -> Config:
+    """A kiosk.toml's bytes (from a file, a boot partition, a CSV row) validated;
+    ConfigError naming where on any problem."""
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{where}: is not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{where}: invalid TOML: {exc}"]) from None
+    return parse_config(doc, where)
+
+
 def load_config(path: Path) -> Config:
     """Read and validate a kiosk.toml; ConfigError (naming the file) on any problem."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read: {exc.strerror}"]) from None
-    try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError([f"{path}: is not UTF-8 text"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
-    return dataclasses.replace(parse_config(doc, str(path)), path=path)
+    return dataclasses.replace(parse_config_text(data, str(path)), path=path)
 
 
 def default_config() -> Config:

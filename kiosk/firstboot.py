@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from kiosk.bootfiles import (
     parse_wifi,
 )
 from kiosk.bootpart import FolderBoot
-from kiosk.config import Config, ConfigError, parse_config
+from kiosk.config import Config, ConfigError, parse_config_text
 from kiosk.fsutil import atomic_write
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,16 @@ IMPORT_ERROR = "import-error.txt"  # beside kiosk.toml; the kiosk shows it on sc
 BOARD_STORAGE = Path("/var/lib/kiosk")  # the one folder the hardened service may write
 NM_PROFILE = Path("etc/NetworkManager/system-connections/kiosk-wifi.nmconnection")
 PENDING_TOKEN, PENDING_WIFI = "pending-token", "pending-wifi.toml"
+
+
+def refusal_reasons(folder: Path, limit: int = 12) -> list[str]:
+    """Why the last kiosk.toml brought was refused, from import-error.txt in folder, for
+    the screen: "/boot/firmware/kiosk.toml: [device] id: ..." as "kiosk.toml: [device] id:"."""
+    try:
+        text = (folder / IMPORT_ERROR).read_text("utf-8", "replace")
+    except OSError:
+        return []
+    return [re.sub(r"^/\S*/", "", line) for line in text.splitlines() if line.strip()][:limit]
 
 
 @dataclass
@@ -117,11 +127,7 @@ def validate(
         problems.append(f"{where}: no kiosk.toml here and none installed; provision the board")
     else:
         try:
-            config = parse_config(tomllib.loads(text.decode("utf-8")), cfg_where)
-        except UnicodeDecodeError:
-            problems.append(f"{cfg_where}: is not UTF-8 text")
-        except tomllib.TOMLDecodeError as exc:
-            problems.append(f"{cfg_where}: invalid TOML: {exc}")
+            config = parse_config_text(text, cfg_where)
         except ConfigError as exc:
             problems += exc.problems
     token = wifi = None
@@ -155,21 +161,17 @@ def hostname_of(device_id: str) -> str:
     return device_id[:63].rstrip("-")
 
 
-def set_hostname(root: Path, name: str) -> bool:
-    """/etc/hostname and the 127.0.1.1 line of /etc/hosts; True when either changed."""
-    changed = False
+def set_hostname(root: Path, name: str) -> None:
+    """/etc/hostname and the 127.0.1.1 line of /etc/hosts, each written only if it differs."""
     hostname = root / "etc/hostname"
     if not hostname.exists() or hostname.read_text().strip() != name:
         atomic_write(hostname, f"{name}\n".encode())
-        changed = True
     hosts = root / "etc/hosts"
     lines = hosts.read_text().splitlines() if hosts.exists() else ["127.0.0.1\tlocalhost"]
     want = f"127.0.1.1\t{name}"
     kept = [line for line in lines if not line.startswith("127.0.1.1")]
     if want not in lines or len(kept) != len(lines) - 1:
         atomic_write(hosts, ("\n".join([*kept, want]) + "\n").encode())
-        changed = True
-    return changed
 
 
 def set_timezone(root: Path, zone: str) -> None:

@@ -12,7 +12,6 @@ import argparse
 import csv
 import re
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from kiosk.bootfiles import (
 )
 from kiosk.bootpart import BootError, BootPartition, FolderBoot, open_boot
 from kiosk.cli import UsageError
-from kiosk.config import Config, load_config, parse_config
+from kiosk.config import Config, load_config, parse_config_text
 
 # The CSV of boards: one row a board. Columns as kiosk.toml's keys; lists (channels,
 # public_keys, on_hours) separated by spaces, commas or semicolons.
@@ -168,10 +167,7 @@ def read_csv_row(path: Path, device: str) -> tuple[dict[str, str], str]:
 def from_csv(path: Path, device: str, token: str | None, wifi: Wifi | None) -> BoardFiles:
     row, where = read_csv_row(path, device)
     text = csv_row_toml(row, str(path), token is not None)
-    try:
-        config = parse_config(tomllib.loads(text), where)
-    except tomllib.TOMLDecodeError as exc:  # cannot happen: toml_string escapes everything
-        raise UsageError(f"{where}: {exc}") from None
+    config = parse_config_text(text.encode(), where)
     row_wifi = _csv_wifi(row, where)
     if wifi and row_wifi:
         raise UsageError(f"{where}: has Wi-Fi columns and --wifi was given; use one")
@@ -204,8 +200,9 @@ def firmware_edits(
     config_txt = boot.read("config.txt")
     if config_txt is not None:
         old = config_txt.decode("utf-8", "replace")
-        if edit_config_txt(old) != old:
-            edits.append(("config.txt", edit_config_txt(old).encode()))
+        new = edit_config_txt(old)
+        if new != old:
+            edits.append(("config.txt", new.encode()))
     return edits
 
 

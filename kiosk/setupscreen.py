@@ -18,7 +18,7 @@ import pygame
 
 from kiosk import __version__
 from kiosk.display import PygameDisplay
-from kiosk.firstboot import IMPORT_ERROR
+from kiosk.firstboot import refusal_reasons
 from kiosk.netinfo import ipv4_addresses
 from kiosk.paths import SYSTEM_CONFIG
 from kiosk.render.fonts import Fonts
@@ -48,14 +48,6 @@ def setup_lines(
     ]
 
 
-def read_refused(folder: Path) -> list[str]:
-    try:
-        text = (folder / IMPORT_ERROR).read_text("utf-8", "replace")
-    except OSError:
-        return []
-    return [line for line in text.splitlines() if line.strip()][:10]
-
-
 def setup_screen_command(args: argparse.Namespace) -> int:
     folder = Path(args.config).parent if args.config else SYSTEM_CONFIG.parent
     display = PygameDisplay(None, args.headless)
@@ -65,7 +57,9 @@ def setup_screen_command(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     try:
         while not stop.is_set() and display.pump():
-            title, lines = setup_lines(read_refused(folder), ipv4_addresses(), socket.gethostname())
+            title, lines = setup_lines(
+                refusal_reasons(folder, 10), ipv4_addresses(), socket.gethostname()
+            )
             display.surface.fill((0, 0, 0))
             draw_overlay(display.surface, fonts, title, lines, None)
             display.present()
