@@ -11,7 +11,9 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygame
@@ -29,7 +31,7 @@ from kiosk.healthsrv import HealthServer
 from kiosk.heartbeat import Heartbeat, PlayRecorder
 from kiosk.netinfo import ipv4_addresses
 from kiosk.paths import SYSTEM_CONFIG, user_cache_dir
-from kiosk.player import Player, PlayerState
+from kiosk.player import CROSSFADE_S, Player, PlayerState
 from kiosk.plays import PlayQueue
 from kiosk.power import CecSwitch, PowerKeeper, RelaySwitch
 from kiosk.preview import parse_size
@@ -149,24 +151,34 @@ def run_command(args: argparse.Namespace) -> int:
     )
 
 
-def run_kiosk(
+@dataclass
+class Board:
+    """The parts of a kiosk, wired: `run_kiosk` drives them in real time; the soak test
+    (bench/soak.py) drives the same parts on a simulated clock."""
+
+    config: Config
+    display: PygameDisplay
+    box: ContentBox
+    player: Player
+    reporter: Reporter
+    screenshots: Screenshots
+    loop: SyncLoop | None  # None when playing local playlists
+    heartbeat: Heartbeat | None
+    recorder: PlayRecorder | None
+    turn: list[Callable[[PlayerState], None]]  # called after every turn of the player's loop
+
+
+def build_board(
     config: Config,
-    headless: bool,
+    display: PygameDisplay,
+    clock: SourceClock,
     snapshot: Path | None = None,
     playlists: Path | None = None,
-    stop: threading.Event | None = None,
-) -> int:
-    """The appliance: the screen in this thread, the sync in its own."""
-    display = PygameDisplay(config.display.size, headless)
-    if display.mode == "headless":
-        how = (
-            f"the picture is saved to {snapshot} at every slide change"
-            if snapshot
-            else "pass --snapshot FILE.png to see the picture"
-        )
-        print(f"No screen: running headless; {how}. Stop with Ctrl+C.", flush=True)
+    mono: Callable[[], float] = time.monotonic,
+    crossfade_s: float = CROSSFADE_S,
+) -> Board:
+    """Cache, sync, player, health and proof of play, wired; no thread is started."""
     orientation = Orientation(display.surface.get_size(), config.display.rotation)
-    clock = SourceClock()
     syncer: Syncer | None = None
     if playlists is not None:
         content = load_local_content(playlists, config.source.channels)
@@ -190,8 +202,7 @@ def run_kiosk(
     box = ContentBox(content)
     loop = None
     if syncer is not None:
-        loop = SyncLoop(syncer, syncer.store, box, config.source.poll_seconds, clock.now)
-
+        loop = SyncLoop(syncer, syncer.store, box, config.source.poll_seconds, clock.now, mono=mono)
     player = Player(
         box,
         display,
@@ -200,9 +211,44 @@ def run_kiosk(
         config.device.unit_name,
         clock=clock.now,
         on_slide=(lambda frame: save_snapshot(snapshot, frame)) if snapshot else None,
+        crossfade_s=crossfade_s,
+        monotonic=mono,
         screen_on=lambda local, emergency: screen_wanted(config.display.on_hours, local, emergency),
     )
-    reporter = Reporter(config, clock, player.state, display.surface.get_size(), loop)
+    reporter = Reporter(config, clock, player.state, display.surface.get_size(), loop, mono)
+    screenshots = Screenshots(lambda: player.frame)
+    watchdog = Watchdog(Notifier(), lambda: one_line(reporter.document()), monotonic=mono)
+    turn: list[Callable[[PlayerState], None]] = [watchdog, screenshots]
+    heartbeat = recorder = None
+    if syncer is not None:  # a board reports what it played; local playlists do not
+        plays = PlayQueue(config.storage_dir)
+        recorder = PlayRecorder(plays, clock.now, mono)
+        heartbeat = Heartbeat(config, plays, reporter.document, clock.now)
+        reporter.plays, reporter.heartbeat = plays, heartbeat
+        turn.append(recorder)
+    return Board(
+        config, display, box, player, reporter, screenshots, loop, heartbeat, recorder, turn
+    )
+
+
+def run_kiosk(
+    config: Config,
+    headless: bool,
+    snapshot: Path | None = None,
+    playlists: Path | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """The appliance: the screen in this thread, the sync in its own."""
+    display = PygameDisplay(config.display.size, headless)
+    if display.mode == "headless":
+        how = (
+            f"the picture is saved to {snapshot} at every slide change"
+            if snapshot
+            else "pass --snapshot FILE.png to see the picture"
+        )
+        print(f"No screen: running headless; {how}. Stop with Ctrl+C.", flush=True)
+    board = build_board(config, display, SourceClock(), snapshot, playlists)
+    player, reporter, box, loop = board.player, board.reporter, board.box, board.loop
     notice = import_notice(config)
     player.overlay = lambda: overlay_text(
         reporter.document(), ipv4_addresses(), config.listen[1], notice
@@ -210,17 +256,7 @@ def run_kiosk(
     if notice:  # an installer is standing at the board: say why the new file was refused
         log.error("the last configuration brought was refused: %s", " / ".join(notice))
         player.request_overlay(NOTICE_S)
-    screenshots = Screenshots(lambda: player.frame)
-    health = start_health(config, reporter, screenshots)
-    watchdog = Watchdog(Notifier(), lambda: one_line(reporter.document()))
-    turn: list[Callable[[PlayerState], None]] = [watchdog, screenshots]
-    heartbeat = recorder = None
-    if syncer is not None:  # a board reports what it played; local playlists do not
-        plays = PlayQueue(config.storage_dir)
-        recorder = PlayRecorder(plays, clock.now)
-        heartbeat = Heartbeat(config, plays, reporter.document, clock.now)
-        reporter.plays, reporter.heartbeat = plays, heartbeat
-        turn.append(recorder)
+    health = start_health(config, reporter, board.screenshots)
     stop = stop or threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -234,17 +270,17 @@ def run_kiosk(
     hardware = start_hardware(config, reporter, loop, stop, player.request_overlay)
     if loop is not None:
         loop.start()
-    if heartbeat is not None:
-        heartbeat.start()
+    if board.heartbeat is not None:
+        board.heartbeat.start()
     try:
-        player.run(stop.is_set, on_turn=lambda state: _each(turn, state))
+        player.run(stop.is_set, on_turn=lambda state: _each(board.turn, state))
     finally:
         if loop is not None:
             loop.stop()
-        if heartbeat is not None and recorder is not None:
-            heartbeat.stop()
-            recorder.close()
-            heartbeat.queue.flush()  # the plays of this run survive the restart
+        if board.heartbeat is not None and board.recorder is not None:
+            board.heartbeat.stop()
+            board.recorder.close()
+            board.heartbeat.queue.flush()  # the plays of this run survive the restart
         if health is not None:
             health.stop()
         if hardware is not None:

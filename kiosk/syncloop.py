@@ -56,9 +56,13 @@ class SyncLoop:
         clock: Callable[[], datetime],
         rng: random.Random | None = None,
         garbage_every_s: float = 3600.0,
+        mono: Callable[[], float] = time.monotonic,
     ) -> None:
         self.syncer, self.store, self.box = syncer, store, box
         self.poll_s, self.clock = poll_s, clock
+        # The clean-up counts its hours on the monotonic clock: a wall clock set forward by
+        # days (a board without a battery clock meeting NTP) must not delete anything early.
+        self.mono = mono
         self.rng = rng or random.Random()
         self.garbage_every_s = garbage_every_s
         self.status = SyncStatus()
@@ -97,9 +101,9 @@ class SyncLoop:
                 content = self.syncer.load_content()
                 if content != self.box.current()[0]:
                     self.box.publish(content)  # an emergency shows now, not after the clean-up
-                if time.monotonic() - self._last_garbage >= self.garbage_every_s:
-                    self._last_garbage = time.monotonic()
-                    gone = self.store.collect_garbage(self.syncer.keep_set(), time.time())
+                if self.mono() - self._last_garbage >= self.garbage_every_s:
+                    self._last_garbage = self.mono()
+                    gone = self.store.collect_garbage(self.syncer.keep_set(), self.mono())
                     if gone:
                         log.info("removed %d unreferenced cache files", gone)
         except StoreBusy as exc:
