@@ -4,6 +4,9 @@ Only the player thread touches its surfaces (a blit into a surface another threa
 fails). So the health thread asks, and the player hands over a copy at its next turn
 (within 0.25 s). The health thread encodes the PNG from that copy. A loop that hangs hands
 nothing over, and the request times out: the screenshot itself shows the stall.
+
+The PNG is encoded by Pillow, not pygame.image.save: pygame-ce 2.5 keeps every file object
+it is given to write into (found by the soak: one BytesIO, with the PNG in it, per request).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 import pygame
+from PIL import Image
 
 from kiosk.player import PlayerState
 
@@ -42,6 +46,7 @@ class Screenshots:
                 self._wanted.clear()
                 return None
             copy, self._copy = self._copy, None
+        picture = Image.frombytes("RGB", copy.get_size(), pygame.image.tobytes(copy, "RGB"))
         out = io.BytesIO()
-        pygame.image.save(copy, out, "screen.png")
+        picture.save(out, "PNG", compress_level=3)
         return out.getvalue()

@@ -295,3 +295,41 @@ def test_the_status_page_names_every_problem_code_in_vietnamese():
     from kiosk.statuspage import PROBLEM_VI
 
     assert set(PROBLEM_VI) == set(PROBLEM_CODES)
+
+
+def test_screenshots_keep_nothing_of_earlier_requests():
+    """Found by the soak: pygame.image.save kept each BytesIO it wrote a PNG into, so a
+    monitor fetching /screenshot.png every minute grew the kiosk by megabytes a day."""
+    import gc
+    import threading
+
+    import pygame
+
+    from kiosk.screenshot import Screenshots
+
+    frame = pygame.Surface((320, 180))
+    frame.fill((10, 35, 66))
+    shots = Screenshots(lambda: frame)
+    stop = threading.Event()
+
+    def player_turns() -> None:
+        while not stop.is_set():
+            shots(PlayerState())
+            time.sleep(0.002)
+
+    turns = threading.Thread(target=player_turns)
+    turns.start()
+    try:
+        shots.png()
+        gc.collect()
+        before = sum(isinstance(o, io.BytesIO) for o in gc.get_objects())
+        pngs = [shots.png() for _ in range(30)]
+        gc.collect()
+        after = sum(isinstance(o, io.BytesIO) for o in gc.get_objects())
+    finally:
+        stop.set()
+        turns.join()
+    assert all(png is not None for png in pngs)
+    picture = Image.open(io.BytesIO(pngs[-1]))
+    assert picture.size == (320, 180) and picture.getpixel((5, 5))[:3] == (10, 35, 66)
+    assert after - before <= 1, f"{after - before} BytesIO objects left behind by 30 screenshots"
