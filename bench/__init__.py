@@ -1,0 +1,1 @@
+"""Benchmarks (bench/run.py) and the soak (bench/soak.py): docs/performance.md."""
