@@ -7,7 +7,6 @@ key; the `keyid` is a hint to try that key first, never a reason to trust.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import os
@@ -50,7 +49,7 @@ def _b64(value: object, what: str) -> bytes:
         raise EnvelopeError("manifest_invalid", f"{what} must be a base64 string")
     try:
         return base64.b64decode(value, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character outside ASCII (found by fuzzing)
         raise EnvelopeError("manifest_invalid", f"{what} is not valid base64") from None
 
 

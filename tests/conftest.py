@@ -7,11 +7,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests: in CI a fixed set of examples, so a failure reproduces; "fuzz" hunts longer
+# with new examples each run (HYPOTHESIS_PROFILE=fuzz ./scripts/test tests/test_fuzz.py).
+settings.register_profile("ci", derandomize=True, deadline=None, max_examples=300)
+settings.register_profile("fuzz", deadline=None, max_examples=5000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def require_tool(name: str, package: str) -> str:

@@ -188,6 +188,10 @@ def _bad_manifests(province: Province) -> dict[str, tuple[bytes, str]]:
         "invalid JSON": (b'{"payloadType": "application/vnd.kiosk', "manifest_invalid"),
         "payload not JSON": (sign_envelope(b"{not json", province.key), "manifest_invalid"),
         "no signatures": (json.dumps(dict(env, signatures=[])).encode(), "signature_invalid"),
+        "payload not ASCII": (  # found by fuzzing: this escaped as a bare ValueError
+            json.dumps(dict(env, payload="\u0080" + env["payload"][1:])).encode(),
+            "manifest_invalid",
+        ),
         "nested too deeply": (b"[" * 1_000_000, "manifest_invalid"),
         "payload nested too deeply": (
             sign_envelope(b"[" * 100_000, province.key),
@@ -207,6 +211,7 @@ def _bad_manifests(province: Province) -> dict[str, tuple[bytes, str]]:
         "invalid JSON",
         "payload not JSON",
         "no signatures",
+        "payload not ASCII",
         "nested too deeply",
         "payload nested too deeply",
     ],
