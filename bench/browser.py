@@ -182,3 +182,11 @@ class _Browser:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def version() -> str | None:
+    exe = chromium()
+    if exe is None:
+        return None
+    answer = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+    return answer.stdout.strip() or None
