@@ -82,6 +82,7 @@ class Sample:
     hour: int
     rss_mb: float
     objects: int  # that Python's garbage collector tracks: a leak of Python objects shows here
+    blocks: int  # memory blocks Python's allocator holds: any Python object, tracked or not
     fds: int
     threads: int
     cache_files: int
@@ -392,6 +393,7 @@ def _sample(
         hour=round(now / HOUR),
         rss_mb=round((procstat.status_kb("self", "VmRSS") or 0) / 1024, 1),
         objects=len(gc.get_objects()),
+        blocks=sys.getallocatedblocks(),
         fds=procstat.open_fds(),
         threads=procstat.status_kb("self", "Threads") or 0,
         cache_files=files,

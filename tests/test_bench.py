@@ -1,0 +1,51 @@
+"""`bench/run.py --quick` runs end to end and its figures say what a board must do: the
+figures themselves (speed, memory) are printed, not asserted; docs/performance.md has them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT, require_tool
+
+KEYS = {
+    "frame_ms_1080p",
+    "frame_ms_2160p",
+    "idle_cpu_percent",
+    "ticker_cpu_percent",
+    "start_to_first_frame_s",
+    "rss_peak_mb",
+    "initial_sync_s",
+    "nochange_sync_bytes",
+    "nochange_sync_disk_writes",
+    "one_change_sync_bytes",
+    "chromium",
+}
+
+
+def test_the_quick_benchmark_prints_its_figures_as_json():
+    require_tool("chromium", "chromium")
+    proc = subprocess.run(
+        [sys.executable, "bench/run.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    figures = json.loads(proc.stdout.splitlines()[-1])
+    assert figures.keys() >= KEYS
+    assert figures["machine"]["mode"] == "quick"
+    # a poll that finds nothing new costs a few hundred bytes and writes nothing to the card
+    assert figures["nochange_sync_disk_writes"] == 0
+    assert figures["nochange_sync_write_bytes"] == 0
+    assert 0 < figures["nochange_sync_bytes"] < 2000
+    # one photo replaced: that photo and the manifest, not the other 99 photos
+    photo = figures["one_change_photo_bytes"]
+    assert photo < figures["one_change_sync_bytes"] < photo + 100_000
+    assert figures["initial_sync_bytes"] > 100 * 1_000_000  # the 100 photos came over HTTP
+    assert {"rss_mb", "pss_mb", "idle_cpu_percent", "start_to_first_frame_s"} <= set(
+        figures["chromium"]
+    )
+    assert all(isinstance(v, int | float) and v > 0 for v in figures["chromium"].values())
