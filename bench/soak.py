@@ -58,6 +58,11 @@ HEARTBEAT_S = 300
 RSS_GROWTH_MB = 24.0  # over the largest RSS of the first two days
 RSS_MEDIAN_GROWTH_MB = 8.0  # the last day's median RSS over the second day's
 OBJECTS_GROWTH = 0.05  # Python objects: the last day's most over the second day's
+# Allocator blocks a day, from the second day's median to the last day's: about one per
+# slide shown. A healthy run grows by some 1,000 a day, the soak's own records and the
+# standard library's bounded caches (urlsplit's, re's) filling; a list that keeps one
+# small tuple per slide grows by 10,000.
+BLOCKS_PER_DAY = 3000
 FDS_GROWTH = 4
 THREADS_GROWTH = 3
 PLAYS_JOURNAL_BYTES = 2 << 20
@@ -420,6 +425,14 @@ def check(result: SoakResult) -> list[str]:
     if median_last > median_day2 + RSS_MEDIAN_GROWTH_MB:
         failures.append(
             f"the last day's median RSS is {median_last} MB, the second day's {median_day2} MB"
+        )
+    days_after = (len(samples) - 48) / 24
+    median_blocks_day2 = statistics.median(s.blocks for s in day2)
+    rate = (statistics.median(s.blocks for s in last_day) - median_blocks_day2) / days_after
+    if rate > BLOCKS_PER_DAY:
+        failures.append(
+            f"Python's allocator held {rate:.0f} more blocks each day after the second "
+            f"(from {median_blocks_day2:.0f}); bound {BLOCKS_PER_DAY}"
         )
     objects_day2 = max(s.objects for s in day2)
     objects_last = max(s.objects for s in last_day)
