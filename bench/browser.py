@@ -169,19 +169,10 @@ class _Browser:
         return self
 
     def cpu_percent(self, seconds: float) -> float:
-        before = procstat.cpu_seconds(procstat.tree(self.proc.pid))
-        t0 = time.monotonic()
-        time.sleep(seconds)
-        after = procstat.cpu_seconds(procstat.tree(self.proc.pid))
-        return procstat.cpu_percent_between(before, after, time.monotonic() - t0)
+        return procstat.cpu_percent(lambda: procstat.tree(self.proc.pid), seconds)
 
     def __exit__(self, *_exc: object) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        procstat.stop(self.proc)
 
 
 def version() -> str | None:

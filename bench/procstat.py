@@ -5,6 +5,9 @@ the same way."""
 from __future__ import annotations
 
 import os
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -41,10 +44,25 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return out
 
 
-def cpu_percent_between(before: dict[int, float], after: dict[int, float], seconds: float) -> float:
-    """Percent of one core used by a tree between two readings (new processes from zero)."""
+def cpu_percent(pids: Callable[[], list[int]], seconds: float) -> float:
+    """Percent of one core used over the next `seconds` by the processes pids() names, asked
+    at both ends (a process that appears in between counts from zero)."""
+    before = cpu_seconds(pids())
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    after = cpu_seconds(pids())
     used = sum(t - before.get(pid, 0.0) for pid, t in after.items())
-    return 100 * used / seconds
+    return 100 * used / (time.monotonic() - t0)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def memory_mb(pids: list[int]) -> dict[str, float]:

@@ -21,6 +21,23 @@ settings.register_profile("fuzz", deadline=None, max_examples=5000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+# The least a kiosk.toml holds, as parsed TOML (a commune's board).
+MINIMAL_CONFIG = {
+    "device": {
+        "id": "08-02263-01",
+        "unit_name": "UBND xã Tân Trào",
+        "unit_kind": "xa",
+        "province_code": "08",
+        "commune_code": "02263",
+    },
+    "source": {
+        "url": "http://127.0.0.1:9",
+        "channels": ["tinh-08"],
+        "public_keys": ["ed25519:A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="],
+    },
+}
+
+
 def require_tool(name: str, package: str) -> str:
     """The path of a system tool; a skip naming the package on a laptop, a failure in CI."""
     path = shutil.which(name)

@@ -30,6 +30,7 @@ from kiosk.render.screen import Orientation
 from kiosk.render.theme import theme_for
 from kiosk.schedule import ChannelContent, next_change, rotation_at
 from kiosk.signing import EnvelopeError, sign_envelope, verify_envelope
+from tests.conftest import MINIMAL_CONFIG
 from tests.province import png_bytes
 from tests.test_render import STACKED, VIET, ink_outside, text_item
 
@@ -310,30 +311,18 @@ CONFIG_TABLES = {  # valid values only: the junk comes from json_values and mang
 }
 
 
-VALID_CONFIG = {
-    "device": {
-        "id": "08-02263-01",
-        "unit_name": "UBND xã Tân Trào",
-        "unit_kind": "xa",
-        "province_code": "08",
-        "commune_code": "02263",
-    },
-    "source": {"url": "https://nguon.example.vn", "channels": ["tinh-08"], "public_keys": [KEY]},
-}
-
-
 @st.composite
 def kiosk_tomls(draw) -> bytes:
     """A valid kiosk.toml with more keys in each table, plausible or not, and now and then a
     table misspelt or a required key gone."""
-    doc = {name: dict(table) for name, table in VALID_CONFIG.items()}
+    doc = {name: dict(table) for name, table in MINIMAL_CONFIG.items()}
     for name in draw(st.lists(st.sampled_from(sorted(CONFIG_TABLES)), unique=True)):
         doc.setdefault(name, {}).update(draw(fields_of(CONFIG_TABLES[name], most=3)))
     if sometimes(draw, 10):
         doc["dispaly"] = {"size": "1920x1080"}
     if sometimes(draw, 6):
-        table = draw(st.sampled_from(sorted(VALID_CONFIG)))
-        doc[table].pop(draw(st.sampled_from(sorted(VALID_CONFIG[table]))), None)
+        table = draw(st.sampled_from(sorted(MINIMAL_CONFIG)))
+        doc[table].pop(draw(st.sampled_from(sorted(MINIMAL_CONFIG[table]))), None)
     text = "".join(toml_table(f"[{name}]", table) for name, table in doc.items())
     return mangled(text, draw)
 

@@ -26,7 +26,7 @@ from kiosk.config import parse_config
 from kiosk.player import PlayerState
 from kiosk.reporter import Reporter
 from kiosk.sysinfo import SystemFigures
-from tests.conftest import require_tool
+from tests.conftest import MINIMAL_CONFIG, require_tool
 from tests.province import text, ticker
 from tests.test_cli import argv
 from tests.test_demo import free_port
@@ -164,22 +164,7 @@ def test_a_board_with_nothing_to_show_is_failing_with_503(running):
 
 
 def reporter_with(state: PlayerState, mono: float) -> Reporter:
-    config = parse_config(
-        {
-            "device": {
-                "id": "08-02263-01",
-                "unit_name": "UBND xã Tân Trào",
-                "unit_kind": "xa",
-                "province_code": "08",
-                "commune_code": "02263",
-            },
-            "source": {
-                "url": "http://127.0.0.1:9",
-                "channels": ["tinh-08"],
-                "public_keys": ["ed25519:A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="],
-            },
-        }
-    )
+    config = parse_config(MINIMAL_CONFIG)
     blind = SystemFigures(None, None, None, None, None)
     return Reporter(
         config,
