@@ -96,7 +96,7 @@ class Sample:
     cache_mb: float
     cache_limit: int  # files the cache may hold now: the images of the last 26 h, twice
     plays_journal_bytes: int
-    status: str  # of /health, as the technician's client got it, and its problem codes
+    status: str  # of /health at the technician's last visit (an hour before), and its problem codes
     on_screen: str
 
 
