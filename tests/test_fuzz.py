@@ -202,30 +202,24 @@ def test_a_signed_envelope_changed_anywhere_is_refused(noise, where):
 
 
 def toml_value(value) -> str:
+    """A value as TOML writes it (None has no TOML form: it is left out)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
     if isinstance(value, float):
-        return (
-            "nan"
-            if math.isnan(value)
-            else ("inf" if value > 0 else "-inf")
-            if math.isinf(value)
-            else repr(value)
-        )
+        return repr(value)
     if isinstance(value, str):
         return toml_string(value)
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value if v is not None) + "]"
     if isinstance(value, dict):
-        return (
-            "{"
-            + ", ".join(
-                f"{toml_string(k)} = {toml_value(v)}" for k, v in value.items() if v is not None
-            )
-            + "}"
-        )
+        pairs = (f"{toml_string(k)} = {toml_value(v)}" for k, v in value.items() if v is not None)
+        return "{" + ", ".join(pairs) + "}"
     return '""'
 
 
