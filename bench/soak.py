@@ -61,9 +61,9 @@ RSS_GROWTH = (16.0, 2)  # MB and frames over the largest RSS of the first two da
 RSS_MEDIAN_GROWTH = (4.0, 2)  # MB and frames: the last day's median RSS over the second day's
 OBJECTS_GROWTH = 0.05  # Python objects: the last day's most over the second day's
 # Allocator blocks a day, from the second day's median to the last day's: about one per
-# slide shown. A healthy run grows by some 1,000 a day, the soak's own records and the
-# standard library's bounded caches (urlsplit's, re's) filling; a list that keeps one
-# small tuple per slide grows by 10,000.
+# slide shown. A healthy run grows by some 1,000 a day over 3 days and 360 over 30: the
+# soak's own records, and the standard library's bounded caches (urlsplit's, re's) filling.
+# A list that keeps one small tuple per slide grows by 10,000.
 BLOCKS_PER_DAY = 3000
 FDS_GROWTH = 4
 THREADS_GROWTH = 3
