@@ -48,4 +48,6 @@ def test_the_quick_benchmark_prints_its_figures_as_json():
     assert {"rss_mb", "pss_mb", "idle_cpu_percent", "start_to_first_frame_s"} <= set(
         figures["chromium"]
     )
-    assert all(isinstance(v, int | float) and v > 0 for v in figures["chromium"].values())
+    browser = figures["chromium"]
+    assert browser["pss_mb"] > 0 and browser["start_to_first_frame_s"] > 0
+    assert browser["idle_cpu_percent"] >= 0  # 10 ms ticks: a quiet browser may read 0
