@@ -46,8 +46,7 @@ def main() -> int:
     started = time.monotonic()
     for _ in range(20 * items + 100):
         pause = board.player.step()
-        for hook in board.turn:
-            hook(board.player.state)
+        board.after_turn(board.player.state)
         if board.player.state.current is not None:
             shown.add(board.player.state.current)
         if len(shown) >= items:

@@ -90,6 +90,7 @@ class Province:
 
 
 def free_port() -> int:
+    """A loopback port nobody listens on now (the tests use it too)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

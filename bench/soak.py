@@ -350,8 +350,7 @@ def _drive(
     storage = board.config.storage_dir
     while clock.elapsed < end:
         pause = board.player.step()
-        for hook in board.turn:
-            hook(board.player.state)
+        board.after_turn(board.player.state)
         if board.player.state.current != shown:
             shown = board.player.state.current
             result.slides_shown += shown is not None

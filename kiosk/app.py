@@ -167,6 +167,11 @@ class Board:
     recorder: PlayRecorder | None
     turn: list[Callable[[PlayerState], None]]  # called after every turn of the player's loop
 
+    def after_turn(self, state: PlayerState) -> None:
+        """The hooks of one turn: watchdog, screenshot hand-over, proof of play."""
+        for hook in self.turn:
+            hook(state)
+
 
 def build_board(
     config: Config,
@@ -273,7 +278,7 @@ def run_kiosk(
     if board.heartbeat is not None:
         board.heartbeat.start()
     try:
-        player.run(stop.is_set, on_turn=lambda state: _each(board.turn, state))
+        player.run(stop.is_set, on_turn=board.after_turn)
     finally:
         if loop is not None:
             loop.stop()
@@ -345,11 +350,6 @@ def start_hardware(
 
     threading.Thread(target=watch, name="hardware", daemon=True).start()
     return hardware
-
-
-def _each(hooks: list[Callable[[PlayerState], None]], state: PlayerState) -> None:
-    for hook in hooks:
-        hook(state)
 
 
 def start_health(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,12 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
+from bench.site import free_port
 from kiosk.authoring import load_playlist
 from kiosk.model import ImageItem, TextItem
 from kiosk.schedule import ChannelContent, rotation_at
 from tests.conftest import ROOT
 from tests.test_ocr import normalise, read_back, tesseract_vie
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def first_slide_words() -> list[str]:

@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.site import free_port
 from kiosk.clock import SourceClock
 from kiosk.config import parse_config
 from kiosk.player import PlayerState
@@ -29,7 +30,6 @@ from kiosk.sysinfo import SystemFigures
 from tests.conftest import MINIMAL_CONFIG, require_tool
 from tests.province import text, ticker
 from tests.test_cli import argv
-from tests.test_demo import free_port
 from tests.test_publish_cli import board_config
 
 SPEC_KEYS = {

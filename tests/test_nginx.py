@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.site import free_port
 from tests.conftest import ROOT, require_tool
 from tests.test_cli import kiosk
-from tests.test_demo import free_port
 from tests.test_publish_cli import SAMPLES, board_config, keygen
 
 LOCATIONS = ROOT / "docs" / "nginx" / "bangtin-locations.conf"

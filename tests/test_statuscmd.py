@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from bench.site import free_port
 from tests.test_cli import kiosk
-from tests.test_demo import free_port
 
 
 def health(ident: str, status: str, problems: list[str], current=("tinh-08", "a")) -> dict:
