@@ -36,6 +36,79 @@ def _later(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     return command
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number 0 or more")
+    return int(text)
+
+
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number 1 or more")
+    return int(text)
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage from 0 to 100")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 600")
+    return value
+
+
+def _fleet_parser(sub: argparse._SubParsersAction) -> None:
+    fleet = sub.add_parser("fleet", help="many boards at once, from the province's inventory")
+    verbs = fleet.add_subparsers(dest="verb", required=True, metavar="VERB")
+    asking = argparse.ArgumentParser(add_help=False)
+    asking.add_argument("inventory", metavar="INVENTORY.csv", help="the province's boards")
+    asking.add_argument(
+        "--timeout", type=_positive, default=5.0, help="seconds for each board (default 5)"
+    )
+    asking.add_argument(
+        "--parallel", type=_at_least_one, default=32, help="boards asked at once (default 32)"
+    )
+
+    status = verbs.add_parser("status", parents=[asking], help="every board's health, as a table")
+    status.add_argument("--out", metavar="DIR", help="also write DIR/status.csv and status.json")
+    status.set_defaults(func=_later("kiosk.fleetcmd", "status_command"))
+
+    report = verbs.add_parser(
+        "report", parents=[asking], help="the yearly report: boards per area against targets"
+    )
+    report.add_argument("--out", required=True, metavar="DIR", help="report.csv, report.html")
+    report.add_argument("--targets", metavar="TARGETS.toml", help="the targets in force")
+    report.add_argument("--min-wards-towns", type=_count, help="wards and towns with a board")
+    report.add_argument("--min-communes", type=_count, help="communes with a board")
+    report.add_argument(
+        "--wards-towns-percent", type=_percent, help="percent of wards and towns with a board"
+    )
+    report.add_argument("--communes-percent", type=_percent, help="percent of communes")
+    report.add_argument(
+        "--basis",
+        choices=("installed", "online"),
+        help="count boards installed (default) or only those that answer",
+    )
+    report.add_argument("--as-of", metavar="DATE", help="count boards installed by this day")
+    report.set_defaults(func=_later("kiosk.fleetcmd", "report_command"))
+
+    prom = verbs.add_parser("prometheus", help="Prometheus file_sd targets of every board")
+    prom.add_argument("inventory", metavar="INVENTORY.csv", help="the province's boards")
+    prom.add_argument("--out", metavar="FILE", help="the targets file (default: stdout)")
+    prom.set_defaults(func=_later("kiosk.fleetcmd", "prometheus_command"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kiosk", description="Public e-bulletin board kiosk (bảng tin điện tử công cộng)."
@@ -111,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("urls", nargs="+", metavar="URL", help="a board's health address")
     status.add_argument("--json", action="store_true", help="print the documents as JSON")
     status.set_defaults(func=_later("kiosk.statuscmd", "status_command"))
+
+    _fleet_parser(sub)
 
     provision = sub.add_parser(
         "provision", help="write a board's kiosk.toml, token and Wi-Fi to its boot partition"

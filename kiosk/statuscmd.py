@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +19,10 @@ import requests
 from kiosk import __version__
 from kiosk.cli import UsageError
 
-TIMEOUTS = (3.0, 5.0)
+TIMEOUT_S = 5.0
 MAX_PARALLEL = 32
-COLUMNS = ("board", "status", "showing", "problems", "last sync", "temp", "version")
+MAX_BYTES = 1 << 20  # a /health document is a few kB; more is not a kiosk
+HEALTH_COLUMNS = ("status", "showing", "problems", "last sync", "temp", "version")
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,30 @@ def health_url(url: str) -> str:
     return url if url.endswith("/health") else url + "/health"
 
 
-def ask(url: str) -> Answer:
+def _body(answer: requests.Response, deadline: float) -> bytes:
+    """The body within MAX_BYTES and the deadline: a board trickling bytes, or sending
+    without end, costs one timeout, not the whole run."""
+    body = bytearray()
+    while chunk := answer.raw.read1(65536, decode_content=True):
+        body += chunk
+        if len(body) > MAX_BYTES:
+            raise ValueError("too large")
+        if time.monotonic() > deadline:
+            raise requests.Timeout("too slow")
+    return bytes(body)
+
+
+def ask(url: str, timeout: float = TIMEOUT_S) -> Answer:
+    """One board's /health, in at most about `timeout` seconds whatever the board does."""
+    deadline = time.monotonic() + timeout
     try:
         with requests.get(
-            url, timeout=TIMEOUTS, headers={"User-Agent": f"kiosk-status/{__version__}"}
+            url,
+            timeout=timeout,
+            stream=True,
+            headers={"User-Agent": f"kiosk-status/{__version__}"},
         ) as answer:
-            doc = answer.json()
+            doc = json.loads(_body(answer, deadline))
         if not isinstance(doc, dict) or "status" not in doc:
             return Answer(url, None, "not a kiosk /health document")
         return Answer(url, doc)
@@ -53,9 +74,40 @@ def ask(url: str) -> Answer:
         return Answer(url, None, "not a kiosk /health document")
 
 
-def ask_all(urls: list[str]) -> list[Answer]:
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(urls))) as pool:
-        return list(pool.map(ask, urls))
+def ask_all(
+    urls: list[str],
+    timeout: float = TIMEOUT_S,
+    parallel: int = MAX_PARALLEL,
+    on_answer: Callable[[Answer], None] | None = None,
+) -> list[Answer]:
+    """Every board's answer, in the order given; at most `parallel` asked at once."""
+    if not urls:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(urls)))) as pool:
+        futures = [pool.submit(ask, url, timeout) for url in urls]
+        for future in as_completed(futures):
+            if on_answer is not None:
+                on_answer(future.result())
+        return [f.result() for f in futures]
+
+
+def health_fields(doc: dict[str, Any]) -> tuple[str, ...]:
+    """HEALTH_COLUMNS of one /health document, as a technician reads them."""
+    current = (doc.get("display") or {}).get("current_item")
+    temp = (doc.get("system") or {}).get("cpu_temp_c")
+    return (
+        str(doc.get("status")),
+        f"{current.get('channel')}/{current.get('id')}" if isinstance(current, dict) else "-",
+        ", ".join(
+            sorted(
+                {str(p.get("code", "?")) for p in doc.get("problems") or [] if isinstance(p, dict)}
+            )
+        )
+        or "-",
+        str((doc.get("sync") or {}).get("last_success_at") or "never"),
+        f"{temp:.0f} °C" if isinstance(temp, int | float) else "-",
+        str(doc.get("version", "?")),
+    )
 
 
 def row(answer: Answer) -> tuple[str, ...]:
@@ -63,24 +115,15 @@ def row(answer: Answer) -> tuple[str, ...]:
     if doc is None:
         return (answer.url, answer.error or "unreachable", "", "", "", "", "")
     device = doc.get("device") or {}
-    current = (doc.get("display") or {}).get("current_item")
-    temp = (doc.get("system") or {}).get("cpu_temp_c")
-    return (
-        f"{device.get('id', '?')} ({device.get('unit_name', '?')})",
-        str(doc.get("status")),
-        f"{current['channel']}/{current['id']}" if current else "-",
-        ", ".join(sorted({p.get("code", "?") for p in doc.get("problems", [])})) or "-",
-        str((doc.get("sync") or {}).get("last_success_at") or "never"),
-        f"{temp:.0f} °C" if isinstance(temp, int | float) else "-",
-        str(doc.get("version", "?")),
-    )
+    return (f"{device.get('id', '?')} ({device.get('unit_name', '?')})", *health_fields(doc))
 
 
-def table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(r[i]) for r in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
+def table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A plain table that survives a pipe, a log and a narrow terminal."""
+    widths = [max(len(r[i]) for r in [columns, *rows]) for i in range(len(columns))]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-        for r in [COLUMNS, *rows]
+        for r in [columns, *rows]
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -99,6 +142,6 @@ def status_command(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(table([row(a) for a in answers]))
+        print(table(("board", *HEALTH_COLUMNS), [row(a) for a in answers]))
     healthy = all(a.doc is not None and a.doc.get("status") != "failing" for a in answers)
     return 0 if healthy else 1

@@ -4,71 +4,28 @@ documents, one that hangs, one that is not there."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from bench.site import free_port
+from tests.fleetboards import HealthBoard, recorded
 from tests.test_cli import kiosk
-
-
-def health(ident: str, status: str, problems: list[str], current=("tinh-08", "a")) -> dict:
-    return {
-        "status": status,
-        "problems": [
-            {"code": c, "message": c, "since": "2026-11-23T08:00:00+07:00"} for c in problems
-        ],
-        "device": {"id": ident, "unit_name": f"UBND xã {ident}"},
-        "version": "0.1.0",
-        "display": {"current_item": {"channel": current[0], "id": current[1]} if current else None},
-        "sync": {"last_success_at": "2026-11-23T08:30:00+07:00"},
-        "system": {"cpu_temp_c": 61.5},
-    }
-
-
-class Board(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, doc: dict | None, hang: bool = False) -> None:
-        self.doc, self.hang = doc, hang
-        super().__init__(("127.0.0.1", 0), BoardHandler)
-        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class BoardHandler(BaseHTTPRequestHandler):
-    server: Board
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        if self.server.hang:
-            time.sleep(8)
-        body = json.dumps(self.server.doc).encode()
-        self.send_response(503 if self.server.doc["status"] == "failing" else 200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 @pytest.fixture
 def boards():
     made = [
-        Board(health("08-02263-01", "ok", [])),
-        Board(health("08-02263-02", "degraded", ["overheating", "sync_failing"])),
-        Board(health("08-02263-03", "failing", ["no_content"], current=None)),
-        Board(health("08-02263-04", "ok", []), hang=True),
+        HealthBoard(recorded("08-02263-01", "UBND xã 08-02263-01")),
+        HealthBoard(
+            recorded("08-02263-02", "UBND xã 2", "degraded", ("overheating", "sync_failing"))
+        ),
+        HealthBoard(recorded("08-02263-03", "UBND xã 3", "failing", ("no_content",), None)),
+        HealthBoard(recorded("08-02263-04", "UBND xã 4"), hang_s=8),
     ]
     yield made
     for board in made:
-        board.shutdown()
-        board.server_close()
+        board.stop()
 
 
 def test_status_shows_each_board_including_the_silent_ones(boards):
