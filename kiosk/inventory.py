@@ -77,14 +77,14 @@ def parse_date(value: str) -> date:
 def normal_health_url(value: str) -> str:
     """The board's /health address; a bare http://host:port gets /health appended."""
     parts = urlsplit(value)
+    if parts.username or parts.password:  # checked first: the value is not repeated
+        raise ValueError("has a user name or password; those do not belong in the inventory")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an http:// or https:// address")
     try:
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
         raise ValueError(f"{value!r} has a port that is not a number") from None
-    if parts.username or parts.password:
-        raise ValueError("has a user name or password; those do not belong in the inventory")
     if parts.query or parts.fragment:
         raise ValueError(f"{value!r} has a query or fragment; give the board's /health address")
     path = parts.path.rstrip("/")
@@ -184,6 +184,11 @@ def _unique(boards: list[tuple[str, InventoryBoard]], problems: list[str]) -> No
                 first[value] = where.removeprefix(where.split(": row ")[0] + ": ")
 
 
+def _row_of(problem: str) -> int:
+    found = re.search(r": row (\d+)", problem)
+    return int(found.group(1)) if found else 0
+
+
 def parse_inventory(text: str, where: str = "INVENTORY.csv") -> list[InventoryBoard]:
     """The boards of the inventory, or InventoryError naming every problem."""
     text = text.removeprefix("\ufeff")  # the byte-order mark of a spreadsheet's "UTF-8 CSV"
@@ -213,6 +218,7 @@ def parse_inventory(text: str, where: str = "INVENTORY.csv") -> list[InventoryBo
     if not problems and not found:
         problems.append(f"{where}: has a header but no boards")
     if problems:
+        problems.sort(key=_row_of)  # in the file's order, as someone fixing it reads
         more = len(problems) - MAX_PROBLEMS
         shown = problems[:MAX_PROBLEMS] + ([f"{where}: ... and {more} more"] if more > 0 else [])
         raise InventoryError(shown)

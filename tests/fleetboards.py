@@ -4,6 +4,7 @@ a board in trouble; and boards that hang, answer nonsense, or are not there at a
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import threading
@@ -78,4 +79,5 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json" if doc else "text/html")
         self.send_header("Content-Length", str(len(body or b"")))
         self.end_headers()
-        self.wfile.write(body or b"")
+        with contextlib.suppress(ConnectionError):  # a client that gave up waiting
+            self.wfile.write(body or b"")
