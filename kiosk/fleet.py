@@ -23,7 +23,7 @@ from kiosk.inventory import InventoryBoard, clean_text, fold
 WARDS_TOWNS = ("phuong", "thi_tran")
 COMMUNES = ("xa",)
 BASES = ("installed", "online")
-DEFAULT_TITLE = "Kế hoạch 117/KH-UBND: mỗi huyện có ít nhất 01 phường, thị trấn và 02 xã"
+DEFAULT_TITLE = "Kế hoạch 117/KH-UBND, chỉ tiêu năm 2024"
 REPORT_COLUMNS = (
     "area",
     "wards_towns",

@@ -80,7 +80,7 @@ def _legend(with_totals: bool) -> str:
             f'<rect x="{x}" y="0" width="22" height="12" fill="{fill}" stroke="{INK}"/>'
             f'<text x="{x + 28}" y="11" font-size="12">{escape(name)} có bảng tin</text>'
         )
-        x += 190
+        x += 230
     parts.append(
         f'<line x1="{x + 10}" x2="{x + 10}" y1="-2" y2="14" stroke="{INK}" stroke-width="3" '
         f'stroke-dasharray="4 2"/><text x="{x + 20}" y="11" font-size="12">chỉ tiêu</text>'
@@ -90,7 +90,7 @@ def _legend(with_totals: bool) -> str:
             f'<rect x="{x + 90}" y="0" width="22" height="12" fill="#fff" stroke="{INK}" '
             f'stroke-dasharray="2 2"/><text x="{x + 118}" y="11" font-size="12">tổng số</text>'
         )
-    return f'<g class="legend" transform="translate({LABEL_W - 150},8)">{"".join(parts)}</g>'
+    return f'<g class="legend" transform="translate(20,8)">{"".join(parts)}</g>'
 
 
 def coverage_svg(report: Report) -> str:

@@ -16,10 +16,11 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from kiosk.cli import UsageError
 from kiosk.config import ConfigError
@@ -29,6 +30,7 @@ from kiosk.fsutil import atomic_write
 from kiosk.inventory import InventoryBoard, load_inventory, parse_date
 from kiosk.statuscmd import HEALTH_COLUMNS, Answer, ask_all, health_fields, table
 
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")  # the report's day and hour, wherever it is made
 STATUS_COLUMNS = ("board", "unit", "district", *HEALTH_COLUMNS)
 STATUS_CSV = (
     "device_id",
@@ -227,12 +229,12 @@ def report_command(args: argparse.Namespace) -> int:
     boards = load_inventory(Path(args.inventory))
     targets = load_targets(args)
     try:
-        as_of = parse_date(args.as_of) if args.as_of else date.today()
+        as_of = parse_date(args.as_of) if args.as_of else datetime.now(VIETNAM).date()
     except ValueError as exc:
         raise UsageError(f"--as-of: {exc}") from None
     out = _out_dir(args.out)
     build_report(boards, set(), targets, as_of)  # bad targets stop here, before polling
-    polled_at = datetime.now().astimezone()
+    polled_at = datetime.now(VIETNAM)
     checks = poll(boards, args)
     report = build_report(boards, {c.board.device_id for c in checks if c.online}, targets, as_of)
     atomic_write(out / "report.csv", report_csv(report).encode())

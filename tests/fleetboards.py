@@ -13,6 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from kiosk.healthsrv import HealthCollector
+
 DATA = Path(__file__).parent / "data" / "fleet"
 RECORDED = json.loads((DATA / "health-ok.json").read_text("utf-8"))
 
@@ -42,8 +46,24 @@ def recorded(
     return doc
 
 
+class _Recorded:
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+
+    def document(self) -> dict[str, Any]:
+        return self.doc
+
+
+def metrics_text(doc: dict[str, Any]) -> bytes:
+    """/metrics as the kiosk's own collector writes it for this /health document."""
+    registry = CollectorRegistry()
+    registry.register(HealthCollector(_Recorded(doc)))  # type: ignore[arg-type]
+    return generate_latest(registry)
+
+
 class HealthBoard(ThreadingHTTPServer):
-    """A board's health server: answers `doc` (503 when failing), or hangs, or `body`."""
+    """A board's health server: answers `doc` (503 when failing) and its /metrics, or
+    hangs first, or answers `body` (not a kiosk)."""
 
     daemon_threads = True
 
@@ -73,11 +93,17 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.hang_s:
             time.sleep(self.server.hang_s)
         doc = self.server.doc
+        if doc is not None and self.path == "/metrics":
+            self._send(200, metrics_text(doc), CONTENT_TYPE_LATEST)
+            return
         body = self.server.body if doc is None else json.dumps(doc).encode()
         failing = doc is not None and doc["status"] == "failing"
-        self.send_response(503 if failing else 200)
-        self.send_header("Content-Type", "application/json" if doc else "text/html")
-        self.send_header("Content-Length", str(len(body or b"")))
+        self._send(503 if failing else 200, body or b"", "application/json" if doc else "text/html")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         with contextlib.suppress(ConnectionError):  # a client that gave up waiting
-            self.wfile.write(body or b"")
+            self.wfile.write(body)
