@@ -31,6 +31,7 @@ COLUMNS = (
 # except province_name, which names the province in the report when no district is given.
 MAX_PROBLEMS = 50
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _SPACES = re.compile(r"\s+")
 
 
@@ -64,14 +65,15 @@ def fold(value: str) -> str:
 
 def parse_date(value: str) -> date:
     """ISO (2024-04-16) or the Vietnamese day-first form (16/04/2024) a spreadsheet writes."""
-    found = _DMY.match(value)
     try:
-        if found:
+        if found := _DMY.match(value):
             day, month, year = (int(g) for g in found.groups())
             return date(year, month, day)
-        return date.fromisoformat(value)
+        if found := _YMD.match(value):
+            return date(*(int(g) for g in found.groups()))
     except ValueError:
-        raise ValueError(f"{value!r} is not a date such as 2024-04-16 or 16/04/2024") from None
+        pass
+    raise ValueError(f"{value!r} is not a date such as 2024-04-16 or 16/04/2024")
 
 
 def normal_health_url(value: str) -> str:
@@ -198,7 +200,8 @@ def parse_inventory(text: str, where: str = "INVENTORY.csv") -> list[InventoryBo
     reader = csv.reader(lines, delimiter=_delimiter(lines[0]), strict=True)
     fields = [clean_text(c).lower() for c in next(reader)]
     problems = _header_problems(fields, where)
-    header_ok = not problems
+    if problems:  # the rows cannot be read against a header that is wrong
+        raise InventoryError(problems)
     found: list[tuple[str, InventoryBoard]] = []
     row = reader.line_num + 1
     try:
@@ -208,7 +211,7 @@ def parse_inventory(text: str, where: str = "INVENTORY.csv") -> list[InventoryBo
                 continue  # a blank line a spreadsheet left at the end
             if len(cells) != len(fields):
                 problems.append(f"{here}: has {len(cells)} cells, the header has {len(fields)}")
-            elif header_ok:
+            else:
                 board = _board(_Row(dict(zip(fields, cells, strict=True)), here, problems))
                 if board is not None:
                     found.append((here, board))
@@ -227,11 +230,14 @@ def parse_inventory(text: str, where: str = "INVENTORY.csv") -> list[InventoryBo
 
 def load_inventory(path: Path) -> list[InventoryBoard]:
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise InventoryError([f"{path}: cannot be read: {exc.strerror or exc}"]) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        row = data.count(b"\n", 0, exc.start) + 1
         raise InventoryError(
-            [f'{path}: is not UTF-8 text (byte {exc.start}); save it as "CSV UTF-8"']
+            [f'{path}: row {row}: is not UTF-8 text; save the file as "CSV UTF-8"']
         ) from None
     return parse_inventory(text, str(path))
