@@ -18,7 +18,8 @@ from datetime import date
 from typing import Any
 
 from kiosk.config import COMMUNE_LEVEL, ConfigError
-from kiosk.inventory import InventoryBoard, clean_text, fold
+from kiosk.inventory import InventoryBoard, clean_text
+from kiosk.vietnamese import sort_key
 
 WARDS_TOWNS = ("phuong", "thi_tran")
 COMMUNES = ("xa",)
@@ -240,7 +241,7 @@ def build_report(
     areas |= {(only_code, name) for name in targets.areas if name not in known}
     problems: list[str] = []
     reports = []
-    for code, label in sorted(areas, key=lambda a: (fold(a[1]), a[1])):
+    for code, label in sorted(areas, key=lambda a: sort_key(a[1])):
         here = [b for b in installed if area_of(b, provinces) == (code, label)]
         up = [b for b in here if b.device_id in online]
         counted = up if targets.basis == "online" else here

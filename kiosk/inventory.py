@@ -58,7 +58,7 @@ def clean_text(value: str) -> str:
 
 
 def fold(value: str) -> str:
-    """Without marks, lower case: the key to sort Vietnamese names (Đ with D, not after Z)."""
+    """Without marks, lower case: "Xã" typed for the column's xa, to suggest what was meant."""
     marks = unicodedata.normalize("NFD", value.replace("Đ", "D").replace("đ", "d"))
     return "".join(c for c in marks if not unicodedata.combining(c)).lower()
 
