@@ -106,10 +106,9 @@ def _status_row(check: Check) -> tuple[str, ...]:
     head = (b.device_id, b.unit_name, b.district or "-")
     if check.answer.doc is None:
         return (*head, check.error or "", "", "", "", "", "")
-    fields = health_fields(check.answer.doc)
-    if not check.online:
-        return (*head, "wrong board", "", check.error or "", *fields[3:])
-    return (*head, *fields)
+    if not check.online:  # another board's state is not this board's
+        return (*head, "wrong board", "", check.error or "", "", "", "")
+    return (*head, *health_fields(check.answer.doc))
 
 
 def summary(checks: list[Check]) -> str:
