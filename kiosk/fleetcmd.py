@@ -28,7 +28,15 @@ from kiosk.fleet import Targets, build_report, parse_targets, report_csv
 from kiosk.fleethtml import render_report
 from kiosk.fsutil import atomic_write
 from kiosk.inventory import InventoryBoard, load_inventory, parse_date
-from kiosk.statuscmd import HEALTH_COLUMNS, Answer, ask_all, health_fields, table
+from kiosk.statuscmd import (
+    HEALTH_COLUMNS,
+    Answer,
+    ask_all,
+    current_item,
+    health_fields,
+    problem_codes,
+    table,
+)
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")  # the report's day and hour, wherever it is made
 STATUS_COLUMNS = ("board", "unit", "district", *HEALTH_COLUMNS)
@@ -64,6 +72,8 @@ class Check:
         if self.answer.doc is None:
             return self.answer.error or "unreachable"
         answered_as = (self.answer.doc.get("device") or {}).get("id")
+        if answered_as is None:
+            return "answers without a device id"
         if answered_as != self.board.device_id:
             return f"another board answers: {answered_as}"  # an address handed on
         return None
@@ -123,9 +133,8 @@ def summary(checks: list[Check]) -> str:
 
 
 def _csv_row(check: Check) -> dict[str, Any]:
-    b, doc = check.board, check.answer.doc if check.online else None
-    doc = doc or {}
-    current = (doc.get("display") or {}).get("current_item")
+    b = check.board
+    doc = (check.answer.doc if check.online else None) or {}
     return {
         "device_id": b.device_id,
         "unit_name": b.unit_name,
@@ -136,12 +145,8 @@ def _csv_row(check: Check) -> dict[str, Any]:
         "health_url": b.health_url,
         "online": "yes" if check.online else "no",
         "status": doc.get("status", ""),
-        "problems": " ".join(
-            sorted({str(p.get("code")) for p in doc.get("problems") or [] if isinstance(p, dict)})
-        ),
-        "current_item": f"{current.get('channel')}/{current.get('id')}"
-        if isinstance(current, dict)
-        else "",
+        "problems": " ".join(problem_codes(doc)),
+        "current_item": current_item(doc) or "",
         "last_sync": (doc.get("sync") or {}).get("last_success_at") or "",
         "cpu_temp_c": (doc.get("system") or {}).get("cpu_temp_c", ""),
         "version": doc.get("version", ""),

@@ -91,19 +91,24 @@ def ask_all(
         return [f.result() for f in futures]
 
 
+def problem_codes(doc: dict[str, Any]) -> list[str]:
+    problems = doc.get("problems") or []
+    return sorted({str(p.get("code", "?")) for p in problems if isinstance(p, dict)})
+
+
+def current_item(doc: dict[str, Any]) -> str | None:
+    """ "channel/id" of what is on screen, as the /health document says."""
+    current = (doc.get("display") or {}).get("current_item")
+    return f"{current.get('channel')}/{current.get('id')}" if isinstance(current, dict) else None
+
+
 def health_fields(doc: dict[str, Any]) -> tuple[str, ...]:
     """HEALTH_COLUMNS of one /health document, as a technician reads them."""
-    current = (doc.get("display") or {}).get("current_item")
     temp = (doc.get("system") or {}).get("cpu_temp_c")
     return (
         str(doc.get("status")),
-        f"{current.get('channel')}/{current.get('id')}" if isinstance(current, dict) else "-",
-        ", ".join(
-            sorted(
-                {str(p.get("code", "?")) for p in doc.get("problems") or [] if isinstance(p, dict)}
-            )
-        )
-        or "-",
+        current_item(doc) or "-",
+        ", ".join(problem_codes(doc)) or "-",
         str((doc.get("sync") or {}).get("last_success_at") or "never"),
         f"{temp:.0f} °C" if isinstance(temp, int | float) else "-",
         str(doc.get("version", "?")),
