@@ -136,12 +136,7 @@ def _csv_row(check: Check) -> dict[str, Any]:
     b = check.board
     doc = (check.answer.doc if check.online else None) or {}
     return {
-        "device_id": b.device_id,
-        "unit_name": b.unit_name,
-        "unit_kind": b.unit_kind,
-        "province_code": b.province_code,
-        "commune_code": b.commune_code or "",
-        "district": b.district or "",
+        **b.labels(),
         "health_url": b.health_url,
         "online": "yes" if check.online else "no",
         "status": doc.get("status", ""),
@@ -157,12 +152,7 @@ def _csv_row(check: Check) -> dict[str, Any]:
 def _board_json(check: Check) -> dict[str, Any]:
     b = check.board
     return {
-        "device_id": b.device_id,
-        "unit_name": b.unit_name,
-        "unit_kind": b.unit_kind,
-        "province_code": b.province_code,
-        "commune_code": b.commune_code,
-        "district": b.district,
+        **{key: value or None for key, value in b.labels().items()},  # null, not ""
         "installed_on": b.installed_on.isoformat(),
         "health_url": b.health_url,
         "online": check.online,
@@ -261,12 +251,7 @@ def file_sd(boards: list[InventoryBoard]) -> list[dict[str, Any]]:
         labels = {
             "__scheme__": url.scheme,
             "__metrics_path__": url.path.removesuffix("/health") + "/metrics",
-            "device_id": b.device_id,
-            "unit_name": b.unit_name,
-            "unit_kind": b.unit_kind,
-            "province_code": b.province_code,
-            "commune_code": b.commune_code or "",
-            "district": b.district or "",
+            **b.labels(),
         }
         groups.append({"targets": [url.netloc], "labels": {k: v for k, v in labels.items() if v}})
     return groups

@@ -51,6 +51,17 @@ class InventoryBoard:
     installed_on: date
     province_name: str | None = None
 
+    def labels(self) -> dict[str, str]:
+        """Who and where, as text (empty when not given): the columns of every output."""
+        return {
+            "device_id": self.device_id,
+            "unit_name": self.unit_name,
+            "unit_kind": self.unit_kind,
+            "province_code": self.province_code,
+            "commune_code": self.commune_code or "",
+            "district": self.district or "",
+        }
+
 
 def clean_text(value: str) -> str:
     """NFC with runs of spaces made one: "Sơn Dương" typed in two tools is one district."""
