@@ -239,10 +239,13 @@ def build_report(
     known = {label for _, label in areas}
     only_code = next(iter(provinces)) if len(provinces) == 1 else ""
     areas |= {(only_code, name) for name in targets.areas if name not in known}
+    by_area: dict[tuple[str, str], list[InventoryBoard]] = {}
+    for b in installed:
+        by_area.setdefault(area_of(b, provinces), []).append(b)
     problems: list[str] = []
     reports = []
     for code, label in sorted(areas, key=lambda a: sort_key(a[1])):
-        here = [b for b in installed if area_of(b, provinces) == (code, label)]
+        here = by_area.get((code, label), [])
         up = [b for b in here if b.device_id in online]
         counted = up if targets.basis == "online" else here
         totals = targets.areas.get(label, AreaTotals())
@@ -266,7 +269,7 @@ def build_report(
         except ValueError as exc:
             problems.append(f'targets: [areas."{label}"]: {exc}')
             continue
-        others = WARDS_TOWNS + COMMUNES
+        counted_kinds = WARDS_TOWNS + COMMUNES
         reports.append(
             AreaReport(
                 label=label,
@@ -275,8 +278,8 @@ def build_report(
                 wards_towns_online=sum(b.unit_kind in WARDS_TOWNS for b in up),
                 communes=sum(b.unit_kind in COMMUNES for b in here),
                 communes_online=sum(b.unit_kind in COMMUNES for b in up),
-                others=sum(b.unit_kind not in others for b in here),
-                others_online=sum(b.unit_kind not in others for b in up),
+                others=sum(b.unit_kind not in counted_kinds for b in here),
+                others_online=sum(b.unit_kind not in counted_kinds for b in up),
                 wards_towns_need=wards,
                 communes_need=communes,
                 offline=tuple(b for b in here if b.device_id not in online),
@@ -291,7 +294,7 @@ def build_report(
         installed=len(installed),
         online=sum(1 for b in installed if b.device_id in online),
         planned=tuple(b for b in boards if b.installed_on > as_of),
-        outside=tuple(b for b in installed if area_of(b, provinces) not in areas),
+        outside=tuple(b for key, group in by_area.items() if key not in areas for b in group),
     )
 
 

@@ -97,7 +97,7 @@ def problem_codes(doc: dict[str, Any]) -> list[str]:
 
 
 def current_item(doc: dict[str, Any]) -> str | None:
-    """ "channel/id" of what is on screen, as the /health document says."""
+    """What is on screen, as channel/id, from the /health document."""
     current = (doc.get("display") or {}).get("current_item")
     return f"{current.get('channel')}/{current.get('id')}" if isinstance(current, dict) else None
 
