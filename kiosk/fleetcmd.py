@@ -166,13 +166,20 @@ def write_status(out: Path, checks: list[Check], polled_at: datetime, inventory:
     writer = csv.DictWriter(text, STATUS_CSV, lineterminator="\n")
     writer.writeheader()
     writer.writerows(_csv_row(c) for c in checks)
-    atomic_write(out / "status.csv", text.getvalue().encode())
+    _write(out / "status.csv", text.getvalue())
     doc = {
         "polled_at": polled_at.isoformat(timespec="seconds"),
         "inventory": inventory,
         "boards": [_board_json(c) for c in checks],
     }
-    atomic_write(out / "status.json", json.dumps(doc, ensure_ascii=False, indent=1).encode())
+    _write(out / "status.json", json.dumps(doc, ensure_ascii=False, indent=1))
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        atomic_write(path, text.encode())
+    except OSError as exc:  # a full disk, a folder not ours
+        raise UsageError(f"{path}: cannot be written: {exc.strerror or exc}") from None
 
 
 def _out_dir(value: str) -> Path:
@@ -231,9 +238,8 @@ def report_command(args: argparse.Namespace) -> int:
     polled_at = datetime.now(VIETNAM)
     checks = poll(boards, args)
     report = build_report(boards, {c.board.device_id for c in checks if c.online}, targets, as_of)
-    atomic_write(out / "report.csv", report_csv(report).encode())
-    page = render_report(report, polled_at, Path(args.inventory).name)
-    atomic_write(out / "report.html", page.encode())
+    _write(out / "report.csv", report_csv(report))
+    _write(out / "report.html", render_report(report, polled_at, Path(args.inventory).name))
     print(
         f"{report.meeting} of {len(report.areas)} areas meet the target; "
         f"{report.online} of {report.installed} installed boards answered. "
@@ -261,7 +267,7 @@ def prometheus_command(args: argparse.Namespace) -> int:
     boards = load_inventory(Path(args.inventory))
     text = json.dumps(file_sd(boards), ensure_ascii=False, indent=1) + "\n"
     if args.out:
-        atomic_write(Path(args.out), text.encode())
+        _write(Path(args.out), text)
         print(f"wrote {len(boards)} targets to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)

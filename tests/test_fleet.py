@@ -165,7 +165,11 @@ def test_fleet_status_shows_progress_on_a_terminal(fleet):
         argv("fleet", "status", str(fleet.inventory), "--timeout", TIMEOUT),
         stdout=subprocess.PIPE,
         stderr=other,
-        env={**os.environ, "TERM": "xterm", "COLUMNS": "100"},
+        env={  # a terminal, whatever the CI's environment says about its own
+            **{k: v for k, v in os.environ.items() if not k.startswith(("TTY_", "FORCE_"))},
+            "TERM": "xterm",
+            "COLUMNS": "100",
+        },
     )
     os.close(other)
     seen = b""
@@ -468,3 +472,15 @@ def test_fleet_commands_name_each_problem_of_a_bad_inventory(tmp_path):
             f"{inventory}: row 6: has 2 cells, the header has 8",
         ], verb
         assert "secret" not in done.stderr
+
+
+def test_fleet_outputs_that_cannot_be_written_are_named(fleet, tmp_path):
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    report = kiosk("fleet", "report", str(fleet.inventory), "--out", str(a_file))
+    assert report.returncode == 2
+    assert report.stderr.strip() == f"error: --out {a_file}: exists and is not a folder"
+    targets = a_file / "kiosk-targets.json"
+    prometheus = kiosk("fleet", "prometheus", str(fleet.inventory), "--out", str(targets))
+    assert prometheus.returncode == 2 and "Traceback" not in prometheus.stderr
+    assert prometheus.stderr.startswith(f"error: {targets}: cannot be written: ")
