@@ -74,10 +74,18 @@ def _fleet_parser(sub: argparse._SubParsersAction) -> None:
     asking = argparse.ArgumentParser(add_help=False)
     asking.add_argument("inventory", metavar="INVENTORY.csv", help="the province's boards")
     asking.add_argument(
-        "--timeout", type=_positive, default=5.0, help="seconds for each board (default 5)"
+        "--timeout",
+        type=_positive,
+        default=5.0,
+        metavar="S",
+        help="seconds for each board (default 5)",
     )
     asking.add_argument(
-        "--parallel", type=_at_least_one, default=32, help="boards asked at once (default 32)"
+        "--parallel",
+        type=_at_least_one,
+        default=32,
+        metavar="N",
+        help="boards asked at once (default 32)",
     )
 
     status = verbs.add_parser("status", parents=[asking], help="every board's health, as a table")
@@ -89,12 +97,30 @@ def _fleet_parser(sub: argparse._SubParsersAction) -> None:
     )
     report.add_argument("--out", required=True, metavar="DIR", help="report.csv, report.html")
     report.add_argument("--targets", metavar="TARGETS.toml", help="the targets in force")
-    report.add_argument("--min-wards-towns", type=_count, help="wards and towns with a board")
-    report.add_argument("--min-communes", type=_count, help="communes with a board")
     report.add_argument(
-        "--wards-towns-percent", type=_percent, help="percent of wards and towns with a board"
+        "--min-wards-towns",
+        type=_count,
+        metavar="N",
+        help="per area: wards and towns with a board (default 1)",
     )
-    report.add_argument("--communes-percent", type=_percent, help="percent of communes")
+    report.add_argument(
+        "--min-communes",
+        type=_count,
+        metavar="N",
+        help="per area: communes with a board (default 2)",
+    )
+    report.add_argument(
+        "--wards-towns-percent",
+        type=_percent,
+        metavar="P",
+        help="per area: percent of its wards and towns (needs the totals of --targets)",
+    )
+    report.add_argument(
+        "--communes-percent",
+        type=_percent,
+        metavar="P",
+        help="per area: percent of its communes (needs the totals of --targets)",
+    )
     report.add_argument(
         "--basis",
         choices=("installed", "online"),
