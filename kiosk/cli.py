@@ -36,16 +36,13 @@ def _later(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     return command
 
 
-def _count(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number 0 or more")
-    return int(text)
+def _whole(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number {minimum} or more")
+        return int(text)
 
-
-def _at_least_one(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number 1 or more")
-    return int(text)
+    return parse
 
 
 def _percent(text: str) -> float:
@@ -82,7 +79,7 @@ def _fleet_parser(sub: argparse._SubParsersAction) -> None:
     )
     asking.add_argument(
         "--parallel",
-        type=_at_least_one,
+        type=_whole(1),
         default=32,
         metavar="N",
         help="boards asked at once (default 32)",
@@ -99,13 +96,13 @@ def _fleet_parser(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--targets", metavar="TARGETS.toml", help="the targets in force")
     report.add_argument(
         "--min-wards-towns",
-        type=_count,
+        type=_whole(0),
         metavar="N",
         help="per area: wards and towns with a board (default 1)",
     )
     report.add_argument(
         "--min-communes",
-        type=_count,
+        type=_whole(0),
         metavar="N",
         help="per area: communes with a board (default 2)",
     )

@@ -69,18 +69,13 @@ class Targets:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
-@dataclass(frozen=True)
-class _Number:
-    name: str
-    kind: type[int] | type[float]
-
-
-_NUMBERS = (
-    _Number("min_wards_towns", int),
-    _Number("min_communes", int),
-    _Number("wards_towns_percent", float),
-    _Number("communes_percent", float),
-)
+# The numbers a targets file may give, and their kind: whole units, or a percentage.
+_NUMBERS: dict[str, type[int] | type[float]] = {
+    "min_wards_towns": int,
+    "min_communes": int,
+    "wards_towns_percent": float,
+    "communes_percent": float,
+}
 
 
 def _count(doc: dict[str, Any], key: str, where: str, problems: list[str], kind=int):
@@ -103,11 +98,9 @@ def _count(doc: dict[str, Any], key: str, where: str, problems: list[str], kind=
 def parse_targets(doc: dict[str, Any], where: str = "targets.toml") -> Targets:
     """Targets from a parsed TOML document, or ConfigError naming every problem."""
     problems: list[str] = []
-    known = {"title", "basis", "areas", *(f.name for f in _NUMBERS)}
+    known = {"title", "basis", "areas", *_NUMBERS}
     problems += [f"{where}: {key}: unknown key" for key in doc if key not in known]
-    values: dict[str, Any] = {}
-    for f in _NUMBERS:
-        values[f.name] = _count(doc, f.name, where, problems, f.kind)
+    values = {key: _count(doc, key, where, problems, kind) for key, kind in _NUMBERS.items()}
     title = doc.get("title", DEFAULT_TITLE)
     if not isinstance(title, str) or not title.strip():
         problems.append(f"{where}: title: must be a non-empty string")

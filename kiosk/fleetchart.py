@@ -73,9 +73,8 @@ def _area(y: float, area: AreaReport, scale: float) -> str:
 
 
 def _legend(with_totals: bool) -> str:
-    items = [(fill, name) for name, fill in SERIES]
     x, parts = 0, []
-    for fill, name in items:
+    for name, fill in SERIES:
         parts.append(
             f'<rect x="{x}" y="0" width="22" height="12" fill="{fill}" stroke="{INK}"/>'
             f'<text x="{x + 28}" y="11" font-size="12">{escape(name)} có bảng tin</text>'

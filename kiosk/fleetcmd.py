@@ -34,6 +34,7 @@ from kiosk.statuscmd import (
     ask_all,
     current_item,
     health_fields,
+    note_fields,
     problem_codes,
     table,
 )
@@ -115,9 +116,9 @@ def _status_row(check: Check) -> tuple[str, ...]:
     b = check.board
     head = (b.device_id, b.unit_name, b.district or "-")
     if check.answer.doc is None:
-        return (*head, check.error or "", "", "", "", "", "")
+        return (*head, *note_fields(check.error or ""))
     if not check.online:  # another board's state is not this board's
-        return (*head, "wrong board", "", check.error or "", "", "", "")
+        return (*head, *note_fields("wrong board", check.error or ""))
     return (*head, *health_fields(check.answer.doc))
 
 

@@ -72,12 +72,10 @@ def _area_row(area: AreaReport) -> str:
     )
 
 
-def _board_rows(boards: list[tuple[str, InventoryBoard]], with_date: bool = False) -> str:
+def _board_rows(boards: list[tuple[str, InventoryBoard]]) -> str:
     return "".join(
         f"<tr><td>{escape(b.device_id)}</td><td>{escape(b.unit_name)}</td>"
-        f"<td>{escape(KIND_VI.get(b.unit_kind, b.unit_kind))}</td><td>{escape(area)}</td>"
-        + (f"<td>{vn_date(b.installed_on)}</td>" if with_date else "")
-        + "</tr>"
+        f"<td>{escape(KIND_VI.get(b.unit_kind, b.unit_kind))}</td><td>{escape(area)}</td></tr>"
         for area, b in boards
     )
 

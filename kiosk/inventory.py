@@ -186,15 +186,18 @@ def _header_problems(fields: list[str], where: str) -> list[str]:
     return problems
 
 
-def _unique(boards: list[tuple[str, InventoryBoard]], problems: list[str]) -> None:
+def _unique(boards: list[tuple[int, InventoryBoard]], where: str, problems: list[str]) -> None:
     for column in ("device_id", "health_url"):
-        first: dict[str, str] = {}
-        for where, board in boards:
+        first: dict[str, int] = {}
+        for row, board in boards:
             value = getattr(board, column)
             if value in first:
-                problems.append(f"{where}, column {column}: {value!r} is already on {first[value]}")
+                problems.append(
+                    f"{where}: row {row}, column {column}: {value!r} is already on "
+                    f"row {first[value]}"
+                )
             else:
-                first[value] = where.removeprefix(where.split(": row ")[0] + ": ")
+                first[value] = row
 
 
 def _row_of(problem: str) -> int:
@@ -213,11 +216,12 @@ def parse_inventory(text: str, where: str = "INVENTORY.csv") -> list[InventoryBo
     problems = _header_problems(fields, where)
     if problems:  # the rows cannot be read against a header that is wrong
         raise InventoryError(problems)
-    found: list[tuple[str, InventoryBoard]] = []
+    found: list[tuple[int, InventoryBoard]] = []
     row = reader.line_num + 1
     try:
         for cells in reader:
-            here, row = f"{where}: row {row}", reader.line_num + 1
+            number, row = row, reader.line_num + 1
+            here = f"{where}: row {number}"
             if not any(c.strip() for c in cells):
                 continue  # a blank line a spreadsheet left at the end
             if len(cells) != len(fields):
@@ -225,10 +229,10 @@ def parse_inventory(text: str, where: str = "INVENTORY.csv") -> list[InventoryBo
             else:
                 board = _board(_Row(dict(zip(fields, cells, strict=True)), here, problems))
                 if board is not None:
-                    found.append((here, board))
+                    found.append((number, board))
     except csv.Error as exc:
         problems.append(f"{where}: row {row}: not valid CSV: {exc}")
-    _unique(found, problems)
+    _unique(found, where, problems)
     if not problems and not found:
         problems.append(f"{where}: has a header but no boards")
     if problems:

@@ -115,10 +115,16 @@ def health_fields(doc: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
+def note_fields(status: str, problems: str = "") -> tuple[str, ...]:
+    """HEALTH_COLUMNS for a board whose state we do not have: why, and nothing else."""
+    fields = dict.fromkeys(HEALTH_COLUMNS, "") | {"status": status, "problems": problems}
+    return tuple(fields.values())
+
+
 def row(answer: Answer) -> tuple[str, ...]:
     doc = answer.doc
     if doc is None:
-        return (answer.url, answer.error or "unreachable", "", "", "", "", "")
+        return (answer.url, *note_fields(answer.error or "unreachable"))
     device = doc.get("device") or {}
     return (f"{device.get('id', '?')} ({device.get('unit_name', '?')})", *health_fields(doc))
 
