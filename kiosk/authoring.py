@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk import tomlsafe
 from kiosk.model import CHANNEL_NAME, Item, ItemError, item_ref, parse_item
 
 _MAGIC = (
@@ -109,7 +110,7 @@ def parse_playlist(doc: Mapping[str, Any], path: Path) -> Playlist:
 
 def load_playlist(path: Path) -> Playlist:
     try:
-        doc = tomllib.loads(path.read_text("utf-8"))
+        doc = tomlsafe.loads(path.read_text("utf-8"))
     except OSError as exc:
         raise PlaylistError(f"{path}: cannot be read ({exc.strerror})") from None
     except UnicodeDecodeError:

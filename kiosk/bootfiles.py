@@ -17,6 +17,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk import tomlsafe
+
 BOOT_CONFIG = "kiosk.toml"
 BOOT_TOKEN = "kiosk-token"
 BOOT_WIFI = "kiosk-wifi.toml"
@@ -165,7 +167,7 @@ def check_wifi(ssid: Any, password: Any, country: Any, hidden: Any, where: str) 
 
 def parse_wifi(data: bytes, where: str = BOOT_WIFI) -> Wifi:
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
+        doc = tomlsafe.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BootFileError(f"{where}: invalid TOML: {exc}") from None
     unknown = sorted(set(doc) - {"ssid", "password", "country", "hidden"})

@@ -18,17 +18,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kiosk import tomlsafe
 from kiosk.model import CHANNEL_NAME
 from kiosk.paths import DEFAULT_CONFIG
+from kiosk.textrules import shown, text_problem
 from kiosk.timeutil import HourWindow, parse_window
 
-DEVICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+DEVICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}\Z")
 UNIT_KINDS = ("xa", "phuong", "dac_khu", "thi_tran", "huyen", "tinh")
 COMMUNE_LEVEL = ("xa", "phuong", "dac_khu", "thi_tran")
 POWER_MODES = ("blank", "cec", "relay")
 GPIO_PINS = ("status_led", "fan", "screen_relay", "service_button", "door_switch")
-_SIZE = re.compile(r"^(\d{3,5})x(\d{3,5})$")
-_LISTEN = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+MAX_STRING = 300  # characters of any text value: a name, a path, a URL
+_SIZE = re.compile(r"^(\d{3,5})x(\d{3,5})\Z")
+_LISTEN = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\Z")
 
 
 class ConfigError(Exception):
@@ -129,10 +132,14 @@ def _string(pattern: re.Pattern[str] | None = None, what: str = "", empty: bool 
     def check(value: Any) -> str:
         if not isinstance(value, str):
             raise ValueError(f"must be a string, got {type(value).__name__}")
+        if len(value) > MAX_STRING:
+            raise ValueError(f"has {len(value)} characters; at most {MAX_STRING} are allowed")
+        if problem := text_problem(value):
+            raise ValueError(problem)
         if not empty and not value.strip():
             raise ValueError("must not be empty")
         if pattern is not None and not pattern.match(value):
-            raise ValueError(f"{value!r} is not {what}")
+            raise ValueError(f"{shown(value)} is not {what}")
         return value
 
     return check
@@ -141,7 +148,7 @@ def _string(pattern: re.Pattern[str] | None = None, what: str = "", empty: bool 
 def _choice(allowed: tuple[str, ...]):
     def check(value: Any) -> str:
         if value not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}, got {value!r}")
+            raise ValueError(f"must be one of {', '.join(allowed)}, got {shown(value)}")
         return value
 
     return check
@@ -150,7 +157,7 @@ def _choice(allowed: tuple[str, ...]):
 def _integer(low: int, high: int):
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"must be a whole number, got {value!r}")
+            raise ValueError(f"must be a whole number, got {shown(value)}")
         if not low <= value <= high:
             raise ValueError(f"must be from {low} to {high}, got {value}")
         return value
@@ -179,8 +186,10 @@ def _list(item: Callable[[Any], Any], non_empty: bool = True, unique: bool = Tru
 
 def _url(value: Any) -> str:
     text = _string()(value)
-    if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", text):
-        raise ValueError(f"{text!r} is not an http:// or https:// URL without query or fragment")
+    if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?\Z", text):
+        raise ValueError(
+            f"{shown(text)} is not an http:// or https:// URL without query or fragment"
+        )
     return text.rstrip("/")
 
 
@@ -211,7 +220,9 @@ def _timezone(value: Any) -> str:
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{text!r} is not a known time zone, such as Asia/Ho_Chi_Minh") from None
+        raise ValueError(
+            f"{shown(text)} is not a known time zone, such as Asia/Ho_Chi_Minh"
+        ) from None
     return text
 
 
@@ -220,27 +231,27 @@ def _size(value: Any) -> tuple[int, int] | None:
         return None
     match = _SIZE.match(value) if isinstance(value, str) else None
     if not match or not all(320 <= int(g) <= 7680 for g in match.groups()):
-        raise ValueError(f'must be "auto" or WIDTHxHEIGHT from 320 to 7680, got {value!r}')
+        raise ValueError(f'must be "auto" or WIDTHxHEIGHT from 320 to 7680, got {shown(value)}')
     return int(match.group(1)), int(match.group(2))
 
 
 def _rotation(value: Any) -> int:
     if value not in (0, 90, 180, 270) or isinstance(value, bool):
-        raise ValueError(f"must be 0, 90, 180 or 270, got {value!r}")
+        raise ValueError(f"must be 0, 90, 180 or 270, got {shown(value)}")
     return value
 
 
 def _listen(value: Any) -> tuple[str, int]:
     match = _LISTEN.match(value) if isinstance(value, str) else None
     if not match or not 1 <= int(match.group(2)) <= 65535:
-        raise ValueError(f'must be "HOST:PORT", such as "0.0.0.0:8080", got {value!r}')
+        raise ValueError(f'must be "HOST:PORT", such as "0.0.0.0:8080", got {shown(value)}')
     return match.group(1).strip("[]"), int(match.group(2))
 
 
 def _path(value: Any) -> Path:
     text = _string()(value)
     if not text.startswith("/"):
-        raise ValueError(f"must be an absolute path, got {text!r}")
+        raise ValueError(f"must be an absolute path, got {shown(text)}")
     return Path(text)
 
 
@@ -263,11 +274,11 @@ def parse_config(doc: dict[str, Any], where: str = "kiosk.toml") -> Config:
         unit_name=unit_name,
         unit_kind=unit_kind,
         province_code=d.get(
-            "province_code", _string(re.compile(r"^\d{2}$"), "2 digits"), "", required=True
+            "province_code", _string(re.compile(r"^[0-9]{2}\Z"), "2 digits"), "", required=True
         ),
         commune_code=d.get(
             "commune_code",
-            _string(re.compile(r"^\d{5}$"), "5 digits"),
+            _string(re.compile(r"^[0-9]{5}\Z"), "5 digits"),
             None,
             required=unit_kind in COMMUNE_LEVEL,
         ),
@@ -328,11 +339,13 @@ def parse_config_text(data: bytes, where: str) -> Config:
     """A kiosk.toml's bytes (from a file, a boot partition, a CSV row) validated;
     ConfigError naming where on any problem."""
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
+        doc = tomlsafe.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError([f"{where}: is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{where}: invalid TOML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{where}: invalid TOML: arrays or tables nested too deeply"]) from None
     return parse_config(doc, where)
 
 
@@ -347,4 +360,4 @@ def load_config(path: Path) -> Config:
 
 def default_config() -> Config:
     """The embedded default (the sample board of a developer's checkout)."""
-    return parse_config(tomllib.loads(DEFAULT_CONFIG.read_text("utf-8")), str(DEFAULT_CONFIG))
+    return parse_config(tomlsafe.loads(DEFAULT_CONFIG.read_text("utf-8")), str(DEFAULT_CONFIG))

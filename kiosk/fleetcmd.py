@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from kiosk import tomlsafe
 from kiosk.cli import UsageError
 from kiosk.config import ConfigError
 from kiosk.fleet import Targets, build_report, parse_targets, report_csv
@@ -213,7 +214,7 @@ def load_targets(args: argparse.Namespace) -> Targets:
     if args.targets:
         path = Path(args.targets)
         try:
-            targets = parse_targets(tomllib.loads(path.read_text("utf-8")), str(path))
+            targets = parse_targets(tomlsafe.loads(path.read_text("utf-8")), str(path))
         except OSError as exc:
             raise UsageError(f"{path}: cannot be read: {exc.strerror}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

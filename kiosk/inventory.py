@@ -30,8 +30,8 @@ COLUMNS = (
 # Beyond these, any column is allowed (SPEC 6 says "at least") and carried along unread,
 # except province_name, which names the province in the report when no district is given.
 MAX_PROBLEMS = 50
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})\Z")
+_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})\Z")
 _SPACES = re.compile(r"\s+")
 
 

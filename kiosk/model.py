@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
+from kiosk.textrules import shown, text_problem
 from kiosk.timeutil import HourWindow, parse_rfc3339, parse_window
 
 Priority = Literal["normal", "priority", "emergency"]
@@ -21,10 +22,11 @@ ITEM_TYPES = ("text", "image", "ticker")
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
 MAX_ITEMS = 500
 MAX_ASSET_BYTES = 50 * 1024 * 1024
-ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+MAX_WINDOWS = 24  # hour windows per item (SPEC 1.4): the schedule's cost is bounded by it
+ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}\Z")
+COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}\Z")
 MANIFEST_FORMAT = 1
 
 
@@ -114,13 +116,20 @@ class _Fields:
     def fail(self, field: str | None, problem: str) -> ItemError:
         return ItemError(self.ref, field, problem)
 
-    def text(self, name: str, max_len: int, default: str | None = "") -> str:
+    def text(
+        self, name: str, max_len: int, default: str | None = "", multiline: bool = False
+    ) -> str:
         value = self.raw.get(name, default)
         if value is None:
             raise self.fail(name, "is required")
         if not isinstance(value, str):
             raise self.fail(name, f"must be a string, got {type(value).__name__}")
-        value = nfc(value.replace("\r\n", "\n")).strip()
+        value = value.replace("\r\n", "\n")
+        if len(value) > 2 * max_len:  # looked at before any work on a hostile length
+            raise self.fail(name, f"has {len(value)} characters; at most {max_len} are allowed")
+        if problem := text_problem(value, multiline):
+            raise self.fail(name, problem)
+        value = nfc(value).strip()
         if len(value) > max_len:
             raise self.fail(name, f"has {len(value)} characters; at most {max_len} are allowed")
         return value
@@ -128,7 +137,7 @@ class _Fields:
     def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
         value = self.raw.get(name, default)
         if value not in allowed:
-            raise self.fail(name, f"must be one of {', '.join(allowed)}; got {value!r}")
+            raise self.fail(name, f"must be one of {', '.join(allowed)}; got {shown(value)}")
         return value
 
     def number(self, name: str, low: float, high: float, default: float) -> float:
@@ -147,10 +156,12 @@ class _Fields:
         except ValueError as exc:
             raise self.fail(name, str(exc)) from None
 
-    def array(self, name: str, parse: Callable[[Any], Any]) -> tuple[Any, ...] | None:
+    def array(self, name: str, parse: Callable[[Any], Any], max_len: int) -> tuple[Any, ...] | None:
         def parse_all(values: Any) -> tuple[Any, ...]:
             if not isinstance(values, list) or not values:
                 raise ValueError("must be a non-empty array")
+            if len(values) > max_len:
+                raise ValueError(f"has {len(values)} entries; at most {max_len} are allowed")
             return tuple(parse(v) for v in values)
 
         return self.optional(name, parse_all)
@@ -158,13 +169,13 @@ class _Fields:
 
 def _weekday(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 7:
-        raise ValueError(f"weekdays are whole numbers 1 (Monday) to 7 (Sunday), got {value!r}")
+        raise ValueError(f"weekdays are whole numbers 1 (Monday) to 7 (Sunday), got {shown(value)}")
     return value
 
 
 def _colour(value: Any) -> tuple[int, int, int]:
     if not isinstance(value, str) or not COLOUR.match(value):
-        raise ValueError(f'must be a colour "#RRGGBB", got {value!r}')
+        raise ValueError(f'must be a colour "#RRGGBB", got {shown(value)}')
     return int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16)
 
 
@@ -173,11 +184,11 @@ def _asset(value: Any) -> AssetRef:
         raise ValueError("must be an object with sha256, size and media_type")
     sha, size, media = value.get("sha256"), value.get("size"), value.get("media_type")
     if not isinstance(sha, str) or not SHA256_HEX.match(sha):
-        raise ValueError(f"sha256 must be 64 lowercase hex digits, got {sha!r}")
+        raise ValueError(f"sha256 must be 64 lowercase hex digits, got {shown(sha)}")
     if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_ASSET_BYTES:
         raise ValueError(f"size must be a whole number of bytes from 1 to {MAX_ASSET_BYTES}")
     if media not in MEDIA_TYPES:
-        raise ValueError(f"media_type must be one of {', '.join(MEDIA_TYPES)}, got {media!r}")
+        raise ValueError(f"media_type must be one of {', '.join(MEDIA_TYPES)}, got {shown(media)}")
     return AssetRef(sha, size, media)
 
 
@@ -197,10 +208,12 @@ def parse_item(raw: object, index: int = 0) -> Item:
     f = _Fields(raw, ref)
     ident = raw.get("id")
     if not isinstance(ident, str) or not ITEM_ID.match(ident):
-        raise f.fail("id", f"must match {ITEM_ID.pattern} (letters, digits, . _ -), got {ident!r}")
+        raise f.fail(
+            "id", f"must match {ITEM_ID.pattern} (letters, digits, . _ -), got {shown(ident)}"
+        )
     kind = raw.get("type")
     if kind not in ITEM_TYPES:
-        raise f.fail("type", f"must be one of {', '.join(ITEM_TYPES)}, got {kind!r}")
+        raise f.fail("type", f"must be one of {', '.join(ITEM_TYPES)}, got {shown(kind)}")
     common: dict[str, Any] = {
         "id": ident,
         "priority": f.choice("priority", PRIORITIES, "normal"),
@@ -208,15 +221,15 @@ def parse_item(raw: object, index: int = 0) -> Item:
         "valid_from": f.optional("valid_from", parse_rfc3339),
         "valid_until": f.optional("valid_until", parse_rfc3339),
         "days": None,
-        "hours": f.array("hours", parse_window),
+        "hours": f.array("hours", parse_window, MAX_WINDOWS),
     }
-    days = f.array("days", _weekday)
+    days = f.array("days", _weekday, 7)
     common["days"] = frozenset(days) if days is not None else None
     vf, vu = common["valid_from"], common["valid_until"]
     if vf is not None and vu is not None and vu <= vf:
         raise f.fail("valid_until", "must be after valid_from")
     if kind == "text":
-        title, body = f.text("title", 200), f.text("body", 5000)
+        title, body = f.text("title", 200), f.text("body", 5000, multiline=True)
         if not title and not body:
             raise f.fail("title", "a text item needs a title or a body")
         return TextItem(**common, title=title, body=body)
@@ -262,14 +275,15 @@ def parse_manifest(payload: object, channel: str) -> tuple[Manifest, list[ItemEr
         raise ManifestError("the manifest must be a JSON object")
     fmt = payload.get("format")
     if fmt != MANIFEST_FORMAT or isinstance(fmt, bool):
-        raise ManifestError(f"format {fmt!r} is not supported (this kiosk reads format 1)")
+        raise ManifestError(f"format {shown(fmt)} is not supported (this kiosk reads format 1)")
     if payload.get("channel") != channel:
         raise ManifestError(
-            f"manifest is for channel {payload.get('channel')!r}, not the requested {channel!r}"
+            f"manifest is for channel {shown(payload.get('channel'))}, "
+            f"not the requested {shown(channel)}"
         )
     seq = payload.get("sequence")
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise ManifestError(f"sequence must be a whole number from 1, got {seq!r}")
+        raise ManifestError(f"sequence must be a whole number from 1, got {shown(seq)}")
     try:
         issued = parse_rfc3339(payload.get("issued_at"))
         expires = parse_rfc3339(payload.get("expires_at"))

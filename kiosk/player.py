@@ -27,6 +27,7 @@ from kiosk.render.screen import Orientation
 from kiosk.render.theme import NORMAL, theme_for
 from kiosk.render.ticker import TickerStrip
 from kiosk.schedule import Entry, Rotation, next_change, rotation_at
+from kiosk.textrules import printable
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class PlayerState:
     problems: dict[tuple[str, str], str] = field(default_factory=dict)  # item -> why skipped
     transition_ms: list[float] = field(default_factory=list)  # recent crossfade frame times
     display_state: str = "on"  # "on", or "off_scheduled" while dark by display.on_hours
+    failed_turns: int = 0  # turns of the loop that raised (a bug); the loop went on
 
 
 class Player:
@@ -70,6 +72,7 @@ class Player:
         self.crossfade_s, self.monotonic = crossfade_s, monotonic
         self.screen_on = screen_on  # (local time, emergency active) -> whether to show
         self._dark = False
+        self._failures_logged: set[str] = set()
         # The service button's overlay: (title, lines, QR text), asked for from any thread.
         self.overlay: Callable[[], tuple[str, list[str], str]] | None = None
         self._overlay_wanted = threading.Event()
@@ -172,11 +175,14 @@ class Player:
             view = View(theme_for(entry.item.priority, emergency), entry.item, 0, emergency)
             try:
                 frame = self._paint(view, local, mono)
-            except ImageError as exc:
+            except Exception as exc:  # an image that will not decode, or any drawing bug:
+                # that slide is skipped, the rest of the rotation plays
+                code = exc.code if isinstance(exc, ImageError) else "item_invalid"
+                why = printable(str(exc)) if isinstance(exc, ImageError) else repr(exc)[:200]
                 if entry.key not in self.state.problems:
-                    log.warning("skipping %s/%s: %s: %s", *entry.key, exc.code, exc)
+                    log.warning("skipping %s/%s: %s: %s", *entry.key, code, why)
                 if len(self.state.problems) < MAX_PROBLEMS:
-                    self.state.problems[entry.key] = f"{exc.code}: {exc}"
+                    self.state.problems[entry.key] = f"{code}: {why}"
                 continue
             self.state.problems.pop(entry.key, None)
             self._entry, self._page = entry, 0
@@ -220,7 +226,7 @@ class Player:
         """The same slide drawn again at once (the tickers changed), without a crossfade."""
         try:
             frame = self._paint(self._view, local, mono)
-        except ImageError:
+        except Exception:  # the slide cannot be drawn again: _choose skips and names it
             self._choose(local, mono, restart=True)
             return
         self.frame = frame
@@ -292,6 +298,20 @@ class Player:
         self._tick_ticker(mono)
         return self._sleep_for(now, mono)
 
+    def guarded_step(self) -> float:
+        """step(), but a bug in one turn costs that turn, not the board: the loop goes on
+        (systemd restarting us into the same content would only crash again). Logged once
+        per kind of failure, and counted."""
+        try:
+            return self.step()
+        except Exception as exc:
+            self.state.failed_turns += 1
+            kind = f"{type(exc).__name__}: {exc}"[:300]
+            if kind not in self._failures_logged and len(self._failures_logged) < 20:
+                self._failures_logged.add(kind)
+                log.exception("a turn of the display loop failed; going on")
+            return PUMP_S
+
     def request_overlay(self, seconds: float = OVERLAY_S) -> None:
         """Show the diagnostic overlay for a while (the service button; any thread)."""
         self._overlay_seconds = seconds
@@ -346,7 +366,7 @@ class Player:
         """Loop until asked to stop. on_turn is called after every turn, from this thread:
         the systemd watchdog is fed from here, so a hung loop stops feeding it."""
         while not should_stop():
-            pause = self.step()
+            pause = self.guarded_step()
             if not self.display.pump():
                 return
             if on_turn is not None:

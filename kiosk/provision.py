@@ -35,6 +35,7 @@ from kiosk.bootfiles import (
 from kiosk.bootpart import BootError, BootPartition, FolderBoot, open_boot
 from kiosk.cli import UsageError
 from kiosk.config import Config, load_config, parse_config_text
+from kiosk.textrules import shown
 
 # The CSV of boards: one row a board. Columns as kiosk.toml's keys; lists (channels,
 # public_keys, on_hours) separated by spaces, commas or semicolons.
@@ -144,7 +145,13 @@ def read_csv_row(path: Path, device: str) -> tuple[dict[str, str], str]:
         text = path.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot be read as UTF-8 text: {exc}") from None
-    reader = csv.DictReader(text.splitlines())
+    try:
+        return _find_row(path, csv.DictReader(text.splitlines()), device)
+    except csv.Error as exc:  # a cell past the csv module's limit (128 KiB), a stray NUL
+        raise UsageError(f"{path}: not a CSV file this tool can read: {exc}") from None
+
+
+def _find_row(path: Path, reader: csv.DictReader, device: str) -> tuple[dict[str, str], str]:
     columns = [c.strip() for c in reader.fieldnames or []]
     missing = [c for c in CSV_REQUIRED if c not in columns]
     unknown = [c for c in columns if c not in CSV_REQUIRED + CSV_OPTIONAL]
@@ -158,9 +165,9 @@ def read_csv_row(path: Path, device: str) -> tuple[dict[str, str], str]:
         if row.get("device_id", "").strip() == device:
             found.append((row, f"{path} line {number} (device {device})"))
     if not found:
-        raise UsageError(f"{path}: no row with device_id {device!r}")
+        raise UsageError(f"{path}: no row with device_id {shown(device)}")
     if len(found) > 1:
-        raise UsageError(f"{path}: device_id {device!r} is on more than one row")
+        raise UsageError(f"{path}: device_id {shown(device)} is on more than one row")
     return found[0]
 
 

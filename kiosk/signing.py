@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.config import public_key_bytes
+from kiosk.textrules import shown
 
 PAYLOAD_TYPE = "application/vnd.kiosk.manifest+json"
 
@@ -65,7 +66,9 @@ def verify_envelope(data: bytes, public_keys: Sequence[str]) -> bytes:
         raise EnvelopeError("manifest_invalid", "the envelope is not a JSON object")
     ptype = env.get("payloadType")
     if ptype != PAYLOAD_TYPE:
-        raise EnvelopeError("manifest_invalid", f"payloadType is {ptype!r}, not {PAYLOAD_TYPE!r}")
+        raise EnvelopeError(
+            "manifest_invalid", f"payloadType is {shown(ptype)}, not {PAYLOAD_TYPE!r}"
+        )
     payload = _b64(env.get("payload"), "payload")
     sigs = env.get("signatures")
     if not isinstance(sigs, list) or not sigs:

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-_RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_RANGE = re.compile(r"^bytes=(\d+)-(\d*)\Z")
 
 
 class SiteHandler(BaseHTTPRequestHandler):
@@ -95,7 +95,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         """Heartbeats (SPEC 1.6) are taken and dropped: the demo has no fleet to report to."""
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(min(length, 1 << 20))
-        ok = re.match(r"^/devices/[a-z0-9][a-z0-9-]{2,63}/heartbeat$", self.path)
+        ok = re.match(r"^/devices/[a-z0-9][a-z0-9-]{2,63}/heartbeat\Z", self.path)
         self._send_empty(HTTPStatus.NO_CONTENT if ok else HTTPStatus.NOT_FOUND)
 
 

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Protocol
 
 import requests
+import urllib3
 
 from kiosk import __version__
+from kiosk.textrules import printable
 
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024  # SPEC 1.5
 CONNECT_TIMEOUT_S = 5.0
@@ -27,6 +29,8 @@ MANIFEST_DEADLINE_S = 60.0
 ASSET_MIN_RATE = 16 * 1024  # bytes/s a download may not fall below, on average
 MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
+MAX_DATE_CHARS = 64  # an IMF-fixdate is 29
+MAX_ETAG_CHARS = 200  # nginx's are under 30; S3's and CDNs' under 100
 
 
 class SourceError(Exception):
@@ -65,12 +69,26 @@ class Source(Protocol):
         ...
 
 
+def usable_etag(value: str | None) -> str | None:
+    """An ETag worth storing and sending back: short printable ASCII. A longer one (16 KB
+    once) would be stored for good and sent with every poll, and a server that refuses long
+    header lines would then never update the board; it is not stored, and polls go
+    unconditional."""
+    if value is None or len(value) > MAX_ETAG_CHARS:
+        return None
+    if not value.strip() or not all(" " <= c <= "~" for c in value):
+        return None
+    return value
+
+
 def http_date(value: str | None) -> datetime | None:
-    if not value:
+    """A Date header, or None when it is missing, too long or not a date (the clock then
+    judges whether it is plausible)."""
+    if not value or len(value) > MAX_DATE_CHARS:
         return None
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -106,10 +124,17 @@ class HttpSource:
 
     def fetch_manifest(self, channel: str, etag: str | None) -> ManifestFetch:
         url = f"{self.url}/channels/{channel}/manifest.json"
-        response = self._get(url, {"If-None-Match": etag} if etag else {})
+        headers = {"Accept-Encoding": "identity"}
+        response = self._get(url, headers | ({"If-None-Match": etag} if etag else {}))
+        if etag and 400 <= response.status_code < 500:
+            # Perhaps our own stored ETag is what it refuses (a header too long for it):
+            # ask once more without it, and forget it.
+            response.close()
+            etag = None
+            response = self._get(url, headers)
         with response:
             date = http_date(response.headers.get("Date"))
-            if response.status_code == 304:
+            if response.status_code == 304 and etag:
                 return ManifestFetch(None, etag, date)
             if response.status_code != 200:
                 raise TransportError(f"{url}: the source answered HTTP {response.status_code}")
@@ -122,7 +147,7 @@ class HttpSource:
                 body += chunk
                 if len(body) > MAX_MANIFEST_BYTES:
                     raise ManifestTooLarge(f"{url}: more than 2 MiB; rejected")
-            return ManifestFetch(bytes(body), response.headers.get("ETag"), date)
+            return ManifestFetch(bytes(body), usable_etag(response.headers.get("ETag")), date)
 
     def fetch_asset(self, sha256: str, size: int, partial: Path) -> datetime | None:
         url = f"{self.url}/assets/{sha256}"
@@ -162,12 +187,21 @@ class HttpSource:
 def _chunks(
     response: requests.Response, url: str, deadline: float, timeouts: tuple[float, float]
 ) -> Iterator[bytes]:
+    """The body as it arrives, each piece as soon as the socket gives it (read1), so the
+    wall-clock deadline is looked at even when a server trickles one byte at a time. Bytes
+    are taken as sent: we ask for identity, and a compressed body is not unpacked here."""
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise TransportError(
+            f"{url}: the source sent a {printable(encoding, 40)}-encoded body although "
+            "asked for identity"
+        )
     try:
-        for chunk in response.iter_content(CHUNK):
+        while chunk := response.raw.read1(CHUNK, decode_content=False):
             yield chunk
             if time.monotonic() > deadline:
                 raise TransportError(f"{url}: too slow; gave up (the download resumes later)")
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         raise TransportError(f"{url}: {_reason(exc, timeouts)}") from None
 
 
@@ -179,14 +213,16 @@ def _range_start(response: requests.Response) -> int | None:
         return None
 
 
-def _reason(exc: requests.RequestException, timeouts: tuple[float, float]) -> str:
+def _reason(exc: Exception, timeouts: tuple[float, float]) -> str:
     """A one-line reason for a technician, without the stack of wrapped exceptions."""
     if isinstance(exc, requests.ConnectTimeout):
         return f"no connection within {timeouts[0]:g} s"
-    if isinstance(exc, requests.ReadTimeout) or "timed out" in str(exc):
+    if isinstance(exc, requests.ReadTimeout | TimeoutError | urllib3.exceptions.TimeoutError):
+        return f"the source stopped answering for {timeouts[1]:g} s"
+    if "timed out" in str(exc):
         return f"the source stopped answering for {timeouts[1]:g} s"
     if isinstance(exc, requests.ConnectionError):
         return "connection failed or was reset"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | urllib3.exceptions.ProtocolError):
         return "the connection broke off in the middle of a response"
     return type(exc).__name__

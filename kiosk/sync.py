@@ -13,7 +13,8 @@ import errno
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,14 +24,15 @@ from kiosk.clock import SourceClock
 from kiosk.content import Content
 from kiosk.fsutil import atomic_write
 from kiosk.health import Problem
-from kiosk.model import ImageItem, Item, Manifest, ManifestError, parse_manifest
+from kiosk.model import AssetRef, ImageItem, Item, Manifest, ManifestError, parse_manifest
 from kiosk.render.images import ImageError, prescale
 from kiosk.schedule import ChannelContent
 from kiosk.signing import EnvelopeError, verify_envelope
-from kiosk.source import AssetRejected, Source, SourceError
+from kiosk.source import AssetRejected, ManifestFetch, Source, SourceError, usable_etag
 from kiosk.store import Store, StoredChannel
 
 log = logging.getLogger(__name__)
+MAX_PARALLEL_FETCHES = 8  # manifests fetched side by side
 
 # Problems that mean the board does not hold the source's latest content.
 NOT_CURRENT = frozenset(
@@ -90,6 +92,11 @@ def _asset_ext(media_type: str) -> str:
     return "jpg" if media_type == "image/jpeg" else "png"
 
 
+def _etag(stored: StoredChannel | None, held: Manifest | None) -> str | None:
+    """The ETag to send: only for a manifest we still trust, and only a sane one."""
+    return usable_etag(stored.etag) if stored is not None and held is not None else None
+
+
 class Syncer:
     """One sync of every channel, and the content the cache holds. The caller holds the
     store's lock around sync(); load_content() only reads files that are replaced atomically."""
@@ -122,6 +129,7 @@ class Syncer:
         if cached is None or cached[0] != stored.envelope:
             try:
                 manifest, errors = self._parse(name, stored.envelope)
+                self.clock.observe_issued(manifest.issued_at)
                 cached = (stored.envelope, manifest, [str(e) for e in errors])
             except (EnvelopeError, ManifestError) as exc:  # logged once, not at each poll
                 log.warning("%s: the stored manifest is no longer trusted: %s", name, exc)
@@ -145,7 +153,7 @@ class Syncer:
         made for another screen (until the sync thread has made this screen's), so the
         player never decodes an original photo."""
         ref = item.asset
-        derived = self.store.derived_path(ref.sha256, self.screen, _asset_ext(ref.media_type))
+        derived = self._derived(ref)
         if derived.exists():
             return derived
         return next(iter(sorted(self.store.derived.glob(f"{ref.sha256}-*"))), None)
@@ -172,72 +180,114 @@ class Syncer:
 
     # -- syncing ----------------------------------------------------------------------------
 
-    def sync(self) -> SyncReport:
+    def sync(self, on_manifests: Callable[[], None] | None = None) -> SyncReport:
+        """Every channel's manifest first, then the images they name.
+
+        The manifests are fetched side by side, and each new one is committed as soon as it
+        has arrived and verified, then `on_manifests` is called (the content is handed to the
+        player): an emergency on one channel never waits for another channel's slow reply,
+        nor for any photo. An image that does not arrive only keeps its own item off the
+        screen (asset_invalid) until a later sync brings it."""
         self.store.remove_stale_temp()
-        reports = [self.sync_channel(name) for name in self.channels]
+        steps: dict[str, tuple[ChannelReport, Manifest | None, list[str]]] = {}
+        held = {name: self._stored(name) for name in self.channels}
+        with ThreadPoolExecutor(min(len(self.channels), MAX_PARALLEL_FETCHES)) as pool:
+            futures = {
+                pool.submit(self._fetch, name, _etag(stored, manifest)): name
+                for name, (stored, manifest, _) in held.items()
+            }
+            for future in as_completed(futures):
+                name = futures[future]
+                steps[name] = self._take_manifest(name, *held[name], future.result())
+                if on_manifests is not None and steps[name][0].changed:
+                    on_manifests()
+        reports = [self._sync_assets(*steps[name]) for name in self.channels]
         report = SyncReport(reports, self.clock.skew_s)
         if self.clock.unsynced:
             report.problems.append(
                 Problem(
                     "clock_unsynced",
                     f"the board's clock is {self.clock.skew_s:+.0f} s from the source's; "
-                    "scheduling by the source's time",
+                    + (
+                        "NTP has synchronised the system clock, so it is kept"
+                        if self.clock.synchronized()
+                        else "scheduling by the source's time"
+                    ),
                 )
             )
         return report
 
     def sync_channel(self, name: str) -> ChannelReport:
-        report = ChannelReport(name)
+        """One channel alone: its manifest, then its images."""
         stored, held, item_errors = self._stored(name)
-        try:
-            return self._sync_channel(report, stored, held, item_errors)
-        except OSError as exc:  # the cache cannot be written: a full or failing SD card
-            report.add("disk_low", f"{name}: the cache cannot be written: {exc}")
-            return self._describe(report, held, item_errors)
+        fetch = self._fetch(name, _etag(stored, held))
+        step = self._take_manifest(name, stored, held, item_errors, fetch)
+        return self._sync_assets(*step)
 
-    def _sync_channel(
+    def _fetch(self, name: str, etag: str | None) -> ManifestFetch | SourceError:
+        """The network half, run in a worker thread: it touches nothing of ours."""
+        try:
+            return self.source.fetch_manifest(name, etag)
+        except SourceError as exc:
+            return exc
+
+    def _take_manifest(
         self,
-        report: ChannelReport,
+        name: str,
         stored: StoredChannel | None,
         held: Manifest | None,
         item_errors: list[str],
-    ) -> ChannelReport:
-        name = report.channel
-        try:
-            fetch = self.source.fetch_manifest(name, stored.etag if held and stored else None)
-        except SourceError as exc:
-            report.add(exc.code, f"{name}: {exc}")
-            return self._describe(report, held, item_errors)
+        fetch: ManifestFetch | SourceError,
+    ) -> tuple[ChannelReport, Manifest | None, list[str]]:
+        """A fetched manifest verified and, when new and good, committed. Returns the report
+        so far, the manifest the board now holds and its item errors."""
+        report = ChannelReport(name)
+        if isinstance(fetch, SourceError):
+            report.add(fetch.code, f"{name}: {fetch}")
+            return report, held, item_errors
         if fetch.server_time is not None:
             self.clock.observe(fetch.server_time)
-        if fetch.body is not None:
-            try:
-                new, errors = self._parse(name, fetch.body)
-                if held is not None and new.sequence < held.sequence:
-                    raise ManifestError(
-                        f"sequence {new.sequence} is older than the {held.sequence} this board "
-                        "holds (a replayed or misnumbered manifest)",
-                        code="rollback_rejected",
-                    )
-            except (EnvelopeError, ManifestError) as exc:
-                report.add(
-                    exc.code, f"{name}: {exc}; keeping sequence {held.sequence if held else 'none'}"
+        if fetch.body is None:
+            return report, held, item_errors
+        try:
+            new, errors = self._parse(name, fetch.body)
+            if held is not None and new.sequence < held.sequence:
+                raise ManifestError(
+                    f"sequence {new.sequence} is older than the {held.sequence} this board "
+                    "holds (a replayed or misnumbered manifest)",
+                    code="rollback_rejected",
                 )
-                return self._describe(report, held, item_errors)
+        except (EnvelopeError, ManifestError) as exc:
+            report.add(
+                exc.code, f"{name}: {exc}; keeping sequence {held.sequence if held else 'none'}"
+            )
+            return report, held, item_errors
+        try:
             if held is not None and new.sequence == held.sequence:
                 # the same content (SPEC 1.3); remember the ETag so the next poll is a 304
                 if stored is not None and fetch.etag != stored.etag:
                     self.store.write_channel(name, StoredChannel(stored.envelope, fetch.etag))
-            else:
-                if not self._fetch_assets(name, new, report):
-                    return self._describe(report, held, item_errors)
-                self.store.write_channel(name, StoredChannel(fetch.body, fetch.etag))
-                log.info("%s: sequence %d accepted (%d items)", name, new.sequence, len(new.items))
-                report.changed = True
-                held, item_errors = new, [str(e) for e in errors]
-                self._verified[name] = (fetch.body, held, item_errors)
-        elif held is not None:
-            self._fetch_assets(name, held, report)  # retry what an earlier sync could not get
+                return report, held, item_errors
+            self.store.write_channel(name, StoredChannel(fetch.body, fetch.etag))
+        except OSError as exc:  # the cache cannot be written: a full or failing SD card
+            report.add("disk_low", f"{name}: the cache cannot be written: {exc}")
+            return report, held, item_errors
+        log.info("%s: sequence %d accepted (%d items)", name, new.sequence, len(new.items))
+        report.changed = True
+        self.clock.observe_issued(new.issued_at)
+        item_errors = [str(e) for e in errors]
+        self._verified[name] = (fetch.body, new, item_errors)
+        return report, new, item_errors
+
+    def _sync_assets(
+        self, report: ChannelReport, held: Manifest | None, item_errors: list[str]
+    ) -> ChannelReport:
+        reachable = not any(p.code == "sync_failing" for p in report.problems)
+        if held is not None and reachable:
+            try:
+                self._fetch_assets(report.channel, held, report)
+            except OSError as exc:
+                report.add("disk_low", f"{report.channel}: the cache cannot be written: {exc}")
         return self._describe(report, held, item_errors)
 
     def _describe(
@@ -259,11 +309,18 @@ class Syncer:
             report.add("item_invalid", f"{report.channel}: {message}")
         return report
 
-    def _fetch_assets(self, name: str, manifest: Manifest, report: ChannelReport) -> bool:
-        """Make every image of the manifest verified, stored and pre-scaled. False when the
-        source could not be reached (keep what we have); a bad asset only skips its item."""
+    def _fetch_assets(self, name: str, manifest: Manifest, report: ChannelReport) -> None:
+        """Make every image of the manifest verified, stored and pre-scaled. A bad or
+        unreachable asset keeps only its own item off the screen; after the first that the
+        source fails to give (an error status, a timeout), the channel's other missing images
+        wait for the next sync, so a failing source costs one timeout, not one per image."""
+        waiting: list[str] = []
         for item in manifest.items:
             if not isinstance(item, ImageItem):
+                continue
+            if waiting:
+                if not self._ready(item):
+                    waiting.append(item.id)
                 continue
             try:
                 self._ensure_asset(item)
@@ -272,13 +329,25 @@ class Syncer:
             except DiskLow as exc:
                 report.add("disk_low", f"{name}: item {item.id}: {exc}")
             except SourceError as exc:
-                report.add(exc.code, f"{name}: item {item.id}: {exc}")
-                return False
-        return True
+                report.add("asset_invalid", f"{name}: item {item.id}: {exc}")
+                waiting.append(item.id)
+        if len(waiting) > 1:
+            report.add(
+                "asset_invalid",
+                f"{name}: {len(waiting) - 1} more image(s) wait for the next sync "
+                f"(the source did not give item {waiting[0]})",
+            )
+
+    def _derived(self, ref: AssetRef) -> Path:
+        """The copy of an image pre-scaled for this screen."""
+        return self.store.derived_path(ref.sha256, self.screen, _asset_ext(ref.media_type))
+
+    def _ready(self, item: ImageItem) -> bool:
+        return self._derived(item.asset).exists()
 
     def _ensure_asset(self, item: ImageItem) -> None:
         ref = item.asset
-        derived = self.store.derived_path(ref.sha256, self.screen, _asset_ext(ref.media_type))
+        derived = self._derived(ref)
         if derived.exists():
             return
         try:
@@ -336,9 +405,7 @@ class Syncer:
                     ref = item.asset
                     keep.add(self.store.asset_path(ref.sha256))
                     keep.add(self.store.partial_path(ref.sha256))
-                    keep.add(
-                        self.store.derived_path(ref.sha256, self.screen, _asset_ext(ref.media_type))
-                    )
+                    keep.add(self._derived(ref))
         return keep
 
 

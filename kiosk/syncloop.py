@@ -97,10 +97,9 @@ class SyncLoop:
         error: Problem | None = None
         try:
             with self.store.locked(LOCK_WAIT_S):
-                report = self.syncer.sync()
-                content = self.syncer.load_content()
-                if content != self.box.current()[0]:
-                    self.box.publish(content)  # an emergency shows now, not after the clean-up
+                # an emergency shows once its manifest is in, not after the photos
+                report = self.syncer.sync(on_manifests=self._hand_over)
+                self._hand_over()  # and the photos that came, before the clean-up
                 if self.mono() - self._last_garbage >= self.garbage_every_s:
                     self._last_garbage = self.mono()
                     gone = self.store.collect_garbage(self.syncer.keep_set(), self.mono())
@@ -122,6 +121,11 @@ class SyncLoop:
             error=error,
         )
         return next_delay(self.poll_s, self.status.consecutive_failures, self.rng)
+
+    def _hand_over(self) -> None:
+        content = self.syncer.load_content()
+        if content != self.box.current()[0]:
+            self.box.publish(content)
 
     def _log_changes(self, report: SyncReport | None, error: Problem | None) -> None:
         """Each problem once when it appears and once when it clears: a board polling every

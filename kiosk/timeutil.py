@@ -9,10 +9,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from kiosk.textrules import shown
+
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
-_WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})\Z")
 DAY_SECONDS = 86400
 
 
@@ -31,7 +33,8 @@ def parse_rfc3339(value: object) -> datetime:
         raise ValueError(f"must be an RFC 3339 time string, got {type(value).__name__}")
     if not _RFC3339.match(value):
         raise ValueError(
-            f"{value!r} is not an RFC 3339 time with an offset, such as 2024-04-16T08:00:00+07:00"
+            f"{shown(value)} is not an RFC 3339 time with an offset, "
+            "such as 2024-04-16T08:00:00+07:00"
         )
     text = value[:-1] + "+00:00" if value[-1] in "Zz" else value
     frac = re.search(r"\.(\d+)", text)
@@ -40,7 +43,7 @@ def parse_rfc3339(value: object) -> datetime:
     try:
         return datetime.fromisoformat(text.replace("t", "T"))
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid time: {exc}") from None
+        raise ValueError(f"{shown(value)} is not a valid time: {exc}") from None
 
 
 def format_rfc3339(moment: datetime) -> str:
@@ -71,13 +74,13 @@ def parse_window(value: object) -> HourWindow:
         raise ValueError(f'must be a string "HH:MM-HH:MM", got {type(value).__name__}')
     match = _WINDOW.match(value)
     if not match:
-        raise ValueError(f'{value!r} is not a window "HH:MM-HH:MM", such as "05:30-22:30"')
+        raise ValueError(f'{shown(value)} is not a window "HH:MM-HH:MM", such as "05:30-22:30"')
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2 != 0):
-        raise ValueError(f"{value!r} has an hour or minute out of range")
+        raise ValueError(f"{shown(value)} has an hour or minute out of range")
     start, end = h1 * 3600 + m1 * 60, h2 * 3600 + m2 * 60
     if start == end:
-        raise ValueError(f"{value!r} is empty: its start equals its end")
+        raise ValueError(f"{shown(value)} is empty: its start equals its end")
     if end == DAY_SECONDS and start > 0:
         end = 0  # "08:00-24:00" runs to midnight: a window that ends at the next day's 00:00
     return HourWindow(start, end)

@@ -54,8 +54,15 @@ class FaultyHandler(SiteHandler):
         if fault == "hang":
             self.server.stopping.wait(60)
             self.close_connection = True
-        elif fault == "500":
-            self._send_empty(500)
+        elif fault is not None and fault.isdigit():  # "403", "500": that status, no body
+            self._send_empty(int(fault))
+        elif fault == "trickle":  # the headers, then one byte every trickle_s, without end
+            self.send_response(200)
+            self.send_header("Content-Length", str(1 << 20))
+            self.end_headers()
+            while not self.server.stopping.wait(self.server.trickle_s):
+                self.wfile.write(b" ")
+                self.wfile.flush()
         elif fault == "reset":
             self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
@@ -70,6 +77,7 @@ class FaultyHandler(SiteHandler):
     def send_header(self, keyword: str, value: str) -> None:
         if keyword == "Date" and self.server.date_offset:
             value = _http_date(datetime.now(UTC) + self.server.date_offset)
+        value = self.server.headers.get(keyword, value)  # a header as a hostile server sends it
         super().send_header(keyword, value)
 
     def write_body(self, data: bytes) -> None:
@@ -100,6 +108,8 @@ class FaultyServer(SiteServer):
         self.stopping = threading.Event()
         self.bytes_per_s = 0
         self.date_offset: timedelta | None = None
+        self.headers: dict[str, str] = {}  # replace these headers' values in every answer
+        self.trickle_s = 2.0
         super().__init__(("127.0.0.1", 0), root, FaultyHandler)
 
     def stop(self) -> None:

@@ -42,15 +42,20 @@ def publish_version(province: Province, n: int) -> dict[str, list[str]]:
 
 
 def assert_whole(storage, province: Province) -> None:
-    """The invariant at any moment: each committed manifest verifies and every image it
-    names is stored, verified and pre-scaled; every stored asset matches its hash."""
+    """The invariant at any moment: each committed manifest verifies; every image the
+    content would show is stored, verified, pre-scaled and decodes (an image still on its
+    way is not shown); every stored asset matches its hash."""
     board = make_board(storage, province, channels=CHANNELS, screen=(640, 360))
     for name in CHANNELS:
-        _, manifest, _ = board.syncer._stored(name)
-        for item in manifest.items if manifest else ():
+        stored, manifest, _ = board.syncer._stored(name)
+        assert (stored is None) == (manifest is None), name
+    for channel in board.content().channels:
+        for item in channel.items:
             if isinstance(item, ImageItem):
                 path = board.syncer.image_path(item)
-                assert path is not None and path.parent.name == "derived", (name, item.id)
+                assert path is not None and path.parent.name == "derived", item.id
+                with Image.open(path) as img:
+                    img.load()
     for asset in (storage / "assets").iterdir() if (storage / "assets").exists() else ():
         assert hashlib.sha256(asset.read_bytes()).hexdigest() == asset.name
 

@@ -121,8 +121,14 @@ def wait_for(url: str, check, timeout: float = 30) -> dict:
 
 def test_a_synced_board_is_ok_and_says_what_it_shows(running):
     url = running()
-    doc = wait_for(
-        url, lambda s, d: s == 200 and d["status"] == "ok" and d["display"]["current_item"]
+    doc = wait_for(  # each channel is handed to the screen as soon as it is in: wait for both
+        url,
+        lambda s, d: (
+            s == 200
+            and d["status"] == "ok"
+            and d["display"]["current_item"]
+            and d["content"]["items_active"] == 3
+        ),
     )
     assert doc.keys() >= SPEC_KEYS
     assert doc["problems"] == []
