@@ -6,6 +6,7 @@ technician can find it without reading code.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from kiosk.textrules import shown, text_problem
-from kiosk.timeutil import HourWindow, parse_rfc3339, parse_window
+from kiosk.timeutil import HourWindow, WeekMask, parse_rfc3339, parse_window, week_mask
 
 Priority = Literal["normal", "priority", "emergency"]
 PRIORITIES: tuple[Priority, ...] = ("normal", "priority", "emergency")
@@ -74,6 +75,13 @@ class Item:
     @property
     def is_ticker(self) -> bool:
         return self.type == "ticker"
+
+    @functools.cached_property
+    def week(self) -> WeekMask | None:
+        """hours and days as a WeekMask (None: every hour of every day), made once."""
+        if self.hours is None and self.days is None:
+            return None
+        return week_mask(self.hours, self.days)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,6 +273,7 @@ def parse_items(raws: list[Any]) -> tuple[tuple[Item, ...], list[ItemError]]:
             errors.append(ItemError(item_ref(raw, index), "id", "repeats an earlier item's id"))
             continue
         seen.add(item.id)
+        _ = item.week  # made here, where the manifest is read, not in the player's loop
         items.append(item)
     return tuple(items), errors
 

@@ -6,12 +6,13 @@ Pure functions of the content and a time, after Anthias's scheduling.py: the pla
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from kiosk.model import Item
-from kiosk.timeutil import HourWindow, in_windows, window_boundaries
+from kiosk.timeutil import HourWindow, in_windows
 
 _RANK = {"emergency": 0, "priority": 1, "normal": 2}
 _MAX_STEPS = 64
@@ -57,7 +58,7 @@ def is_active(item: Item, now: datetime, tz: tzinfo, expires_at: datetime | None
         return False
     if item.priority == "emergency" and expires_at is not None and now >= expires_at:
         return False
-    return in_windows(item.hours, item.days, now.astimezone(tz))
+    return item.week is None or item.week.contains(now.astimezone(tz))
 
 
 def rotation_at(channels: Sequence[ChannelContent], now: datetime, tz: tzinfo) -> Rotation:
@@ -81,44 +82,60 @@ def rotation_at(channels: Sequence[ChannelContent], now: datetime, tz: tzinfo) -
 
 
 def _item_flip(
-    item: Item, now: datetime, tz: tzinfo, expires_at: datetime | None, span_days: int
+    item: Item, now: datetime, tz: tzinfo, expires_at: datetime | None
 ) -> datetime | None:
-    """The first moment after now at which this item turns on or off."""
-    candidates = [item.valid_from, item.valid_until]
+    """The first moment after now at which this item turns on or off. Each step is a binary
+    search (WeekMask); the walk is bounded, and a walk cut short returns an early wake-up."""
+    fixed = [item.valid_from, item.valid_until]
     if item.priority == "emergency":
-        candidates.append(expires_at)
-    candidates.extend(window_boundaries(item.hours, item.days, now, tz, span_days))
-    if item.valid_from is not None and item.valid_from > now:  # windows of a later start
-        candidates.extend(window_boundaries(item.hours, item.days, item.valid_from, tz, span_days))
+        fixed.append(expires_at)
+    mask = item.week
     state = is_active(item, now, tz, expires_at)
-    for moment in sorted(c for c in candidates if c is not None and c > now):
-        if is_active(item, moment, tz, expires_at) != state:
-            return moment
-    return None
-
-
-def next_change(
-    channels: Sequence[ChannelContent], now: datetime, tz: tzinfo, span_days: int = 8
-) -> datetime | None:
-    """The first moment after now at which the rotation changes, or None if it never does.
-
-    Hour windows are looked at span_days ahead (a week and a day covers every weekly
-    pattern). An item may turn on or off without changing the rotation (a normal item
-    during an emergency), so flips are walked in order until one changes it; after
-    _MAX_STEPS such flips the last is returned: an early wake-up that changes nothing.
-    """
-    current = rotation_at(channels, now, tz)
     moment = now
     for _ in range(_MAX_STEPS):
-        flips = [
-            flip
-            for ch in channels
-            for item in ch.items
-            if (flip := _item_flip(item, moment, tz, ch.expires_at, span_days)) is not None
-        ]
-        if not flips:
+        candidates = [c for c in fixed if c is not None and c > moment]
+        waiting = item.valid_from is not None and moment < item.valid_from
+        if mask is not None and not waiting:  # before valid_from, windows change nothing
+            edge = mask.next_edge(moment.astimezone(tz))
+            if edge is not None:
+                candidates.append(edge)
+        if not candidates:
             return None
-        moment = min(flips)
+        moment = min(candidates)
+        if is_active(item, moment, tz, expires_at) != state:
+            return moment
+    return moment
+
+
+def next_change(channels: Sequence[ChannelContent], now: datetime, tz: tzinfo) -> datetime | None:
+    """The first moment after now at which the rotation changes, or None if it never does.
+
+    An item may turn on or off without changing the rotation (a normal item during an
+    emergency), so flips are walked in order, each item's next flip kept in a heap, until
+    one changes it; after _MAX_STEPS such flips the last is returned: an early wake-up that
+    changes nothing. So the cost is bounded whatever the content.
+    """
+    current = rotation_at(channels, now, tz)
+    heap: list[tuple[datetime, int, int]] = []
+    for c, ch in enumerate(channels):
+        for i, item in enumerate(ch.items):
+            if (flip := _item_flip(item, now, tz, ch.expires_at)) is not None:
+                heap.append((flip, c, i))
+    heapq.heapify(heap)
+    moment = None
+    for _ in range(_MAX_STEPS):
+        if not heap:
+            return None
+        moment = heap[0][0]
+        emergency_flipped = False
+        while heap and heap[0][0] == moment:  # every item that flips at this moment
+            _, c, i = heapq.heappop(heap)
+            ch = channels[c]
+            emergency_flipped |= ch.items[i].priority == "emergency"
+            if (flip := _item_flip(ch.items[i], moment, tz, ch.expires_at)) is not None:
+                heapq.heappush(heap, (flip, c, i))
+        if current.emergency and not emergency_flipped:
+            continue  # while an emergency holds the screen, only emergency items count
         if rotation_at(channels, moment, tz) != current:
             return moment
     return moment

@@ -5,9 +5,10 @@ Pure functions: nothing here reads the clock.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 
 from kiosk.textrules import shown
 
@@ -118,23 +119,61 @@ def in_windows(
     return False
 
 
-def window_boundaries(
-    windows: tuple[HourWindow, ...] | None,
-    days: frozenset[int] | None,
-    after: datetime,
-    tz: tzinfo,
-    span_days: int = 8,
-) -> list[datetime]:
-    """Every local moment in the next span_days at which in_windows may flip."""
-    if windows is None and days is None:
-        return []
-    first = after.astimezone(tz).date() - timedelta(days=1)
-    offsets = {0}
-    for w in windows or ():
-        offsets.add(w.start)
-        offsets.add(w.end)
-    out = []
-    for n in range(span_days + 2):
-        midnight = datetime.combine(first + timedelta(days=n), time(0), tzinfo=tz)
-        out.extend(midnight + timedelta(seconds=o) for o in offsets)
-    return out
+WEEK_SECONDS = 7 * DAY_SECONDS
+
+
+def week_second(local: datetime) -> float:
+    """Seconds since the local Monday's midnight."""
+    return (local.isoweekday() - 1) * DAY_SECONDS + seconds_of_day(local)
+
+
+@dataclass(frozen=True)
+class WeekMask:
+    """When hours and days let an item show, as merged intervals of the week (Monday 00:00
+    is 0), so that "is it on?" and "when does that next change?" are a binary search
+    whatever the windows: the schedule's cost must not grow with what an author wrote."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    edges: tuple[int, ...]  # the moments of the week at which it turns on or off
+
+    def contains(self, local: datetime) -> bool:
+        s = week_second(local)
+        i = bisect.bisect_right(self.starts, s) - 1
+        return i >= 0 and s < self.ends[i]
+
+    def next_edge(self, local: datetime) -> datetime | None:
+        """The first local moment after `local` at which contains() flips."""
+        if not self.edges:
+            return None
+        s = week_second(local)
+        i = bisect.bisect_right(self.edges, s)
+        edge = self.edges[i] if i < len(self.edges) else self.edges[0] + WEEK_SECONDS
+        return local + timedelta(seconds=edge - s)
+
+
+def week_mask(windows: tuple[HourWindow, ...] | None, days: frozenset[int] | None) -> WeekMask:
+    """in_windows() as a WeekMask (the same answers, tested against it)."""
+    pieces: list[tuple[int, int]] = []
+    for day in range(7):
+        if days is not None and day + 1 not in days:
+            continue
+        base = day * DAY_SECONDS
+        for w in windows or (HourWindow(0, DAY_SECONDS),):
+            if not w.crosses_midnight:
+                pieces.append((base + w.start, base + w.end))
+                continue
+            pieces.append((base + w.start, base + DAY_SECONDS))
+            after = (base + DAY_SECONDS) % WEEK_SECONDS  # Sunday's night runs into Monday
+            if w.end:
+                pieces.append((after, after + w.end))
+    merged: list[list[int]] = []
+    for start, end in sorted(pieces):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    edges = {e % WEEK_SECONDS for interval in merged for e in interval}
+    if merged and merged[0][0] == 0 and merged[-1][1] == WEEK_SECONDS:
+        edges.discard(0)  # on across the week's turn: no flip there
+    return WeekMask(tuple(m[0] for m in merged), tuple(m[1] for m in merged), tuple(sorted(edges)))

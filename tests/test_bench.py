@@ -12,6 +12,7 @@ from tests.conftest import ROOT, require_tool
 KEYS = {
     "frame_ms_1080p",
     "frame_ms_2160p",
+    "next_change_worst_ms",
     "idle_cpu_percent",
     "ticker_cpu_percent",
     "start_to_first_frame_s",

@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from kiosk.model import parse_item
+from kiosk.model import MAX_WINDOWS, parse_item
 from kiosk.schedule import ChannelContent, is_active, next_change, rotation_at
+from kiosk.timeutil import in_windows, parse_window, week_mask
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -230,3 +233,41 @@ def test_next_change_agrees_with_a_minute_by_minute_scan(seed):
         assert rotation_at(channels, change, VN) != current
         assert rotation_at(channels, change - timedelta(seconds=1), VN) == current
         t = change
+
+
+# -- the week mask: the same answers as in_windows, at a cost that does not grow ---------------
+
+_minutes = st.integers(0, 1439)
+
+
+@st.composite
+def _windows(draw):
+    out = []
+    for _ in range(draw(st.integers(1, MAX_WINDOWS))):
+        a, b = draw(_minutes), draw(_minutes)
+        end = "24:00" if b == a else f"{b // 60:02d}:{b % 60:02d}"
+        out.append(parse_window(f"{a // 60:02d}:{a % 60:02d}-{end}"))
+    return tuple(out)
+
+
+@given(
+    windows=st.none() | _windows(),
+    days=st.none() | st.frozensets(st.integers(1, 7), min_size=1),
+    offsets=st.lists(st.integers(0, 14 * 1440 - 1), min_size=1, max_size=20),
+)
+def test_the_week_mask_answers_as_in_windows_and_finds_each_flip(windows, days, offsets):
+    mask = week_mask(windows, days)
+    start = at("2024-04-14 00:00:00")
+    for offset in offsets:
+        local = start + timedelta(minutes=offset)
+        assert mask.contains(local) == in_windows(windows, days, local)
+        edge = mask.next_edge(local)
+        if edge is None:  # on or off for good: every minute of the week agrees
+            assert all(
+                in_windows(windows, days, local + timedelta(minutes=m)) == mask.contains(local)
+                for m in range(0, 7 * 1440, 7)
+            )
+            continue
+        assert local < edge <= local + timedelta(days=7)
+        assert in_windows(windows, days, edge) != in_windows(windows, days, local)
+        assert in_windows(windows, days, edge - timedelta(seconds=1)) == mask.contains(local)
