@@ -48,7 +48,7 @@ def transition_ms(size: tuple[int, int], fades: int = 4) -> dict[str, float]:
     from kiosk.authoring import FileAssets
     from kiosk.content import Content, ContentBox
     from kiosk.display import PygameDisplay
-    from kiosk.model import parse_items
+    from kiosk.model import parse_item
     from kiosk.player import Player
     from kiosk.render.screen import Orientation
     from kiosk.schedule import ChannelContent
