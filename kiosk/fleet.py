@@ -19,6 +19,7 @@ from typing import Any
 
 from kiosk.config import COMMUNE_LEVEL, ConfigError
 from kiosk.inventory import InventoryBoard, clean_text
+from kiosk.textrules import spreadsheet_safe
 from kiosk.vietnamese import sort_key
 
 WARDS_TOWNS = ("phuong", "thi_tran")
@@ -300,7 +301,7 @@ def report_csv(report: Report) -> str:
         w, c = a.wards_towns_need, a.communes_need
         writer.writerow(
             [
-                a.label,
+                spreadsheet_safe(a.label),
                 a.wards_towns,
                 a.wards_towns_online,
                 a.communes,

@@ -39,6 +39,7 @@ from kiosk.statuscmd import (
     problem_codes,
     table,
 )
+from kiosk.textrules import spreadsheet_safe
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")  # the report's day and hour, wherever it is made
 STATUS_COLUMNS = ("board", "unit", "district", *HEALTH_COLUMNS)
@@ -167,7 +168,9 @@ def write_status(out: Path, checks: list[Check], polled_at: datetime, inventory:
     text = io.StringIO()
     writer = csv.DictWriter(text, STATUS_CSV, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(_csv_row(c) for c in checks)
+    writer.writerows(
+        {key: spreadsheet_safe(value) for key, value in _csv_row(c).items()} for c in checks
+    )
     _write(out / "status.csv", text.getvalue())
     doc = {
         "polled_at": polled_at.isoformat(timespec="seconds"),

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
+from waitress import wasyncore
+from waitress.server import create_server
 
 from kiosk.health import FAILING_CODES, PROBLEM_CODES
 from kiosk.reporter import Reporter
@@ -25,6 +25,13 @@ from kiosk.screenshot import Screenshots
 from kiosk.statuspage import render as render_status_page
 
 log = logging.getLogger(__name__)
+
+WORKERS = 4  # threads answering requests; connections themselves hold none
+MAX_CONNECTIONS = 256  # open at once; more wait in the listen backlog
+IDLE_S = 15  # an idle connection is closed after this
+CLEANUP_S = 5
+TEXT = "text/plain; charset=utf-8"
+NO_STORE = ("Cache-Control", "no-store")
 
 
 def _timestamp(value: str | None) -> float | None:
@@ -101,76 +108,91 @@ class HealthCollector(Collector):
         yield sequences
 
 
-class HealthHandler(BaseHTTPRequestHandler):
-    server: HealthServer
-    protocol_version = "HTTP/1.1"
+class HealthApp:
+    """The four pages, as a WSGI application."""
 
-    def log_message(self, format: str, *args: object) -> None:
-        log.debug("health: %s", format % args)
+    def __init__(self, reporter: Reporter, screenshots: Screenshots | None) -> None:
+        self.reporter, self.screenshots = reporter, screenshots
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(HealthCollector(reporter))
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            status, body, kind = HTTPStatus.METHOD_NOT_ALLOWED, b"GET only\n", TEXT
+        else:
+            try:
+                status, body, kind = self.page(environ.get("PATH_INFO") or "/")
+            except Exception as exc:  # a bug in one page must not take the others down
+                log.error("health page %s failed: %r", environ.get("PATH_INFO"), exc)
+                status, body, kind = HTTPStatus.INTERNAL_SERVER_ERROR, b"error\n", TEXT
+        start_response(
+            f"{status.value} {status.phrase}",
+            [("Content-Type", kind), ("Content-Length", str(len(body))), NO_STORE],
+        )
+        return [] if method == "HEAD" else [body]
 
-    def do_HEAD(self) -> None:
-        self.do_GET()
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
+    def page(self, path: str) -> tuple[HTTPStatus, bytes, str]:
         if path == "/health":
-            doc = self.server.reporter.document()
+            doc = self.reporter.document()
             code = HTTPStatus.SERVICE_UNAVAILABLE if doc["status"] == "failing" else HTTPStatus.OK
             body = json.dumps(doc, ensure_ascii=False, indent=1).encode()
-            self._send(code, body, "application/json; charset=utf-8")
-        elif path == "/":
-            body = render_status_page(self.server.reporter.document()).encode()
-            self._send(HTTPStatus.OK, body, "text/html; charset=utf-8")
-        elif path == "/screenshot.png":
-            png = self.server.screenshots.png() if self.server.screenshots else None
+            return code, body, "application/json; charset=utf-8"
+        if path == "/":
+            body = render_status_page(self.reporter.document()).encode()
+            return HTTPStatus.OK, body, "text/html; charset=utf-8"
+        if path == "/screenshot.png":
+            png = self.screenshots.png() if self.screenshots else None
             if png is None:
-                self._send(
-                    HTTPStatus.SERVICE_UNAVAILABLE,
-                    b"the display loop did not hand over a frame\n",
-                    "text/plain; charset=utf-8",
-                )
-            else:
-                self._send(HTTPStatus.OK, png, "image/png")
-        elif path == "/metrics":
-            body = generate_latest(self.server.registry)
-            self._send(HTTPStatus.OK, body, "text/plain; version=0.0.4; charset=utf-8")
-        else:
-            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
+                message = b"the display loop did not hand over a frame\n"
+                return HTTPStatus.SERVICE_UNAVAILABLE, message, TEXT
+            return HTTPStatus.OK, png, "image/png"
+        if path == "/metrics":
+            body = generate_latest(self.registry)
+            return HTTPStatus.OK, body, "text/plain; version=0.0.4; charset=utf-8"
+        return HTTPStatus.NOT_FOUND, b"not found\n", TEXT
 
 
-class HealthServer(ThreadingHTTPServer):
-    daemon_threads = True
+class HealthServer:
+    """The pages on `health.listen`, served by waitress: one thread watches every socket and
+    a few workers answer requests, so idle or slow connections (300 of them, once) hold no
+    thread, idle ones are closed after IDLE_S, and at most MAX_CONNECTIONS are open."""
 
     def __init__(
         self, address: tuple[str, int], reporter: Reporter, screenshots: Screenshots | None = None
     ) -> None:
-        self.reporter, self.screenshots = reporter, screenshots
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(HealthCollector(reporter))
-        super().__init__(address, HealthHandler)
+        self.app = HealthApp(reporter, screenshots)
+        self._map: dict[int, Any] = {}
+        self._server = create_server(
+            self.app,
+            map=self._map,
+            host=address[0],
+            port=address[1],
+            threads=WORKERS,
+            connection_limit=MAX_CONNECTIONS,
+            channel_timeout=IDLE_S,
+            cleanup_interval=CLEANUP_S,
+            ident="kiosk",
+            expose_tracebacks=False,
+        )
+        self.server_address = (self._server.effective_host, self._server.effective_port)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="health", daemon=True)
 
-    def handle_error(self, request: object, client_address: object) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, ConnectionError):
-            return  # a phone that walked away mid-answer
-        log.error("health request from %s failed: %r", client_address, exc)
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                wasyncore.loop(timeout=0.5, map=self._map, count=1)
+            except Exception as exc:  # the pages must outlive a bug; noticed in the log
+                log.error("health server: %r", exc)
+        self._server.task_dispatcher.shutdown(timeout=2)
+        for channel in list(self._map.values()):
+            channel.close()
 
     def start(self) -> threading.Thread:
-        thread = threading.Thread(
-            target=self.serve_forever, args=(0.5,), name="health", daemon=True
-        )
-        thread.start()
-        return thread
+        self._thread.start()
+        return self._thread
 
     def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
+        self._stopping.set()
+        self._thread.join(5)

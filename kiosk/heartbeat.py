@@ -25,11 +25,14 @@ import requests
 from kiosk import __version__
 from kiosk.config import Config
 from kiosk.health import rfc3339
+from kiosk.httpbody import IDENTITY, BodyRefused, read_body
 from kiosk.player import PlayerState
 from kiosk.plays import PlayQueue
 
 log = logging.getLogger(__name__)
 TIMEOUTS = (5.0, 15.0)
+REPLY_DEADLINE_S = 20.0
+MAX_REPLY_BYTES = 64 * 1024  # SPEC 1.6: a larger reply is ignored
 BATCH = 500
 CATCH_UP_BATCHES = 20  # after an outage, up to this many batches back to back
 
@@ -112,6 +115,7 @@ class Heartbeat:
         self.url = heartbeat_url(config)
         self.config, self.queue, self.health, self.clock = config, queue, health, clock
         self.status = HeartbeatStatus()
+        self.reply = b""  # the last 2xx reply's body (at most 64 KiB), for its commands
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.max_redirects = 0  # a redirect could carry the token elsewhere
@@ -158,15 +162,24 @@ class Heartbeat:
         token = read_token(self.config.source.token_file)
         if token and may_send_token(self.url):
             headers["Authorization"] = f"Bearer {token}"
+        headers |= IDENTITY
+        deadline = time.monotonic() + REPLY_DEADLINE_S
         try:
-            answer = self.session.post(
-                self.url, data=json.dumps(body).encode(), headers=headers, timeout=TIMEOUTS
-            )
-            answer.close()
-            ok = 200 <= answer.status_code < 300
-            reason = f"HTTP {answer.status_code}"
+            with self.session.post(
+                self.url,
+                data=json.dumps(body).encode(),
+                headers=headers,
+                timeout=TIMEOUTS,
+                stream=True,  # the reply is read by us, bounded, not whole by requests
+            ) as answer:
+                ok = 200 <= answer.status_code < 300
+                reason = f"HTTP {answer.status_code}"
+                self.reply = read_body(answer, MAX_REPLY_BYTES, deadline) if ok else b""
         except requests.RequestException as exc:
             ok, reason = False, type(exc).__name__
+        except BodyRefused as exc:  # the plays were taken (2xx); only the reply is ignored
+            log.debug("heartbeat reply ignored: %s", exc)
+            self.reply = b""
         previous = self.status
         if ok:
             self.status = HeartbeatStatus(self.clock(), 0)

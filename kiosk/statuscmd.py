@@ -18,10 +18,14 @@ import requests
 
 from kiosk import __version__
 from kiosk.cli import UsageError
+from kiosk.httpbody import IDENTITY, BodyRefused, read_body
+from kiosk.textrules import printable
 
 TIMEOUT_S = 5.0
 MAX_PARALLEL = 32
 MAX_BYTES = 1 << 20  # a /health document is a few kB; more is not a kiosk
+MAX_CELL = 120  # characters of one cell of the table
+NOT_A_KIOSK = "not a kiosk /health document"
 HEALTH_COLUMNS = ("status", "showing", "problems", "last sync", "temp", "version")
 
 
@@ -39,19 +43,6 @@ def health_url(url: str) -> str:
     return url if url.endswith("/health") else url + "/health"
 
 
-def _body(answer: requests.Response, deadline: float) -> bytes:
-    """The body within MAX_BYTES and the deadline: a board trickling bytes, or sending
-    without end, costs one timeout, not the whole run."""
-    body = bytearray()
-    while chunk := answer.raw.read1(65536, decode_content=True):
-        body += chunk
-        if len(body) > MAX_BYTES:
-            raise ValueError("too large")
-        if time.monotonic() > deadline:
-            raise requests.Timeout("too slow")
-    return bytes(body)
-
-
 def ask(url: str, timeout: float = TIMEOUT_S) -> Answer:
     """One board's /health, in at most about `timeout` seconds whatever the board does."""
     deadline = time.monotonic() + timeout
@@ -60,18 +51,22 @@ def ask(url: str, timeout: float = TIMEOUT_S) -> Answer:
             url,
             timeout=timeout,
             stream=True,
-            headers={"User-Agent": f"kiosk-status/{__version__}"},
+            headers={"User-Agent": f"kiosk-status/{__version__}", **IDENTITY},
         ) as answer:
-            doc = json.loads(_body(answer, deadline))
-        if not isinstance(doc, dict) or "status" not in doc:
-            return Answer(url, None, "not a kiosk /health document")
-        return Answer(url, doc)
+            doc = json.loads(read_body(answer, MAX_BYTES, deadline))
     except requests.Timeout:
         return Answer(url, None, "no answer in time")
     except requests.ConnectionError:
         return Answer(url, None, "unreachable")
-    except (requests.RequestException, ValueError):
-        return Answer(url, None, "not a kiosk /health document")
+    except BodyRefused as exc:
+        if "too slow" in str(exc):
+            return Answer(url, None, "no answer in time")
+        return Answer(url, None, NOT_A_KIOSK)
+    except (requests.RequestException, ValueError, RecursionError):
+        return Answer(url, None, NOT_A_KIOSK)
+    if not health_shaped(doc):
+        return Answer(url, None, NOT_A_KIOSK)
+    return Answer(url, doc)
 
 
 def ask_all(
@@ -89,6 +84,20 @@ def ask_all(
             if on_answer is not None:
                 on_answer(future.result())
         return [f.result() for f in futures]
+
+
+_SECTIONS = ("device", "display", "sync", "content", "system", "heartbeat")
+
+
+def health_shaped(doc: object) -> bool:
+    """Whether a /health document has the shapes this tool reads (SPEC 3.2). One board's
+    odd document (`"system": []`) makes that board "not a kiosk", never a crash of the
+    report of the whole fleet."""
+    if not isinstance(doc, dict) or doc.get("status") not in ("ok", "degraded", "failing"):
+        return False
+    if any(not isinstance(doc.get(key) or {}, dict) for key in _SECTIONS):
+        return False
+    return isinstance(doc.get("problems") or [], list)
 
 
 def problem_codes(doc: dict[str, Any]) -> list[str]:
@@ -131,6 +140,8 @@ def row(answer: Answer) -> tuple[str, ...]:
 
 def table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     """A plain table that survives a pipe, a log and a narrow terminal."""
+    # what a board sent is shown, not obeyed: no escape sequence reaches the terminal
+    rows = [tuple(printable(cell, MAX_CELL) for cell in r) for r in rows]
     widths = [max(len(r[i]) for r in [columns, *rows]) for i in range(len(columns))]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()

@@ -50,3 +50,13 @@ def shown(value: object, limit: int = 80) -> str:
     if isinstance(value, str) and len(value) > limit:
         return printable(repr(value[:limit]), limit + 2) + f"… ({len(value)} characters)"
     return printable(repr(value), limit + 2)
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell that a spreadsheet will show, not run (OWASP's advice on CSV injection):
+    text beginning with = + - @ tab or CR gets a leading apostrophe; control characters go.
+    Numbers are left as they are."""
+    if not isinstance(value, str):
+        return value
+    text = printable(value, 2000)
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
