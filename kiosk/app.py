@@ -390,8 +390,30 @@ def print_report(report: SyncReport) -> None:
         print(f"{problem.code}: {problem.message}")
 
 
+def become_cache_owner(folder: Path) -> None:
+    """Files written by `kiosk sync --once` must belong to whoever owns the cache (the
+    `kiosk` user on a board): a root-owned file there would fail every later sync of the
+    service. So root becomes that user for this command; anyone else must be that user."""
+    try:
+        st = folder.stat()
+    except OSError:
+        return  # no cache yet: whoever makes it owns it
+    if st.st_uid == os.geteuid():
+        return
+    if os.geteuid() != 0:
+        raise UsageError(
+            f"the cache {folder} belongs to user id {st.st_uid}, not to you; run this as "
+            "its owner (on a board: sudo -u kiosk kiosk sync --once)"
+        )
+    os.setgroups([])
+    os.setgid(st.st_gid)
+    os.setuid(st.st_uid)
+    log.info("running as the cache's owner (uid %d, gid %d)", st.st_uid, st.st_gid)
+
+
 def sync_command(args: argparse.Namespace) -> int:
     config = resolve_config(args.config)
+    become_cache_owner(config.storage_dir)
     store = Store(config.storage_dir)
     try:
         with store.locked(wait_s=60):

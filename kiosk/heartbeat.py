@@ -32,6 +32,7 @@ from kiosk.plays import PlayQueue
 log = logging.getLogger(__name__)
 TIMEOUTS = (5.0, 15.0)
 REPLY_DEADLINE_S = 20.0
+FLUSH_S = 60.0  # the plays reach the disk at least this often
 MAX_REPLY_BYTES = 64 * 1024  # SPEC 1.6: a larger reply is ignored
 BATCH = 500
 CATCH_UP_BATCHES = 20  # after an outage, up to this many batches back to back
@@ -130,10 +131,18 @@ class Heartbeat:
         self._stop.set()
 
     def _run(self) -> None:
+        """A heartbeat every heartbeat_seconds, and the plays written to disk at least every
+        FLUSH_S in between: a pulled plug loses at most that much proof of play, whatever
+        the heartbeat's interval, for one small append a minute."""
         interval = self.config.source.heartbeat_seconds
-        while not self._stop.wait(interval * random.uniform(0.9, 1.1)):
+        next_beat = time.monotonic() + interval * random.uniform(0.9, 1.1)
+        while not self._stop.wait(max(0.0, min(FLUSH_S, next_beat - time.monotonic()))):
             try:
-                self.beat()
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + interval * random.uniform(0.9, 1.1)
+                    self.beat()
+                else:
+                    self.queue.flush()
             except Exception:  # a bug must not end the heartbeat for good
                 log.exception("heartbeat failed unexpectedly")
 

@@ -51,6 +51,7 @@ class PlayQueue:
         self._plays: deque[Play] = deque()
         self._unwritten: list[Play] = []
         self._journal_lines = 0
+        self._torn_tail = False
         self.dropped = 0
         self._acked = self._read_marker()
         self._next_id = self._acked + 1
@@ -63,18 +64,26 @@ class PlayQueue:
             return 0
 
     def _load(self) -> None:
+        for stale in self.folder.glob(".plays.*.tmp"):  # ours, from a write a power cut ended
+            stale.unlink(missing_ok=True)
         try:
-            lines = self.journal.read_text("utf-8").splitlines()
+            data = self.journal.read_bytes()
         except FileNotFoundError:
             return
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             log.error("%s: unreadable (%s); its plays are lost", self.journal, exc)
             return
+        # A power cut can leave the last line half written: the next append must start on
+        # a line of its own, or that torn line would swallow the next record too.
+        self._torn_tail = bool(data) and not data.endswith(b"\n")
+        lines = data.decode("utf-8", "replace").splitlines()
         for line in lines:
             try:
                 play = Play(**json.loads(line))
-            except (ValueError, TypeError):
-                continue  # a line torn by a power cut
+                if not isinstance(play.id, int) or isinstance(play.id, bool):
+                    raise TypeError("id")
+            except (ValueError, TypeError, RecursionError):
+                continue  # a line torn by a power cut, or damaged: skipped, not merged
             self._next_id = max(self._next_id, play.id + 1)
             if play.id > self._acked:
                 self._plays.append(play)
@@ -111,15 +120,18 @@ class PlayQueue:
                 return
             self.folder.mkdir(parents=True, exist_ok=True)
             with open(self.journal, "a", encoding="utf-8") as f:
-                f.write("".join(json.dumps(asdict(p)) + "\n" for p in batch))
+                head = "\n" if self._torn_tail else ""
+                f.write(head + "".join(json.dumps(asdict(p)) + "\n" for p in batch))
                 f.flush()
                 os.fsync(f.fileno())
             self._journal_lines += len(batch)
+            self._torn_tail = False
 
     def _rewrite(self) -> None:
         text = "".join(json.dumps(asdict(p)) + "\n" for p in self._plays)
         atomic_write(self.journal, text.encode("utf-8"), mode=0o640)
         self._journal_lines = len(self._plays)
+        self._torn_tail = False
 
     def batch(self, size: int = 500) -> list[Play]:
         with self._lock:
@@ -140,3 +152,4 @@ class PlayQueue:
                     self.journal.unlink()
                 fsync_dir(self.folder)
                 self._journal_lines = 0
+                self._torn_tail = False

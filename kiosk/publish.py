@@ -65,6 +65,25 @@ def _json_value(value: object) -> str:
     raise TypeError(f"{type(value).__name__} cannot be written to JSON")
 
 
+def sequence_to_publish(site: Path, channel: str, wanted: int | None) -> int:
+    """One past what the site holds, or --sequence when boards would take it as new."""
+    held = site_sequence(site, channel)
+    if wanted is None:
+        return held + 1
+    if wanted < held:
+        raise UsageError(
+            f"--sequence {wanted} is below the {held} already published for "
+            f"{channel}; boards would reject it as a rollback"
+        )
+    if wanted == held:
+        raise UsageError(
+            f"--sequence {wanted} is already published for {channel}; boards take an "
+            "equal sequence for the same content and would keep what they have. "
+            f"Give {held + 1}, or leave --sequence out"
+        )
+    return wanted
+
+
 def publish_playlist(
     playlist: Playlist,
     key: Ed25519PrivateKey,
@@ -75,14 +94,7 @@ def publish_playlist(
 ) -> Published:
     """Write one channel: its assets first (so a device never finds a manifest naming an
     asset that is not there yet), then its signed manifest, each atomically."""
-    held = site_sequence(site, playlist.channel)
-    if sequence is None:
-        sequence = held + 1
-    elif sequence < held:
-        raise UsageError(
-            f"--sequence {sequence} is below the {held} already published for "
-            f"{playlist.channel}; boards would reject it as a rollback"
-        )
+    sequence = sequence_to_publish(site, playlist.channel, sequence)
     new = 0
     for sha, path in sorted(playlist.assets.files.items()):
         dest = site / "assets" / sha
@@ -145,6 +157,8 @@ def publish_command(args: argparse.Namespace) -> int:
     playlists = load_playlists([Path(p) for p in args.playlists])
     site = Path(args.out)
     now = datetime.now(UTC).replace(microsecond=0)
+    for playlist in playlists:  # every channel's number checked before anything is written
+        sequence_to_publish(site, playlist.channel, args.sequence)
     for playlist in playlists:
         done = publish_playlist(playlist, key, site, now, args.expires_days, args.sequence)
         print(

@@ -140,10 +140,14 @@ class Store:
     # -- garbage ----------------------------------------------------------------------------
 
     def remove_stale_temp(self) -> None:
-        """Temp files of writes cut short by a crash or power loss (we hold the lock, so
-        nobody is writing them now). Finding none costs a few directory reads, no writes."""
-        for folder in (self.root, self.channels, self.assets, self.derived):
-            for path in folder.glob(".*.tmp") if folder.is_dir() else ():
+        """Temp files of the cache's own writes cut short by a crash or power loss (we hold
+        the lock, so nobody is writing them now). Only the cache's: the play journal beside
+        it is written by the heartbeat thread, which cleans up after itself. Finding none
+        costs a few directory reads, no writes."""
+        own = [(self.root, ".screen.json.*.tmp")]
+        own += [(folder, ".*.tmp") for folder in (self.channels, self.assets, self.derived)]
+        for folder, pattern in own:
+            for path in folder.glob(pattern) if folder.is_dir() else ():
                 path.unlink(missing_ok=True)
 
     def collect_garbage(self, keep: set[Path], now: float, grace_s: float = GRACE_S) -> int:
