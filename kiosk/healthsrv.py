@@ -159,7 +159,11 @@ class HealthServer:
     thread, idle ones are closed after IDLE_S, and at most MAX_CONNECTIONS are open."""
 
     def __init__(
-        self, address: tuple[str, int], reporter: Reporter, screenshots: Screenshots | None = None
+        self,
+        address: tuple[str, int],
+        reporter: Reporter,
+        screenshots: Screenshots | None = None,
+        idle_s: int = IDLE_S,
     ) -> None:
         self.app = HealthApp(reporter, screenshots)
         self._map: dict[int, Any] = {}
@@ -170,8 +174,8 @@ class HealthServer:
             port=address[1],
             threads=WORKERS,
             connection_limit=MAX_CONNECTIONS,
-            channel_timeout=IDLE_S,
-            cleanup_interval=CLEANUP_S,
+            channel_timeout=idle_s,
+            cleanup_interval=min(CLEANUP_S, idle_s),
             ident="kiosk",
             expose_tracebacks=False,
         )

@@ -117,6 +117,7 @@ class Heartbeat:
         self.config, self.queue, self.health, self.clock = config, queue, health, clock
         self.status = HeartbeatStatus()
         self.reply = b""  # the last 2xx reply's body (at most 64 KiB), for its commands
+        self.reply_deadline_s, self.flush_s = REPLY_DEADLINE_S, FLUSH_S
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.max_redirects = 0  # a redirect could carry the token elsewhere
@@ -136,7 +137,7 @@ class Heartbeat:
         the heartbeat's interval, for one small append a minute."""
         interval = self.config.source.heartbeat_seconds
         next_beat = time.monotonic() + interval * random.uniform(0.9, 1.1)
-        while not self._stop.wait(max(0.0, min(FLUSH_S, next_beat - time.monotonic()))):
+        while not self._stop.wait(max(0.0, min(self.flush_s, next_beat - time.monotonic()))):
             try:
                 if time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + interval * random.uniform(0.9, 1.1)
@@ -172,7 +173,7 @@ class Heartbeat:
         if token and may_send_token(self.url):
             headers["Authorization"] = f"Bearer {token}"
         headers |= IDENTITY
-        deadline = time.monotonic() + REPLY_DEADLINE_S
+        deadline = time.monotonic() + self.reply_deadline_s
         try:
             with self.session.post(
                 self.url,

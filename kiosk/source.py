@@ -102,8 +102,10 @@ class HttpSource:
         device_id: str,
         connect_timeout: float = CONNECT_TIMEOUT_S,
         read_timeout: float = READ_TIMEOUT_S,
+        manifest_deadline: float = MANIFEST_DEADLINE_S,
     ) -> None:
         self.url = url.rstrip("/")
+        self.manifest_deadline = manifest_deadline
         self.timeouts = (connect_timeout, read_timeout)
         self.session = requests.Session()
         self.session.max_redirects = MAX_REDIRECTS
@@ -142,7 +144,7 @@ class HttpSource:
             if length.isdigit() and int(length) > MAX_MANIFEST_BYTES:
                 raise ManifestTooLarge(f"{url}: {int(length)} bytes; at most 2 MiB are allowed")
             body = bytearray()
-            deadline = time.monotonic() + MANIFEST_DEADLINE_S
+            deadline = time.monotonic() + self.manifest_deadline
             for chunk in _chunks(response, url, deadline, self.timeouts):
                 body += chunk
                 if len(body) > MAX_MANIFEST_BYTES:

@@ -46,6 +46,9 @@ class FaultyHandler(SiteHandler):
         self.server.requests.append(
             Request(self.command, self.path, headers=dict(self.headers.items()))
         )
+        limit = self.server.max_header_line
+        if limit and any(len(k) + len(v) + 2 > limit for k, v in self.headers.items()):
+            return "400"  # as nginx answers a header line longer than its buffers
         queue = self.server.faults.get(self.path.split("?")[0])
         return queue.pop(0) if queue else None
 
@@ -110,6 +113,7 @@ class FaultyServer(SiteServer):
         self.date_offset: timedelta | None = None
         self.headers: dict[str, str] = {}  # replace these headers' values in every answer
         self.trickle_s = 2.0
+        self.max_header_line: int | None = None  # nginx's large_client_header_buffers: 8k
         super().__init__(("127.0.0.1", 0), root, FaultyHandler)
 
     def stop(self) -> None:

@@ -20,6 +20,7 @@ from tests.boards import (
     make_pi_image,
     read_from_image,
 )
+from tests.conftest import require_tool
 from tests.test_cli import kiosk
 from tests.test_config import GOOD
 
@@ -153,6 +154,7 @@ def test_a_bad_input_is_refused_with_exit_2_and_the_image_is_untouched(
 
 
 def test_targets_that_are_not_a_boot_partition_are_refused(tmp_path):
+    require_tool("mdir", "mtools")  # a .img.gz is looked into as an image first
     files = installer_files(tmp_path)
     packed = tmp_path / "raspios.img.gz"
     packed.write_bytes(gzip.compress(b"\0" * 4096))

@@ -48,7 +48,13 @@ class Board:
 
 
 def make_board(
-    root: Path, province: Province, channels=(CH,), min_free=0, wall=None, screen=SCREEN
+    root: Path,
+    province: Province,
+    channels=(CH,),
+    min_free=0,
+    wall=None,
+    screen=SCREEN,
+    deadline=60.0,
 ) -> Board:
     store = Store(root, min_free=min_free)
     # The system clock's NTP state is pinned: the tests' Date headers matter on any machine
@@ -57,7 +63,9 @@ def make_board(
         if wall
         else SourceClock(synchronized=lambda: False)
     )
-    source = HttpSource(province.url, "08-02263-01", connect_timeout=1, read_timeout=1)
+    source = HttpSource(
+        province.url, "08-02263-01", connect_timeout=1, read_timeout=1, manifest_deadline=deadline
+    )
     syncer = Syncer(source, store, channels, [province.public_key], screen, clock)
     return Board(store, clock, syncer)
 
