@@ -258,6 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # urllib3 logs a reply's malformed headers with a traceback at WARNING: a hostile server
+    # could fill the journal with them. The request's own outcome is what we report.
+    logging.getLogger("urllib3.connection").setLevel(logging.ERROR)
     try:
         return args.func(args)
     except (ConfigError, UsageError) as exc:

@@ -136,6 +136,11 @@ def summary(checks: list[Check]) -> str:
 
 
 def _csv_row(check: Check) -> dict[str, Any]:
+    """One row of status.csv, each cell safe to open in a spreadsheet."""
+    return {key: spreadsheet_safe(value) for key, value in _csv_fields(check).items()}
+
+
+def _csv_fields(check: Check) -> dict[str, Any]:
     b = check.board
     doc = (check.answer.doc if check.online else None) or {}
     return {
@@ -168,9 +173,7 @@ def write_status(out: Path, checks: list[Check], polled_at: datetime, inventory:
     text = io.StringIO()
     writer = csv.DictWriter(text, STATUS_CSV, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(
-        {key: spreadsheet_safe(value) for key, value in _csv_row(c).items()} for c in checks
-    )
+    writer.writerows(_csv_row(c) for c in checks)
     _write(out / "status.csv", text.getvalue())
     doc = {
         "polled_at": polled_at.isoformat(timespec="seconds"),

@@ -680,3 +680,36 @@ def test_the_sync_clean_up_leaves_the_heartbeats_write_in_flight_alone(tmp_path)
     os.replace(in_flight, queue.marker)  # the heartbeat thread finishes its write
     assert PlayQueue(tmp_path)._read_marker() == 42
     assert not any(p.exists() for p in stale)
+
+
+# -- 15. a technician's sync as root ----------------------------------------------------------
+
+
+def test_kiosk_sync_once_as_root_writes_files_the_service_can_still_use(tmp_path, province):
+    import os
+    import shutil
+    import tempfile
+
+    from tests.test_cli import kiosk
+    from tests.test_publish_cli import board_config
+
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI runs as root; this test needs it")
+        pytest.skip("needs root: it runs kiosk sync --once as root against a cache of another")
+    nobody = 65534
+    top = Path(tempfile.mkdtemp(prefix="kiosk-owner-"))
+    try:
+        top.chmod(0o755)
+        storage = top / "board"
+        storage.mkdir()
+        os.chown(storage, nobody, nobody)  # as install.sh leaves /var/lib/kiosk for `kiosk`
+        province.publish(CH, [text("a"), image("b", province.asset(png_bytes()))])
+        config = board_config(tmp_path, province.url, province.public_key, storage)
+        done = kiosk("sync", "--once", "--config", str(config))
+        assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
+        assert f"{CH}: current" in done.stdout, done.stdout
+        owners = {(p, p.stat().st_uid) for p in storage.rglob("*")}
+        assert owners and {uid for _, uid in owners} == {nobody}, owners
+    finally:
+        shutil.rmtree(top)
