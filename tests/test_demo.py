@@ -52,7 +52,7 @@ def test_demo_shows_the_published_samples(tmp_path):
         assert time.monotonic() < deadline, "the demo board never synced both channels"
         # the first content slide is up within a second of the sync and stays for 10 s or more
         committed = max(p.stat().st_mtime for p in board.glob("channels/*.json"))
-        time.sleep(max(0.0, committed + 2.5 - time.time()))
+        time.sleep(2.5)  # file times against file times: the wall clock may be anything
         assert snapshot.stat().st_mtime > committed
         picture = Image.open(snapshot).convert("RGB")
     finally:
