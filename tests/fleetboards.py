@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from kiosk.healthsrv import HealthCollector
+from tests.loopback import Loopback
 
 DATA = Path(__file__).parent / "data" / "fleet"
 RECORDED = json.loads((DATA / "health-ok.json").read_text("utf-8"))
@@ -61,7 +61,7 @@ def metrics_text(doc: dict[str, Any]) -> bytes:
     return generate_latest(registry)
 
 
-class HealthBoard(ThreadingHTTPServer):
+class HealthBoard(Loopback, ThreadingHTTPServer):
     """A board's health server: answers `doc` (503 when failing) and its /metrics, or
     hangs first, or answers `body` (not a kiosk)."""
 
@@ -72,15 +72,7 @@ class HealthBoard(ThreadingHTTPServer):
     ) -> None:
         self.doc, self.hang_s, self.body = doc, hang_s, body
         super().__init__(("127.0.0.1", 0), _Handler)
-        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
+        self.serve_in_background()
 
 
 class _Handler(BaseHTTPRequestHandler):

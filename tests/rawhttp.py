@@ -7,9 +7,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import socketserver
-import threading
 import time
 from dataclasses import dataclass, field
+
+from tests.loopback import Loopback
 
 MAX_REQUEST = 1 << 20
 
@@ -71,20 +72,11 @@ class _Handler(socketserver.BaseRequestHandler):
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-class RawServer(socketserver.ThreadingTCPServer):
+class RawServer(Loopback, socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self) -> None:
         self.reply = Reply(b"HTTP/1.1 204 No Content\r\nContent-Length: 0")
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
+        self.serve_in_background()

@@ -135,3 +135,14 @@ def test_a_token_for_a_config_without_token_file_is_refused(tmp_path, root):
     done = firstboot(root)
     assert done.returncode == 1 and "token_file" in done.stderr
     assert not (root / "etc/kiosk/kiosk.toml").exists()
+
+
+def test_a_kiosk_toml_nested_too_deeply_is_refused_and_says_why(root):
+    """tomllib recurses: a file nested thousands deep was a RecursionError traceback, with
+    neither a .rejected file nor import-error.txt (issue 14)."""
+    boot = root / "boot/firmware"
+    (boot / "kiosk.toml").write_text("x = " + "[" * 5000 + "]" * 5000 + "\n" + GOOD, "utf-8")
+    done = firstboot(root)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert (boot / "kiosk.toml.rejected").exists()
+    assert "nested" in (root / "etc/kiosk/import-error.txt").read_text()

@@ -32,6 +32,7 @@ from kiosk.signing import sign_envelope
 from kiosk.source import http_date
 from kiosk.store import StoredChannel
 from kiosk.syncloop import SyncLoop
+from tests.loopback import Loopback
 from tests.province import image, png_bytes, text, ticker
 from tests.test_healthsrv import kiosk_running, wait_for
 from tests.test_sync import CH, VN, codes, make_board, seeded
@@ -300,7 +301,7 @@ def test_a_huge_field_value_is_not_echoed_whole(tmp_path, province):
 # -- 7. the heartbeat's reply -----------------------------------------------------------------
 
 
-class Replier(http.server.ThreadingHTTPServer):
+class Replier(Loopback, http.server.ThreadingHTTPServer):
     """A heartbeat receiver that answers 200 with whatever `reply` holds."""
 
     daemon_threads = True
@@ -309,16 +310,11 @@ class Replier(http.server.ThreadingHTTPServer):
         self.reply, self.reply_headers, self.trickle_s = reply, headers, trickle_s
         self.stopping = threading.Event()
         super().__init__(("127.0.0.1", 0), _ReplyHandler)
-        threading.Thread(target=self.serve_forever, args=(0.1,), daemon=True).start()
+        self.serve_in_background()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hb"
-
-    def close(self) -> None:
+    def stop(self) -> None:
         self.stopping.set()
-        self.shutdown()
-        self.server_close()
+        super().stop()
 
 
 class _ReplyHandler(http.server.BaseHTTPRequestHandler):
@@ -366,7 +362,7 @@ def test_a_hostile_heartbeat_reply_costs_kilobytes_and_the_plays_are_acknowledge
 ):
     server = Replier(reply, headers)
     try:
-        hb = _heartbeat(tmp_path, server.url)
+        hb = _heartbeat(tmp_path, server.url + "/hb")
         tracemalloc.start()
         try:
             assert hb.beat()
@@ -374,7 +370,7 @@ def test_a_hostile_heartbeat_reply_costs_kilobytes_and_the_plays_are_acknowledge
         finally:
             tracemalloc.stop()
     finally:
-        server.close()
+        server.stop()
     assert peak < 8_000_000, f"{peak} bytes at the peak"
     assert len(hb.queue) == 0  # a 2xx: the plays were taken
     assert hb.reply == b""  # the reply itself is ignored
@@ -383,23 +379,23 @@ def test_a_hostile_heartbeat_reply_costs_kilobytes_and_the_plays_are_acknowledge
 def test_a_trickling_heartbeat_reply_is_cut_at_its_deadline(tmp_path):
     server = Replier(b'{"commands": []}' + b" " * 1000, {}, trickle_s=0.2)
     try:
-        hb = _heartbeat(tmp_path, server.url)
+        hb = _heartbeat(tmp_path, server.url + "/hb")
         hb.reply_deadline_s = 1.0
         started = time.monotonic()
         assert hb.beat()
         assert time.monotonic() - started < 3
     finally:
-        server.close()
+        server.stop()
 
 
 def test_a_small_heartbeat_reply_is_kept_for_its_commands(tmp_path):
     body = b'{"commands": [{"id": "c1", "type": "sync_now"}]}'
     server = Replier(body, {"Content-Type": "application/json"})
     try:
-        hb = _heartbeat(tmp_path, server.url)
+        hb = _heartbeat(tmp_path, server.url + "/hb")
         assert hb.beat() and hb.reply == body
     finally:
-        server.close()
+        server.stop()
 
 
 # -- 8. idle connections to the health server ------------------------------------------------
@@ -601,27 +597,6 @@ def test_provision_from_a_csv_refuses_a_bad_cell_and_writes_nothing(tmp_path, ce
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert named in done.stderr and len(done.stderr) < 2000
     assert not (boot / "kiosk.toml").exists()
-
-
-def test_firstboot_refuses_a_deeply_nested_kiosk_toml_and_says_why(tmp_path):
-    import os
-
-    from tests.test_config import GOOD
-    from tests.test_firstboot import KIOSK_GID, firstboot
-
-    if os.geteuid() != 0:
-        pytest.skip("firstboot sets owners (root:kiosk): run the tests as root, as CI does")
-    from tests.boards import make_boot_folder
-
-    root = tmp_path / "root"
-    (root / "etc/kiosk").mkdir(parents=True)
-    (root / "etc/group").write_text(f"root:x:0:\nkiosk:x:{KIOSK_GID}:\n")
-    boot = make_boot_folder(root / "boot/firmware")
-    (boot / "kiosk.toml").write_text("x = " + "[" * 5000 + "]" * 5000 + "\n" + GOOD, "utf-8")
-    done = firstboot(root)
-    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
-    assert (boot / "kiosk.toml.rejected").exists()
-    assert "nested" in (root / "etc/kiosk/import-error.txt").read_text()
 
 
 # -- 13, 14. the play journal: torn writes, and writes in flight -----------------------------
