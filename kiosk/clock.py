@@ -65,7 +65,7 @@ class SourceClock:
         self._lifted: tuple[datetime, datetime] | None = None  # (floor, wall) when it bit
 
     def observe(self, server_time: datetime) -> None:
-        """A response's Date. An implausible one is ignored (and logged once)."""
+        """A response's Date. An implausible one is ignored."""
         if not plausible(server_time):
             log.debug("ignoring an implausible Date: %s", server_time.isoformat())
             return

@@ -20,7 +20,7 @@ import requests
 import urllib3
 
 from kiosk import __version__
-from kiosk.textrules import printable
+from kiosk.httpbody import IDENTITY, BodyRefused, chunks
 
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024  # SPEC 1.5
 CONNECT_TIMEOUT_S = 5.0
@@ -28,7 +28,6 @@ READ_TIMEOUT_S = 15.0  # the longest silence tolerated inside one response
 MANIFEST_DEADLINE_S = 60.0
 ASSET_MIN_RATE = 16 * 1024  # bytes/s a download may not fall below, on average
 MAX_REDIRECTS = 5
-CHUNK = 64 * 1024
 MAX_DATE_CHARS = 64  # an IMF-fixdate is 29
 MAX_ETAG_CHARS = 200  # nginx's are under 30; S3's and CDNs' under 100
 
@@ -126,7 +125,7 @@ class HttpSource:
 
     def fetch_manifest(self, channel: str, etag: str | None) -> ManifestFetch:
         url = f"{self.url}/channels/{channel}/manifest.json"
-        headers = {"Accept-Encoding": "identity"}
+        headers = dict(IDENTITY)
         response = self._get(url, headers | ({"If-None-Match": etag} if etag else {}))
         if etag and 400 <= response.status_code < 500:
             # Perhaps our own stored ETag is what it refuses (a header too long for it):
@@ -156,7 +155,7 @@ class HttpSource:
         have = partial.stat().st_size if partial.exists() else 0
         if have >= size:
             return None
-        headers = {"Accept-Encoding": "identity"}
+        headers = dict(IDENTITY)
         if have:
             headers["Range"] = f"bytes={have}-"
         response = self._get(url, headers)
@@ -189,22 +188,16 @@ class HttpSource:
 def _chunks(
     response: requests.Response, url: str, deadline: float, timeouts: tuple[float, float]
 ) -> Iterator[bytes]:
-    """The body as it arrives, each piece as soon as the socket gives it (read1), so the
-    wall-clock deadline is looked at even when a server trickles one byte at a time. Bytes
-    are taken as sent: we ask for identity, and a compressed body is not unpacked here."""
-    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding not in ("", "identity"):
-        raise TransportError(
-            f"{url}: the source sent a {printable(encoding, 40)}-encoded body although "
-            "asked for identity"
-        )
+    """The body as the socket gives it (so the wall-clock deadline is looked at even when a
+    server trickles one byte at a time), as sent (we ask for identity)."""
     try:
-        while chunk := response.raw.read1(CHUNK, decode_content=False):
-            yield chunk
-            if time.monotonic() > deadline:
-                raise TransportError(f"{url}: too slow; gave up (the download resumes later)")
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-        raise TransportError(f"{url}: {_reason(exc, timeouts)}") from None
+        yield from chunks(response, deadline)
+    except BodyRefused as exc:
+        if exc.__cause__ is not None:
+            raise TransportError(f"{url}: {_reason(exc.__cause__, timeouts)}") from None
+        if str(exc) == "too slow":
+            raise TransportError(f"{url}: too slow; gave up (the download resumes later)") from None
+        raise TransportError(f"{url}: {exc}") from None
 
 
 def _range_start(response: requests.Response) -> int | None:
@@ -219,9 +212,8 @@ def _reason(exc: Exception, timeouts: tuple[float, float]) -> str:
     """A one-line reason for a technician, without the stack of wrapped exceptions."""
     if isinstance(exc, requests.ConnectTimeout):
         return f"no connection within {timeouts[0]:g} s"
-    if isinstance(exc, requests.ReadTimeout | TimeoutError | urllib3.exceptions.TimeoutError):
-        return f"the source stopped answering for {timeouts[1]:g} s"
-    if "timed out" in str(exc):
+    silent = requests.ReadTimeout | TimeoutError | urllib3.exceptions.TimeoutError
+    if isinstance(exc, silent) or "timed out" in str(exc):
         return f"the source stopped answering for {timeouts[1]:g} s"
     if isinstance(exc, requests.ConnectionError):
         return "connection failed or was reset"
