@@ -20,16 +20,19 @@ from tests.conftest import ROOT
 from tests.test_ocr import normalise, read_back, tesseract_vie
 
 
-def first_slide_words() -> list[str]:
-    """The words of the slide the sample rotation starts with now."""
-    channels = [
-        ChannelContent(p.channel, p.items)
-        for p in (load_playlist(ROOT / "playlists" / f"{c}.toml") for c in ("tinh-08", "xa-02263"))
-    ]
-    item = rotation_at(channels, datetime.now(UTC), ZoneInfo("Asia/Ho_Chi_Minh")).slides[0].item
-    words = item.title if isinstance(item, TextItem) else item.caption
-    assert isinstance(item, TextItem | ImageItem) and words
-    return normalise(words).split()
+def first_slides_words() -> list[list[str]]:
+    """The words of the slide each sample channel's rotation starts with now: the channel
+    whose manifest arrives first is on screen first (each is shown as soon as it is in)."""
+    out = []
+    for c in ("tinh-08", "xa-02263"):
+        playlist = load_playlist(ROOT / "playlists" / f"{c}.toml")
+        channel = ChannelContent(playlist.channel, playlist.items)
+        slides = rotation_at([channel], datetime.now(UTC), ZoneInfo("Asia/Ho_Chi_Minh")).slides
+        item = slides[0].item
+        words = item.title if isinstance(item, TextItem) else item.caption
+        assert isinstance(item, TextItem | ImageItem) and words
+        out.append(normalise(words).split())
+    return out
 
 
 def test_demo_shows_the_published_samples(tmp_path):
@@ -62,6 +65,7 @@ def test_demo_shows_the_published_samples(tmp_path):
     assert "Demo: signed tinh-08" in out and "Traceback" not in err
     assert "tinh-08: sequence" in err and "xa-02263: sequence" in err  # accepted by the board
     read = normalise(read_back(tesseract, picture, tmp_path))
-    expected = first_slide_words()
-    found = [w for w in expected if w in read]
-    assert len(found) >= 0.7 * len(expected), f"expected {expected}, read: {read}"
+    candidates = first_slides_words()
+    best = max(candidates, key=lambda words: sum(w in read for w in words))
+    found = [w for w in best if w in read]
+    assert len(found) >= 0.7 * len(best), f"expected one of {candidates}, read: {read}"
