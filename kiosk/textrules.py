@@ -54,9 +54,9 @@ def shown(value: object, limit: int = 80) -> str:
 
 def spreadsheet_safe(value: object) -> object:
     """A CSV cell that a spreadsheet will show, not run (OWASP's advice on CSV injection):
-    text beginning with = + - @ tab or CR gets a leading apostrophe; control characters go.
-    Numbers are left as they are."""
+    control characters (tab and CR among them) become '?', and text beginning with = + - @
+    gets a leading apostrophe. Numbers are left as they are."""
     if not isinstance(value, str):
         return value
     text = printable(value, 2000)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+    return "'" + text if text.startswith(("=", "+", "-", "@")) else text
