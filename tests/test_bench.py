@@ -39,8 +39,11 @@ def test_the_quick_benchmark_prints_its_figures_as_json():
     assert figures.keys() >= KEYS
     assert figures["machine"]["mode"] == "quick"
     # a poll that finds nothing new costs a few hundred bytes and writes nothing to the card
-    assert figures["nochange_sync_disk_writes"] == 0
-    assert figures["nochange_sync_write_bytes"] == 0
+    assert figures["nochange_sync_disk_writes"] == 0  # no file of the cache changed
+    # The kernel's block count of the process: 0, or now and then one page (4096) though
+    # strace shows the sync makes no write call to any file (an inode's atime under
+    # relatime, it seems; Raspberry Pi OS mounts noatime). A file rewritten is more.
+    assert figures["nochange_sync_write_bytes"] <= 4096
     assert 0 < figures["nochange_sync_bytes"] < 2000
     # one photo replaced: that photo and the manifest, not the other 99 photos
     photo = figures["one_change_photo_bytes"]
