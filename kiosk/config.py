@@ -344,8 +344,6 @@ def parse_config_text(data: bytes, where: str) -> Config:
         raise ConfigError([f"{where}: is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{where}: invalid TOML: {exc}"]) from None
-    except RecursionError:
-        raise ConfigError([f"{where}: invalid TOML: arrays or tables nested too deeply"]) from None
     return parse_config(doc, where)
 
 

@@ -148,6 +148,14 @@ def test_a_control_character_or_lone_surrogate_makes_only_its_item_invalid(
     assert board.item_ids() == ["good"]
 
 
+def test_a_title_of_200_letters_decomposed_is_still_200_letters():
+    import unicodedata
+
+    title = unicodedata.normalize("NFD", "ế" * 200)  # 600 code points before NFC
+    item = parse_item({"id": "a", "type": "text", "title": title})
+    assert isinstance(item, TextItem) and item.title == "ế" * 200
+
+
 def test_a_body_keeps_its_newlines_and_tabs():
     item = parse_item({"id": "a", "type": "text", "body": "Một\n\nHai\tba"})
     assert isinstance(item, TextItem) and item.body == "Một\n\nHai\tba"
