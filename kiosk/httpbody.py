@@ -24,6 +24,10 @@ class BodyRefused(Exception):
     """Too large, too slow, compressed, or the connection broke: the reply is not used."""
 
 
+class TooSlow(BodyRefused):
+    """The deadline passed before the body was whole."""
+
+
 def chunks(response: requests.Response, deadline: float) -> Iterator[bytes]:
     """The reply's body as the socket gives it, by `deadline` (time.monotonic()). Raises
     BodyRefused; a broken connection's own exception is its __cause__."""
@@ -36,7 +40,7 @@ def chunks(response: requests.Response, deadline: float) -> Iterator[bytes]:
         while chunk := response.raw.read1(CHUNK, decode_content=False):
             yield chunk
             if time.monotonic() > deadline:
-                raise BodyRefused("too slow")
+                raise TooSlow("too slow")
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         raise BodyRefused(f"the connection broke off ({type(exc).__name__})") from exc
 

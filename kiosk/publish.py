@@ -92,9 +92,22 @@ def publish_playlist(
     expires_days: float,
     sequence: int | None = None,
 ) -> Published:
-    """Write one channel: its assets first (so a device never finds a manifest naming an
-    asset that is not there yet), then its signed manifest, each atomically."""
-    sequence = sequence_to_publish(site, playlist.channel, sequence)
+    """Write one channel, numbered one past the site's unless `sequence` is given."""
+    number = sequence_to_publish(site, playlist.channel, sequence)
+    return write_channel(playlist, key, site, now, expires_days, number)
+
+
+def write_channel(
+    playlist: Playlist,
+    key: Ed25519PrivateKey,
+    site: Path,
+    now: datetime,
+    expires_days: float,
+    sequence: int,
+) -> Published:
+    """Write one channel with a sequence already checked: its assets first (so a device
+    never finds a manifest naming an asset that is not there yet), then its signed
+    manifest, each atomically."""
     new = 0
     for sha, path in sorted(playlist.assets.files.items()):
         dest = site / "assets" / sha
@@ -157,10 +170,10 @@ def publish_command(args: argparse.Namespace) -> int:
     playlists = load_playlists([Path(p) for p in args.playlists])
     site = Path(args.out)
     now = datetime.now(UTC).replace(microsecond=0)
-    for playlist in playlists:  # every channel's number checked before anything is written
-        sequence_to_publish(site, playlist.channel, args.sequence)
-    for playlist in playlists:
-        done = publish_playlist(playlist, key, site, now, args.expires_days, args.sequence)
+    # every channel's number checked before anything is written
+    numbers = [sequence_to_publish(site, p.channel, args.sequence) for p in playlists]
+    for playlist, number in zip(playlists, numbers, strict=True):
+        done = write_channel(playlist, key, site, now, args.expires_days, number)
         print(
             f"{done.channel}: sequence {done.sequence}, {done.items} items, "
             f"{done.assets_total} assets ({done.assets_new} new), "

@@ -20,7 +20,7 @@ import requests
 import urllib3
 
 from kiosk import __version__
-from kiosk.httpbody import IDENTITY, BodyRefused, chunks
+from kiosk.httpbody import IDENTITY, BodyRefused, TooSlow, chunks
 
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024  # SPEC 1.5
 CONNECT_TIMEOUT_S = 5.0
@@ -195,7 +195,7 @@ def _chunks(
     except BodyRefused as exc:
         if exc.__cause__ is not None:
             raise TransportError(f"{url}: {_reason(exc.__cause__, timeouts)}") from None
-        if str(exc) == "too slow":
+        if isinstance(exc, TooSlow):
             raise TransportError(f"{url}: too slow; gave up (the download resumes later)") from None
         raise TransportError(f"{url}: {exc}") from None
 

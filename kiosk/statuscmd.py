@@ -18,7 +18,7 @@ import requests
 
 from kiosk import __version__
 from kiosk.cli import UsageError
-from kiosk.httpbody import IDENTITY, BodyRefused, read_body
+from kiosk.httpbody import IDENTITY, BodyRefused, TooSlow, read_body
 from kiosk.textrules import printable
 
 TIMEOUT_S = 5.0
@@ -58,9 +58,9 @@ def ask(url: str, timeout: float = TIMEOUT_S) -> Answer:
         return Answer(url, None, "no answer in time")
     except requests.ConnectionError:
         return Answer(url, None, "unreachable")
-    except BodyRefused as exc:
-        if "too slow" in str(exc):
-            return Answer(url, None, "no answer in time")
+    except TooSlow:
+        return Answer(url, None, "no answer in time")
+    except BodyRefused:
         return Answer(url, None, NOT_A_KIOSK)
     except (requests.RequestException, ValueError, RecursionError):
         return Answer(url, None, NOT_A_KIOSK)

@@ -51,6 +51,7 @@ class Store:
         self.assets = root / "assets"
         self.partial = root / "partial"
         self.derived = root / "derived"
+        self._screen_file = root / "screen.json"
         self._unreferenced_since: dict[Path, float] = {}  # bounded by the files on disk
 
     def prepare(self) -> None:
@@ -126,7 +127,7 @@ class Store:
 
     def remembered_screen(self) -> tuple[int, int] | None:
         try:
-            w, h = json.loads((self.root / "screen.json").read_bytes())["logical"]
+            w, h = json.loads(self._screen_file.read_bytes())["logical"]
             return int(w), int(h)
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -135,7 +136,7 @@ class Store:
         """So that `kiosk sync --once` pre-scales for the screen `kiosk run` drives; written
         only when it changes."""
         if self.remembered_screen() != tuple(logical):
-            atomic_write(self.root / "screen.json", json.dumps({"logical": list(logical)}).encode())
+            atomic_write(self._screen_file, json.dumps({"logical": list(logical)}).encode())
 
     # -- garbage ----------------------------------------------------------------------------
 
@@ -144,7 +145,7 @@ class Store:
         the lock, so nobody is writing them now). Only the cache's: the play journal beside
         it is written by the heartbeat thread, which cleans up after itself. Finding none
         costs a few directory reads, no writes."""
-        own = [(self.root, ".screen.json.*.tmp")]
+        own = [(self.root, f".{self._screen_file.name}.*.tmp")]  # atomic_write's temp
         own += [(folder, ".*.tmp") for folder in (self.channels, self.assets, self.derived)]
         for folder, pattern in own:
             for path in folder.glob(pattern) if folder.is_dir() else ():

@@ -718,3 +718,20 @@ def test_every_test_the_threat_model_points_at_exists():
         tests = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         found = [t for t in tests if t == name or (name.endswith("*") and t.startswith(name[:-1]))]
         assert found, f"{file}::{name} is not a test"
+
+
+def test_a_board_trickling_its_health_is_no_answer_in_time_within_the_timeout():
+    from kiosk.statuscmd import ask
+    from tests.rawhttp import RawServer, Reply
+
+    body = json.dumps({"status": "ok"}).encode() + b" " * 200
+    server = RawServer()
+    server.reply = Reply(b"HTTP/1.1 200 OK\r\nContent-Length: %d" % len(body), body, 50, 0.1)
+    try:
+        started = time.monotonic()
+        answer = ask(server.url + "/health", timeout=1.0)
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop()
+    assert answer.doc is None and answer.error == "no answer in time"
+    assert elapsed < 2.5
