@@ -1,8 +1,8 @@
 """`kiosk firstboot`: take what the installer left on the boot partition into the system.
 
-Run by kiosk-firstboot.service at every boot and whenever a new file lands on the boot
-partition. Secrets leave the FAT partition (readable by anyone holding the card) first,
-whatever else happens. Then everything is validated together; a bad file leaves the
+Run by kiosk-firstboot.service at boot when such a file is there, and whenever a new file
+lands on the boot partition. Secrets leave the FAT partition (readable by anyone holding
+the card) first, whatever else happens. Then everything is validated together; a bad file leaves the
 configuration in force untouched, is renamed kiosk.toml.rejected, and the reasons go to
 the journal and to /etc/kiosk/import-error.txt, which the screen shows.
 
@@ -204,6 +204,14 @@ def apply(
         (etc / name).unlink(missing_ok=True)
 
 
+def _active(unit: str) -> bool:
+    try:
+        done = subprocess.run(["systemctl", "is-active", "--quiet", unit], timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 def _run(*command: str) -> None:
     """A system command of a live import; its failure is logged, not fatal."""
     try:
@@ -246,6 +254,9 @@ def import_boot(root: Path, boot_dir: Path, live: bool) -> int:
         if wifi is not None:
             _run("nmcli", "connection", "reload")
             _run("nmcli", "--wait", "30", "connection", "up", "kiosk-wifi")
+        # The setup screen holds the panel: it lets go before the kiosk takes it.
+        if _active("kiosk-setup.service"):
+            _run("systemctl", "stop", "kiosk-setup.service")
         _run("systemctl", "--no-block", "restart", "kiosk.service")
     return 0
 

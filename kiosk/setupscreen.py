@@ -3,7 +3,7 @@ standing at it knows what to do, instead of a black panel.
 
 kiosk-setup.service runs it while /etc/kiosk/kiosk.toml is missing; kiosk firstboot
 restarts it after refusing a file. It redraws every few seconds (the board may get an
-address meanwhile) until stopped; starting kiosk.service stops it (Conflicts=).
+address meanwhile) until stopped: kiosk firstboot stops it before it starts kiosk.service.
 """
 
 from __future__ import annotations

@@ -15,8 +15,11 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SOURCE="$(dirname "$HERE")"
 WHEEL=""
 BOOT=""
-# The screen (SDL's KMS/DRM driver loads these), CEC (cec-ctl), the venv, TLS roots.
-PACKAGES=(python3 python3-venv ca-certificates libdrm2 libgbm1 libegl1 libgles2 v4l-utils)
+# The screen: SDL's KMS/DRM driver loads these, and Mesa's drivers (libgl1-mesa-dri,
+# libegl-mesa0) draw. Without libopengl0, SDL 2.32 still picks its "opengl" renderer and
+# the panel stays black. Then CEC (cec-ctl), the venv, TLS roots.
+PACKAGES=(python3 python3-venv ca-certificates libdrm2 libgbm1 libegl1 libegl-mesa0 libgles2
+    libopengl0 libgl1-mesa-dri v4l-utils)
 # GPIO: lgpio comes from Raspberry Pi OS's own archive, for the venv's system site packages.
 OPTIONAL_PACKAGES=(python3-lgpio)
 GROUPS_NEEDED=(video render input gpio spi)

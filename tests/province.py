@@ -14,6 +14,7 @@ import struct
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +75,9 @@ class FaultyHandler(SiteHandler):
         elif fault == "truncate":
             self.truncate = True
             super().do_GET(body)
+        elif fault == "half":  # half the body, then nothing more until the server stops
+            self.half = True
+            super().do_GET(body)
         else:
             super().do_GET(body)
 
@@ -84,20 +88,38 @@ class FaultyHandler(SiteHandler):
         super().send_header(keyword, value)
 
     def write_body(self, data: bytes) -> None:
+        if getattr(self, "half", False):
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self._sent(len(data) // 2)
+            self.server.stopping.wait(120)
+            self.close_connection = True
+            return
+        if self._write_body(data):
+            self._sent(len(data))
+
+    def _sent(self, length: int) -> None:
+        """Tell the test, once those bytes are on the wire (a power cut at that moment)."""
+        if self.server.on_sent is not None:
+            self.server.on_sent(self.path.split("?")[0], length)
+
+    def _write_body(self, data: bytes) -> bool:
+        """True when the whole body went out."""
         if getattr(self, "truncate", False):
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()
             self.close_connection = True
             self.request.shutdown(socket.SHUT_RDWR)
-            return
+            return False
         rate = self.server.bytes_per_s
         if not rate:
             self.wfile.write(data)
-            return
+            return True
         step = max(1024, rate // 20)
         for start in range(0, len(data), step):
             self.wfile.write(data[start : start + step])
             time.sleep(step / rate)
+        return True
 
 
 def _http_date(moment: datetime) -> str:
@@ -105,7 +127,7 @@ def _http_date(moment: datetime) -> str:
 
 
 class FaultyServer(SiteServer):
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, port: int = 0) -> None:
         self.requests: list[Request] = []
         self.faults: dict[str, list[str]] = {}
         self.stopping = threading.Event()
@@ -114,7 +136,8 @@ class FaultyServer(SiteServer):
         self.headers: dict[str, str] = {}  # replace these headers' values in every answer
         self.trickle_s = 2.0
         self.max_header_line: int | None = None  # nginx's large_client_header_buffers: 8k
-        super().__init__(("127.0.0.1", 0), root, FaultyHandler)
+        self.on_sent: Callable[[str, int], None] | None = None  # (path, body bytes) when sent
+        super().__init__(("127.0.0.1", port), root, FaultyHandler)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -166,11 +189,11 @@ def sha(data: bytes) -> str:
 class Province:
     """Publishes manifests (any payload, even broken ones) and assets into a served site."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, port: int = 0) -> None:
         self.site = root
         self.key = Ed25519PrivateKey.generate()
         self.public_key = public_key_text(raw_public_key(self.key))
-        self.server = FaultyServer(root)
+        self.server = FaultyServer(root, port)
         self.sequences: dict[str, int] = {}
 
     @property
