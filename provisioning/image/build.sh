@@ -123,6 +123,7 @@ echo raspberrypi >"$ROOT/etc/hostname"
 # take the kernel seconds to unpack under emulation), and fsck for the root in it.
 cat >"$ROOT/etc/initramfs-tools/conf.d/board-vm.conf" <<'INITRAMFS'
 MODULES=list
+FSTYPE=ext4
 INITRAMFS
 printf '%s\n' virtio_pci virtio_blk ext4 crc32c_generic crc32c_intel >"$ROOT/etc/initramfs-tools/modules"
 in_root update-initramfs -u -k all >/dev/null
