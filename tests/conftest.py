@@ -65,3 +65,20 @@ def province(tmp_path):
     p.server.start()
     yield p
     p.server.stop()
+
+
+# The whole board (tests/test_boot.py, tests/test_arm64.py) runs after everything else: CI
+# builds the board image in the background meanwhile (.ci/run), and a failure of the
+# quick tests shows first.
+LAST = ("test_arm64.py", "test_boot.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: LAST.index(item.path.name) + 1 if item.path.name in LAST else 0)
+
+
+def tell(request: pytest.FixtureRequest, text: str) -> None:
+    """A line on the terminal, past pytest's capture: the figures a slow test measured."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(text, flush=True)

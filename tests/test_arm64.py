@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import ROOT, require_tool
+from tests.conftest import ROOT, require_tool, tell
 from tests.test_config import GOOD
 from tests.test_install_chroot import CACHE, SUITE, enter, mirror
 from tests.test_ocr import AT, HEADER, NOTICE, edit_distance, normalise, read_back, tesseract_vie
@@ -71,7 +71,7 @@ def pristine_arm64(cache: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def arm64(tmp_path_factory):
+def arm64(tmp_path_factory, request):
     if os.geteuid() != 0:
         pytest.skip("an arm64 chroot needs root (CI runs as root)")
     require_tool("qemu-aarch64-static", "qemu-user-static")
@@ -101,9 +101,7 @@ def arm64(tmp_path_factory):
         1800,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    sys.__stdout__.write(
-        f"\narm64 chroot ready (install included) in {time.monotonic() - started:.0f} s\n"
-    )
+    tell(request, f"\narm64 chroot ready (install included) in {time.monotonic() - started:.0f} s")
     return root
 
 

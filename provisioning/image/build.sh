@@ -77,10 +77,26 @@ without_host_apt() {
     while read -r conf; do rm -f "$ROOT/etc/apt/apt.conf.d/$conf"; done <"$WORK/apt-added"
 }
 
+# A small initramfs with what mounts the root on QEMU's virtio disk (all of Debian's modules
+# take the kernel seconds to unpack under emulation), and fsck for the root in it. In place
+# before the kernel is installed, so that its initramfs is made once.
+small_initramfs() {
+    install -d "$ROOT/etc/initramfs-tools/conf.d" "$ROOT/etc/initramfs-tools/hooks"
+    printf 'MODULES=list\nFSTYPE=ext4\n' >"$ROOT/etc/initramfs-tools/conf.d/board-vm.conf"
+    cat >"$ROOT/etc/initramfs-tools/hooks/board-vm" <<'HOOK'
+#!/bin/sh
+# The board image for QEMU (provisioning/image/build.sh): the root is on a virtio disk.
+case "$1" in prereqs) exit 0 ;; esac
+. /usr/share/initramfs-tools/hook-functions
+manual_add_modules virtio_pci virtio_blk ext4 crc32c_generic crc32c_intel
+HOOK
+    chmod 0755 "$ROOT/etc/initramfs-tools/hooks/board-vm"
+}
+
 # The root file system. A tarball of debootstrap's result may be kept between builds
 # (KIOSK_IMAGE_CACHE, a folder): the packages are the same until the suite changes.
 tarball=""
-[ -z "${KIOSK_IMAGE_CACHE:-}" ] || tarball="$KIOSK_IMAGE_CACHE/debootstrap-$SUITE-$(echo "$BASE ${PACKAGES[*]} ${VM_ONLY[*]}" | sha256sum | cut -c1-12).tgz"
+[ -z "${KIOSK_IMAGE_CACHE:-}" ] || tarball="$KIOSK_IMAGE_CACHE/debootstrap-$SUITE-$(echo "2 $BASE ${PACKAGES[*]} ${VM_ONLY[*]}" | sha256sum | cut -c1-12).tgz"
 if [ -n "$tarball" ] && [ -f "$tarball" ]; then
     say "debootstrap: from $tarball"
     mkdir "$ROOT" && tar -xzf "$tarball" -C "$ROOT"
@@ -88,6 +104,7 @@ else
     say "debootstrap $SUITE from $MIRROR"
     debootstrap --variant=minbase --include="$BASE" "$SUITE" "$ROOT" "$MIRROR" \
         >"$WORK/debootstrap.log" 2>&1 || { tail -20 "$WORK/debootstrap.log" >&2; die "debootstrap failed"; }
+    small_initramfs
     with_host_apt
     in_root apt-get update -qq
     in_root apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" "${VM_ONLY[@]}" \
@@ -119,14 +136,6 @@ PARTUUID=$DISK_ID-01  /boot/firmware  vfat    defaults          0       2
 PARTUUID=$DISK_ID-02  /               ext4    defaults,noatime  0       1
 FSTAB
 echo raspberrypi >"$ROOT/etc/hostname"
-# A small initramfs with what mounts the root on QEMU's virtio disk (all of Debian's modules
-# take the kernel seconds to unpack under emulation), and fsck for the root in it.
-cat >"$ROOT/etc/initramfs-tools/conf.d/board-vm.conf" <<'INITRAMFS'
-MODULES=list
-FSTYPE=ext4
-INITRAMFS
-printf '%s\n' virtio_pci virtio_blk ext4 crc32c_generic crc32c_intel >"$ROOT/etc/initramfs-tools/modules"
-in_root update-initramfs -u -k all >/dev/null
 : >"$ROOT/etc/machine-id"  # made at the first boot, as on a Pi image
 
 # install.sh, in the chroot, as the pi-gen stage runs it: the wheel is built here.
