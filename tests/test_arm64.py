@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import tarfile
@@ -27,7 +26,7 @@ from PIL import Image
 
 from tests.conftest import ROOT, require_tool, tell
 from tests.test_config import GOOD
-from tests.test_install_chroot import CACHE, SUITE, enter, mirror
+from tests.test_install_chroot import CACHE, SUITE, enter, host_ca, keep_as_tarball, mirror
 from tests.test_ocr import AT, HEADER, NOTICE, edit_distance, normalise, read_back, tesseract_vie
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
@@ -62,11 +61,7 @@ def pristine_arm64(cache: Path) -> Path:
     (build / "usr/libexec/qemu-binfmt/aarch64-binfmt-P").symlink_to("../../bin/qemu-aarch64-static")
     done = subprocess.run(["chroot", str(build), "/sbin/ldconfig"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    partial = tarball.with_suffix(".part")
-    with tarfile.open(partial, "w") as tar:
-        tar.add(build, arcname=".")
-    partial.rename(tarball)
-    shutil.rmtree(build)
+    keep_as_tarball(build, tarball)
     return tarball
 
 
@@ -84,12 +79,7 @@ def arm64(tmp_path_factory, request):
     with tarfile.open(pristine_arm64(CACHE)) as tar:
         tar.extractall(root, filter="fully_trusted")
     shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
-    shutil.copy(
-        os.environ.get("PIP_CERT")
-        or ssl.get_default_verify_paths().cafile
-        or "/etc/ssl/certs/ca-certificates.crt",
-        root / "tmp/host-ca.crt",
-    )
+    shutil.copy(host_ca(), root / "tmp/host-ca.crt")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root / "tmp"), ROOT],
         check=True, capture_output=True, timeout=600,

@@ -62,12 +62,27 @@ def pristine(cache: Path) -> Path:
             capture_output=True,
             timeout=900,
         )
-        partial = tarball.with_suffix(".part")
-        with tarfile.open(partial, "w") as tar:
-            tar.add(build, arcname=".")
-        partial.rename(tarball)
-        shutil.rmtree(build)
+        keep_as_tarball(build, tarball)
     return tarball
+
+
+def keep_as_tarball(build: Path, tarball: Path) -> None:
+    """A chroot made once, kept between runs (whole, or not at all), its folder removed."""
+    partial = tarball.with_suffix(".part")
+    with tarfile.open(partial, "w") as tar:
+        tar.add(build, arcname=".")
+    partial.rename(tarball)
+    shutil.rmtree(build)
+
+
+def host_ca() -> str:
+    """The host's certificate authorities, for pip in a chroot (this workplace's registries
+    are behind its own)."""
+    return (
+        os.environ.get("PIP_CERT")
+        or ssl.get_default_verify_paths().cafile
+        or "/etc/ssl/certs/ca-certificates.crt"
+    )
 
 
 def fresh_chroot(root: Path) -> Path:
@@ -85,12 +100,7 @@ def fresh_chroot(root: Path) -> Path:
     for conf in Path("/etc/apt/apt.conf.d").iterdir():
         if not (root / "etc/apt/apt.conf.d" / conf.name).exists():
             shutil.copy(conf, root / "etc/apt/apt.conf.d")
-    shutil.copy(
-        os.environ.get("PIP_CERT")
-        or ssl.get_default_verify_paths().cafile
-        or "/etc/ssl/certs/ca-certificates.crt",
-        root / "tmp/host-ca.crt",
-    )
+    shutil.copy(host_ca(), root / "tmp/host-ca.crt")
     # A Raspberry Pi OS boot partition.
     (root / "boot/firmware").mkdir(parents=True)
     (root / "boot/firmware/cmdline.txt").write_text(STOCK_CMDLINE)
