@@ -2,9 +2,9 @@
 
 Run by kiosk-firstboot.service at boot when such a file is there, and whenever a new file
 lands on the boot partition. Secrets leave the FAT partition (readable by anyone holding
-the card) first, whatever else happens. Then everything is validated together; a bad file leaves the
-configuration in force untouched, is renamed kiosk.toml.rejected, and the reasons go to
-the journal and to /etc/kiosk/import-error.txt, which the screen shows.
+the card) first, whatever else happens. Then everything is validated together; a bad file
+leaves the configuration in force untouched, is renamed kiosk.toml.rejected, and the
+reasons go to the journal and to /etc/kiosk/import-error.txt, which the screen shows.
 
 Works on a root folder (default /) so the tests run it against a fake system.
 """

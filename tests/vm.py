@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -61,7 +62,7 @@ class Agent:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def call(self, execute: str, arguments: dict | None = None, timeout: float = 10) -> object:
+    def call(self, execute: str, arguments: dict | None = None, timeout: float = 10) -> Any:
         deadline = time.monotonic() + timeout
         with socket.socket(socket.AF_UNIX) as sock:
             sock.settimeout(timeout)
@@ -95,14 +96,14 @@ class Agent:
             "guest-exec",
             {"path": "/bin/sh", "arg": ["-c", command], "capture-output": True},
         )
-        pid = started["pid"]  # type: ignore[index]
+        pid = started["pid"]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = self.call("guest-exec-status", {"pid": pid})
-            if status["exited"]:  # type: ignore[index]
-                out = base64.b64decode(status.get("out-data", "")).decode(errors="replace")  # type: ignore[union-attr]
-                err = base64.b64decode(status.get("err-data", "")).decode(errors="replace")  # type: ignore[union-attr]
-                return subprocess.CompletedProcess(command, status.get("exitcode", -1), out, err)  # type: ignore[union-attr]
+            if status["exited"]:
+                out = base64.b64decode(status.get("out-data", "")).decode(errors="replace")
+                err = base64.b64decode(status.get("err-data", "")).decode(errors="replace")
+                return subprocess.CompletedProcess(command, status.get("exitcode", -1), out, err)
             time.sleep(0.5)
         raise TimeoutError(f"{command}: still running after {timeout} s")
 
