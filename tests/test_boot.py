@@ -31,11 +31,12 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageStat
 
+from bench.site import free_port
 from tests.boards import TOKEN, WIFI, read_from_image
 from tests.conftest import ROOT, require_tool, tell
 from tests.province import Province, image, noise_png, text
 from tests.test_ocr import normalise, read_back, tesseract_vie
-from tests.vm import GUEST_SOURCE, PANEL, Machine, Ports, free_port
+from tests.vm import GUEST_SOURCE, PANEL, Machine, Ports
 
 CHANNEL = "tinh-08"
 DEVICE = "08-02263-01"

@@ -146,12 +146,6 @@ class Ports:
     source: int  # on 127.0.0.1, reached by the guest at http://10.0.2.100/
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Machine:
     """One QEMU process: a boot of the image, until it is shut down or its plug pulled."""
 
