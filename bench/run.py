@@ -45,13 +45,13 @@ def say(text: str) -> None:
 def transition_ms(size: tuple[int, int], fades: int = 4) -> dict[str, float]:
     """Frame time of the crossfade between two full text slides, in process, off-screen:
     each frame blends the old picture with the new over the whole panel."""
-    from kiosk.authoring import FileAssets
-    from kiosk.content import Content, ContentBox
-    from kiosk.display import PygameDisplay
-    from kiosk.model import parse_item
-    from kiosk.player import Player
+    from kiosk.board.content import Content, ContentBox
+    from kiosk.board.display import PygameDisplay
+    from kiosk.board.player import Player
+    from kiosk.core.authoring import FileAssets
+    from kiosk.core.model import parse_item
+    from kiosk.core.schedule import ChannelContent
     from kiosk.render.screen import Orientation
-    from kiosk.schedule import ChannelContent
 
     items = tuple(parse_item(dict(TEXT_ITEM, id=f"s{n}", duration=3)) for n in range(2))
     display = PygameDisplay(size, headless=True)
@@ -214,8 +214,8 @@ def schedule_ms() -> float:
     """The worst content for the schedule within the rules (SPEC 1.4): 500 items of 24 hour
     windows each, flipping at 499 different minutes while an emergency holds the screen, so
     that no flip changes what is shown. The player computes next_change at each change."""
-    from kiosk.model import parse_items
-    from kiosk.schedule import ChannelContent, next_change
+    from kiosk.core.model import parse_items
+    from kiosk.core.schedule import ChannelContent, next_change
 
     raws = [{"id": "alarm", "type": "text", "title": "Khẩn cấp", "priority": "emergency"}]
     for n in range(1, 500):

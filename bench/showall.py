@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import procstat
 from bench.soak import SimClock
-from kiosk.app import build_board
-from kiosk.clock import SourceClock
-from kiosk.config import load_config
-from kiosk.display import PygameDisplay
+from kiosk.board.app import build_board
+from kiosk.board.clock import SourceClock
+from kiosk.board.display import PygameDisplay
+from kiosk.core.config import load_config
 
 
 def main() -> int:

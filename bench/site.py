@@ -13,10 +13,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.authoring import parse_playlist
-from kiosk.publish import Published, publish_playlist
-from kiosk.signing import public_key_text, raw_public_key
-from kiosk.sitesrv import SiteHandler, SiteServer
+from kiosk.core.authoring import parse_playlist
+from kiosk.core.signing import public_key_text, raw_public_key
+from kiosk.province.publish import Published, publish_playlist
+from kiosk.province.sitesrv import SiteHandler, SiteServer
 
 
 class _Counted:

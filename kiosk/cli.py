@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kiosk import __version__
-from kiosk.config import ConfigError, load_config
+from kiosk.core.config import ConfigError, load_config, push_url
 
 
 class UsageError(Exception):
@@ -65,6 +65,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _mqtt_url(text: str) -> str:
+    try:
+        url = push_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not url:
+        raise argparse.ArgumentTypeError("give mqtt://host:port or mqtts://host:port")
+    return url
+
+
 def _fleet_parser(sub: argparse._SubParsersAction) -> None:
     fleet = sub.add_parser("fleet", help="many boards at once, from the province's inventory")
     verbs = fleet.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -87,7 +97,7 @@ def _fleet_parser(sub: argparse._SubParsersAction) -> None:
 
     status = verbs.add_parser("status", parents=[asking], help="every board's health, as a table")
     status.add_argument("--out", metavar="DIR", help="also write DIR/status.csv and status.json")
-    status.set_defaults(func=_later("kiosk.fleetcmd", "status_command"))
+    status.set_defaults(func=_later("kiosk.province.fleetcmd", "status_command"))
 
     report = verbs.add_parser(
         "report", parents=[asking], help="the yearly report: boards per area against targets"
@@ -124,12 +134,47 @@ def _fleet_parser(sub: argparse._SubParsersAction) -> None:
         help="count boards installed (default) or only those that answer",
     )
     report.add_argument("--as-of", metavar="DATE", help="count boards installed by this day")
-    report.set_defaults(func=_later("kiosk.fleetcmd", "report_command"))
+    report.set_defaults(func=_later("kiosk.province.fleetcmd", "report_command"))
 
     prom = verbs.add_parser("prometheus", help="Prometheus file_sd targets of every board")
     prom.add_argument("inventory", metavar="INVENTORY.csv", help="the province's boards")
     prom.add_argument("--out", metavar="FILE", help="the targets file (default: stdout)")
-    prom.set_defaults(func=_later("kiosk.fleetcmd", "prometheus_command"))
+    prom.set_defaults(func=_later("kiosk.province.fleetcmd", "prometheus_command"))
+
+
+def _province_parser(sub: argparse._SubParsersAction) -> None:
+    province = sub.add_parser("province", help="the province server (SPEC 7)")
+    verbs = province.add_subparsers(dest="verb", required=True, metavar="VERB")
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", required=True, metavar="PROVINCE.toml")
+
+    def later(name: str) -> Callable[[argparse.Namespace], int]:
+        return _later("kiosk.province.provincecmd", name)
+
+    serve = verbs.add_parser(
+        "serve", parents=[config], help="create or migrate the database, then serve"
+    )
+    serve.set_defaults(func=later("serve_command"))
+    boards = verbs.add_parser(
+        "boards", parents=[config], help="register the inventory's boards; new tokens to a CSV"
+    )
+    boards.add_argument("--tokens-out", required=True, metavar="TOKENS.csv")
+    boards.set_defaults(func=later("boards_command"))
+    user = verbs.add_parser("user", help="accounts").add_subparsers(
+        dest="user_verb", required=True, metavar="VERB"
+    )
+    add = user.add_parser(
+        "add", parents=[config], help="an account; the password is asked, or read from stdin"
+    )
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=("admin", "approver", "author", "technician"))
+    add.add_argument("--channel", action="append", default=[], metavar="C")
+    add.set_defaults(func=later("user_add_command"))
+    token = verbs.add_parser(
+        "api-token", parents=[config], help="a new API token for an account (kiosk fleet --server)"
+    )
+    token.add_argument("name")
+    token.set_defaults(func=later("api_token_command"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--size", help="override the screen size, WxH")
     run.add_argument("--rotation", type=int, help="override the rotation (0, 90, 180, 270)")
-    run.set_defaults(func=_later("kiosk.app", "run_command"))
+    run.set_defaults(func=_later("kiosk.board.app", "run_command"))
 
     render = sub.add_parser("render", help="preview an item JSON or a playlist TOML as PNG")
     render.add_argument("input", help="an item (.json) or a playlist (.toml)")
@@ -168,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--rotation", type=int, help="0, 90, 180 or 270 (default: the config's)")
     render.add_argument("--at", help="the clock for the header and schedule, RFC 3339")
     render.add_argument("--config", help="kiosk.toml for the unit name, time zone and screen")
-    render.set_defaults(func=_later("kiosk.preview", "render_command"))
+    render.set_defaults(func=_later("kiosk.render.preview", "render_command"))
 
     demo = sub.add_parser(
         "demo",
@@ -185,11 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="sync every channel from the source once")
     sync.add_argument("--once", action="store_true", required=True, help="one sync, then exit")
     sync.add_argument("--config", help="kiosk.toml (default: /etc/kiosk/kiosk.toml)")
-    sync.set_defaults(func=_later("kiosk.app", "sync_command"))
+    sync.set_defaults(func=_later("kiosk.board.app", "sync_command"))
 
     keygen = sub.add_parser("keygen", help="make an Ed25519 signing key for kiosk publish")
     keygen.add_argument("--out", required=True, help="the private key file to create (0600)")
-    keygen.set_defaults(func=_later("kiosk.publish", "keygen_command"))
+    keygen.set_defaults(func=_later("kiosk.province.publish", "keygen_command"))
 
     publish = sub.add_parser("publish", help="sign playlists into a static site for the boards")
     publish.add_argument("playlists", nargs="+", metavar="PLAYLIST.toml")
@@ -201,14 +246,21 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument(
         "--expires-days", type=float, default=14, help="days until expiry (default 14)"
     )
-    publish.set_defaults(func=_later("kiosk.publish", "publish_command"))
+    publish.add_argument(
+        "--notify",
+        type=_mqtt_url,
+        metavar="mqtt://HOST:PORT",
+        help="announce each new sequence on this MQTT broker (push, SPEC 1.7)",
+    )
+    publish.set_defaults(func=_later("kiosk.province.publish", "publish_command"))
 
     status = sub.add_parser("status", help="the health of one or many boards, as a table")
     status.add_argument("urls", nargs="+", metavar="URL", help="a board's health address")
     status.add_argument("--json", action="store_true", help="print the documents as JSON")
-    status.set_defaults(func=_later("kiosk.statuscmd", "status_command"))
+    status.set_defaults(func=_later("kiosk.province.statuscmd", "status_command"))
 
     _fleet_parser(sub)
+    _province_parser(sub)
 
     provision = sub.add_parser(
         "provision", help="write a board's kiosk.toml, token and Wi-Fi to its boot partition"
@@ -227,14 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
     provision.add_argument(
         "--wifi", metavar="WIFI.toml", help="Wi-Fi: ssid, password, country (default VN)"
     )
-    provision.set_defaults(func=_later("kiosk.provision", "provision_command"))
+    provision.set_defaults(func=_later("kiosk.installer.provision", "provision_command"))
 
     firstboot = sub.add_parser(
         "firstboot", help="(on the board, as root) import the boot partition's kiosk files"
     )
     firstboot.add_argument("--root", default="/", help="the system to configure (default /)")
     firstboot.add_argument("--boot", help="the boot partition (default: /boot/firmware)")
-    firstboot.set_defaults(func=_later("kiosk.firstboot", "firstboot_command"))
+    firstboot.set_defaults(func=_later("kiosk.installer.firstboot", "firstboot_command"))
 
     setup = sub.add_parser(
         "setup-screen", help="(on the board) what the screen says while it has no configuration"
@@ -243,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--headless", action="store_true", help="no window: draw off-screen")
     setup.add_argument("--snapshot", help="also write the picture to this PNG")
     setup.add_argument("--once", action="store_true", help="draw once and exit")
-    setup.set_defaults(func=_later("kiosk.setupscreen", "setup_screen_command"))
+    setup.set_defaults(func=_later("kiosk.board.setupscreen", "setup_screen_command"))
 
     check = sub.add_parser("check-config", help="validate a kiosk.toml")
     check.add_argument("path")

@@ -18,14 +18,14 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.app import run_kiosk
+from kiosk.board.app import run_kiosk
 from kiosk.cli import UsageError
-from kiosk.config import default_config
+from kiosk.core.config import default_config
+from kiosk.core.signing import public_key_text, raw_public_key
 from kiosk.paths import SAMPLE_PLAYLISTS, user_cache_dir
-from kiosk.preview import parse_size
-from kiosk.publish import load_playlists, publish_playlist, site_sequence
-from kiosk.signing import public_key_text, raw_public_key
-from kiosk.sitesrv import SiteServer
+from kiosk.province.publish import load_playlists, publish_playlist, site_sequence
+from kiosk.province.sitesrv import SiteServer
+from kiosk.render.preview import parse_size
 
 log = logging.getLogger(__name__)
 

@@ -186,7 +186,7 @@ step_services() {
 
 step_boot() {
     # The kernel command line and config.txt, shared with kiosk provision's own edits.
-    "$VENV/bin/python" -m kiosk.provision "$BOOT"
+    "$VENV/bin/python" -m kiosk.installer.provision "$BOOT"
 }
 
 step_packages

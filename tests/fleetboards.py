@@ -14,7 +14,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from kiosk.healthsrv import HealthCollector
+from kiosk.board.healthsrv import HealthCollector
 from tests.loopback import Loopback
 
 DATA = Path(__file__).parent / "data" / "fleet"

@@ -1,5 +1,6 @@
 """A province for tests: a signing key, a published site, and a real HTTP server on
-127.0.0.1 that serves it (kiosk.sitesrv) and misbehaves on request, noting every request."""
+127.0.0.1 that serves it (kiosk.province.sitesrv) and misbehaves on request, noting every
+request."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
-from kiosk.fsutil import atomic_write
-from kiosk.signing import public_key_text, raw_public_key, sign_envelope
-from kiosk.sitesrv import SiteHandler, SiteServer
+from kiosk.core.fsutil import atomic_write
+from kiosk.core.signing import public_key_text, raw_public_key, sign_envelope
+from kiosk.province.sitesrv import SiteHandler, SiteServer
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.bootfiles import (
+from kiosk.installer.bootfiles import (
     BootFileError,
     Wifi,
     edit_cmdline,

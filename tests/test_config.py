@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import ConfigError, load_config
+from kiosk.core.config import ConfigError, load_config
 
 GOOD = """\
 [device]
@@ -215,7 +215,7 @@ def test_check_config_command(tmp_path):
 def test_the_embedded_default_is_valid():
     import tomllib
 
-    from kiosk.config import parse_config
+    from kiosk.core.config import parse_config
     from kiosk.paths import DEFAULT_CONFIG
 
     parse_config(tomllib.loads(DEFAULT_CONFIG.read_text("utf-8")), str(DEFAULT_CONFIG))

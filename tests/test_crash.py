@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
-from kiosk.model import ImageItem
-from kiosk.schedule import rotation_at
-from kiosk.signing import verify_envelope
+from kiosk.core.model import ImageItem
+from kiosk.core.schedule import rotation_at
+from kiosk.core.signing import verify_envelope
 from tests.province import Province, image, noise_png, text
 from tests.test_publish_cli import board_config
 from tests.test_sync import make_board

@@ -21,15 +21,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kiosk.authoring import FileAssets, PlaylistError, load_playlist
-from kiosk.bootfiles import toml_string
-from kiosk.config import ConfigError, parse_config_text
-from kiosk.model import ItemError, ManifestError, TextItem, parse_manifest
+from kiosk.core.authoring import FileAssets, PlaylistError, load_playlist
+from kiosk.core.config import ConfigError, parse_config_text
+from kiosk.core.model import ItemError, ManifestError, TextItem, parse_manifest
+from kiosk.core.schedule import ChannelContent, next_change, rotation_at
+from kiosk.core.signing import EnvelopeError, sign_envelope, verify_envelope
+from kiosk.installer.bootfiles import toml_string
 from kiosk.render.painter import FramePainter, View
 from kiosk.render.screen import Orientation
 from kiosk.render.theme import theme_for
-from kiosk.schedule import ChannelContent, next_change, rotation_at
-from kiosk.signing import EnvelopeError, sign_envelope, verify_envelope
 from tests.conftest import MINIMAL_CONFIG
 from tests.province import png_bytes
 from tests.test_render import STACKED, VIET, ink_outside, text_item
@@ -187,7 +187,7 @@ def test_any_bytes_as_an_envelope_are_refused_with_envelope_error(data):
 def test_a_signed_envelope_changed_anywhere_is_refused(noise, where):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from kiosk.signing import public_key_text, raw_public_key
+    from kiosk.core.signing import public_key_text, raw_public_key
 
     key = Ed25519PrivateKey.from_private_bytes(bytes(32))
     envelope = sign_envelope(b'{"format": 1}', key)

@@ -22,16 +22,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.clock import SourceClock
-from kiosk.fleetcmd import Check, _board_json, _csv_row, _status_row, summary
-from kiosk.health import PROBLEM_CODES
-from kiosk.heartbeat import MAX_REPLY_BYTES
-from kiosk.inventory import parse_inventory
-from kiosk.signing import public_key_text, raw_public_key, sign_envelope
-from kiosk.source import MAX_ETAG_CHARS, MAX_MANIFEST_BYTES, HttpSource, SourceError
-from kiosk.statuscmd import ask, health_shaped, row, table
-from kiosk.store import Store
-from kiosk.sync import Syncer
+from kiosk.board.clock import SourceClock
+from kiosk.board.heartbeat import MAX_REPLY_BYTES
+from kiosk.board.source import MAX_ETAG_CHARS, MAX_MANIFEST_BYTES, HttpSource, SourceError
+from kiosk.board.store import Store
+from kiosk.board.sync import Syncer
+from kiosk.core.health import PROBLEM_CODES
+from kiosk.core.signing import public_key_text, raw_public_key, sign_envelope
+from kiosk.province.fleetcmd import Check, _board_json, _csv_row, _status_row, summary
+from kiosk.province.inventory import parse_inventory
+from kiosk.province.statuscmd import ask, health_shaped, row, table
 from tests.fleetboards import recorded
 from tests.rawhttp import RawServer, Reply
 from tests.test_fuzz import json_values

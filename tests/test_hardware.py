@@ -8,7 +8,7 @@ import time
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from kiosk.hardware import Hardware
+from kiosk.board.hardware import Hardware
 
 PINS = {"status_led": 17, "fan": 18, "service_button": 22, "door_switch": 23}
 

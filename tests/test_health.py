@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kiosk.health import (
+from kiosk.core.health import (
     Problem,
     ProblemLog,
     Readings,

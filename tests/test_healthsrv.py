@@ -22,11 +22,11 @@ from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.site import free_port
-from kiosk.clock import SourceClock
-from kiosk.config import parse_config
-from kiosk.player import PlayerState
-from kiosk.reporter import Reporter
-from kiosk.sysinfo import SystemFigures
+from kiosk.board.clock import SourceClock
+from kiosk.board.player import PlayerState
+from kiosk.board.reporter import Reporter
+from kiosk.board.sysinfo import SystemFigures
+from kiosk.core.config import parse_config
 from tests.conftest import MINIMAL_CONFIG, require_tool
 from tests.province import text, ticker
 from tests.test_cli import argv
@@ -242,7 +242,7 @@ def test_the_screenshot_is_upright_as_a_passer_by_sees_it(tmp_path, province):
 
 
 def test_the_status_page_escapes_what_the_content_says():
-    from kiosk.statuspage import render
+    from kiosk.board.statuspage import render
 
     doc = reporter_with(
         PlayerState(current=("tinh-08", "a"), items_active=1, frames=1), 0
@@ -282,8 +282,8 @@ def test_a_dead_source_degrades_a_board_that_keeps_showing_its_content(tmp_path,
 
 
 def test_the_status_page_names_every_problem_code_in_vietnamese():
-    from kiosk.health import PROBLEM_CODES
-    from kiosk.statuspage import PROBLEM_VI
+    from kiosk.board.statuspage import PROBLEM_VI
+    from kiosk.core.health import PROBLEM_CODES
 
     assert set(PROBLEM_VI) == set(PROBLEM_CODES)
 
@@ -296,7 +296,7 @@ def test_screenshots_keep_nothing_of_earlier_requests():
 
     import pygame
 
-    from kiosk.screenshot import Screenshots
+    from kiosk.board.screenshot import Screenshots
 
     frame = pygame.Surface((320, 180))
     frame.fill((10, 35, 66))

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import parse_config
-from kiosk.heartbeat import Heartbeat, may_send_token
-from kiosk.plays import PlayQueue
+from kiosk.board.heartbeat import Heartbeat, may_send_token
+from kiosk.board.plays import PlayQueue
+from kiosk.core.config import parse_config
 from tests.test_cli import argv
 from tests.test_healthsrv import live_config, publish_both
 

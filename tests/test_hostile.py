@@ -21,17 +21,17 @@ from pathlib import Path
 import pygame
 import pytest
 
-from kiosk.clock import SourceClock
-from kiosk.content import Content, ContentBox
-from kiosk.display import PygameDisplay
-from kiosk.model import TextItem, parse_item
-from kiosk.player import Player
+from kiosk.board.clock import SourceClock
+from kiosk.board.content import Content, ContentBox
+from kiosk.board.display import PygameDisplay
+from kiosk.board.player import Player
+from kiosk.board.source import http_date
+from kiosk.board.store import StoredChannel
+from kiosk.board.syncloop import SyncLoop
+from kiosk.core.model import TextItem, parse_item
+from kiosk.core.schedule import ChannelContent
+from kiosk.core.signing import sign_envelope
 from kiosk.render.screen import Orientation
-from kiosk.schedule import ChannelContent
-from kiosk.signing import sign_envelope
-from kiosk.source import http_date
-from kiosk.store import StoredChannel
-from kiosk.syncloop import SyncLoop
 from tests.loopback import Loopback
 from tests.province import image, png_bytes, text, ticker
 from tests.test_healthsrv import kiosk_running, wait_for
@@ -113,7 +113,7 @@ def test_a_forged_date_in_the_past_does_not_revive_an_expired_emergency(tmp_path
     province.server.date_offset = timedelta(days=-3)  # on-path: "it is three days ago"
     report = board.sync()
     assert "clock_unsynced" in codes(report)
-    from kiosk.schedule import rotation_at
+    from kiosk.core.schedule import rotation_at
 
     rotation = rotation_at(board.content().channels, board.clock.now(), VN)
     assert not rotation.emergency and [e.item.id for e in rotation.slides] == ["b"]
@@ -410,8 +410,8 @@ def test_a_small_heartbeat_reply_is_kept_for_its_commands(tmp_path):
 
 
 def test_idle_connections_hold_no_thread_and_health_answers_while_they_are_open():
-    from kiosk.healthsrv import HealthServer
-    from kiosk.player import PlayerState
+    from kiosk.board.healthsrv import HealthServer
+    from kiosk.board.player import PlayerState
     from tests.test_healthsrv import reporter_with
 
     state = PlayerState(current=(CH, "a"), items_active=1, last_tick=100.0, frames=3)
@@ -611,7 +611,7 @@ def test_provision_from_a_csv_refuses_a_bad_cell_and_writes_nothing(tmp_path, ce
 
 
 def test_a_torn_last_line_loses_only_itself_not_the_next_record(tmp_path):
-    from kiosk.plays import PlayQueue
+    from kiosk.board.plays import PlayQueue
 
     queue = PlayQueue(tmp_path)
     queue.add(CH, "a", "2026-11-23T09:00:00+07:00", 10.0)
@@ -629,7 +629,7 @@ def test_a_torn_last_line_loses_only_itself_not_the_next_record(tmp_path):
 
 def test_plays_reach_the_disk_every_minute_whatever_the_heartbeat_interval(tmp_path):
     """A pulled plug loses at most a flush interval of plays, not an hour's."""
-    from kiosk.plays import PlayQueue
+    from kiosk.board.plays import PlayQueue
     from tests.test_heartbeat import heartbeat
 
     hb = heartbeat(tmp_path / "plays", "http://127.0.0.1:9/hb")  # nobody answers
@@ -648,8 +648,8 @@ def test_plays_reach_the_disk_every_minute_whatever_the_heartbeat_interval(tmp_p
 def test_the_sync_clean_up_leaves_the_heartbeats_write_in_flight_alone(tmp_path):
     import os
 
-    from kiosk.plays import PlayQueue
-    from kiosk.store import Store
+    from kiosk.board.plays import PlayQueue
+    from kiosk.board.store import Store
 
     store = Store(tmp_path)
     store.prepare()
@@ -721,7 +721,7 @@ def test_every_test_the_threat_model_points_at_exists():
 
 
 def test_a_board_trickling_its_health_is_no_answer_in_time_within_the_timeout():
-    from kiosk.statuscmd import ask
+    from kiosk.province.statuscmd import ask
     from tests.rawhttp import RawServer, Reply
 
     body = json.dumps({"status": "ok"}).encode() + b" " * 200

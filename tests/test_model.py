@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.model import (
+from kiosk.core.model import (
     ImageItem,
     ItemError,
     ManifestError,

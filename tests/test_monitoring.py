@@ -18,7 +18,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.site import free_port
-from kiosk.health import OVERHEAT_C, PROBLEM_CODES
+from kiosk.core.health import OVERHEAT_C, PROBLEM_CODES
 from tests.conftest import ROOT, require_tool
 from tests.fleetboards import HealthBoard, metrics_text, recorded
 from tests.test_cli import kiosk

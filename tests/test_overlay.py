@@ -6,8 +6,8 @@ from __future__ import annotations
 import pygame
 from PIL import Image
 
+from kiosk.board.statuspage import overlay_text
 from kiosk.render.overlay import draw_overlay, draw_qr, qr_modules
-from kiosk.statuspage import overlay_text
 from tests.test_ocr import normalise, read_back, tesseract_vie
 
 URL = "http://192.0.2.2:8080/"

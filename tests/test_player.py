@@ -12,15 +12,15 @@ import pygame
 import pytest
 from PIL import Image
 
-from kiosk.authoring import FileAssets
-from kiosk.content import Content, ContentBox
-from kiosk.display import PygameDisplay
-from kiosk.model import parse_item
-from kiosk.player import Player
+from kiosk.board.content import Content, ContentBox
+from kiosk.board.display import PygameDisplay
+from kiosk.board.player import Player
+from kiosk.core.authoring import FileAssets
+from kiosk.core.model import parse_item
+from kiosk.core.schedule import ChannelContent, screen_wanted
+from kiosk.core.timeutil import parse_window
 from kiosk.render.screen import Orientation
 from kiosk.render.theme import EMERGENCY, NORMAL
-from kiosk.schedule import ChannelContent, screen_wanted
-from kiosk.timeutil import parse_window
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SIZE = (640, 360)

@@ -8,8 +8,8 @@ import stat
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from kiosk.config import ConfigError, parse_config
-from kiosk.power import REASSERT_S, CecSwitch, PowerKeeper, RelaySwitch
+from kiosk.board.power import REASSERT_S, CecSwitch, PowerKeeper, RelaySwitch
+from kiosk.core.config import ConfigError, parse_config
 
 
 class Clock:

@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from tests.boards import (
     STOCK_CMDLINE,
     STOCK_CONFIG,

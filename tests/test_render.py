@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from kiosk.authoring import FileAssets
-from kiosk.model import parse_item
+from kiosk.core.authoring import FileAssets
+from kiosk.core.model import parse_item
 from kiosk.render.painter import FramePainter, View
 from kiosk.render.theme import EMERGENCY, NORMAL, PRIORITY, THEMES, contrast
 
@@ -204,7 +204,7 @@ def test_ticker_band_scrolls_right_to_left(fonts):
 
 
 def test_header_carries_unit_and_vietnamese_date(fonts):
-    from kiosk.vietnamese import header_text
+    from kiosk.core.vietnamese import header_text
 
     assert header_text(AT) == "Thứ Ba, 16/4/2024 · 08:30"
     painter = FramePainter((1920, 1080), fonts, FileAssets(), "UBND xã Tân Trào")

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.model import MAX_WINDOWS, parse_item
-from kiosk.schedule import ChannelContent, is_active, next_change, rotation_at
-from kiosk.timeutil import in_windows, parse_window, week_mask
+from kiosk.core.model import MAX_WINDOWS, parse_item
+from kiosk.core.schedule import ChannelContent, is_active, next_change, rotation_at
+from kiosk.core.timeutil import in_windows, parse_window, week_mask
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

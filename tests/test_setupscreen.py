@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from PIL import Image
 
-from kiosk.app import import_notice
-from kiosk.config import load_config
-from kiosk.statuspage import NOTICE_TITLE, overlay_text
+from kiosk.board.app import import_notice
+from kiosk.board.statuspage import NOTICE_TITLE, overlay_text
+from kiosk.core.config import load_config
 from tests.boards import installer_files
 from tests.test_cli import kiosk
 from tests.test_ocr import normalise, read_back, tesseract_vie

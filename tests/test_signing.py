@@ -9,8 +9,8 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.model import ImageItem, parse_manifest
-from kiosk.signing import (
+from kiosk.core.model import ImageItem, parse_manifest
+from kiosk.core.signing import (
     EnvelopeError,
     keyid,
     pae,

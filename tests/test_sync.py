@@ -15,14 +15,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
-from kiosk.clock import SourceClock
-from kiosk.content import Content
-from kiosk.model import ImageItem
-from kiosk.schedule import rotation_at
-from kiosk.signing import sign_envelope
-from kiosk.source import HttpSource
-from kiosk.store import Store
-from kiosk.sync import Syncer, SyncReport
+from kiosk.board.clock import SourceClock
+from kiosk.board.content import Content
+from kiosk.board.source import HttpSource
+from kiosk.board.store import Store
+from kiosk.board.sync import Syncer, SyncReport
+from kiosk.core.model import ImageItem
+from kiosk.core.schedule import rotation_at
+from kiosk.core.signing import sign_envelope
 from tests.province import Province, image, noise_png, png_bomb, png_bytes, sha, text, ticker
 
 SCREEN = (320, 180)

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.content import Content, ContentBox
-from kiosk.display import PygameDisplay
-from kiosk.player import Player
+from kiosk.board.content import Content, ContentBox
+from kiosk.board.display import PygameDisplay
+from kiosk.board.player import Player
+from kiosk.board.syncloop import SyncLoop, next_delay
 from kiosk.render.screen import Orientation
-from kiosk.syncloop import SyncLoop, next_delay
 from tests.province import text
 from tests.test_sync import CH, make_board
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.sysinfo import LOADAVG, MEMINFO, THERMAL, THROTTLED, read_figures
+from kiosk.board.sysinfo import LOADAVG, MEMINFO, THERMAL, THROTTLED, read_figures
 
 
 def lay_out(root: Path, files: dict[str, str]) -> Path:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.textrules import printable, shown, spreadsheet_safe, text_problem
+from kiosk.core.textrules import printable, shown, spreadsheet_safe, text_problem
 
 anything = st.text(alphabet=st.characters(exclude_categories=[]), max_size=300)  # surrogates too
 

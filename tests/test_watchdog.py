@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.authoring import FileAssets
-from kiosk.content import Content, ContentBox
-from kiosk.display import PygameDisplay
-from kiosk.player import Player
+from kiosk.board.content import Content, ContentBox
+from kiosk.board.display import PygameDisplay
+from kiosk.board.player import Player
+from kiosk.board.watchdog import Notifier, Watchdog
+from kiosk.core.authoring import FileAssets
 from kiosk.render.screen import Orientation
-from kiosk.watchdog import Notifier, Watchdog
 from tests.test_cli import SAMPLES, argv
 
 

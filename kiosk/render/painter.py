@@ -7,12 +7,12 @@ from datetime import datetime
 
 import pygame
 
-from kiosk.model import Item
+from kiosk.core.model import Item
+from kiosk.core.vietnamese import header_text
 from kiosk.render.fonts import Fonts
 from kiosk.render.slides import AssetLookup, Sizes, SlidePainter
 from kiosk.render.theme import Theme
 from kiosk.render.ticker import TickerStrip
-from kiosk.vietnamese import header_text
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from typing import Protocol
 
 import pygame
 
-from kiosk.model import ImageItem, Item, TextItem
+from kiosk.core.model import ImageItem, Item, TextItem
+from kiosk.core.vietnamese import date_text, time_text
 from kiosk.render.cache import BoundedCache
 from kiosk.render.fonts import Fonts
 from kiosk.render.images import ImageError, load_fitted
 from kiosk.render.textlayout import TextLayout, fit_text
 from kiosk.render.theme import Theme
-from kiosk.vietnamese import date_text, time_text
 
 
 class AssetLookup(Protocol):

@@ -1,0 +1,455 @@
+"""`kiosk run` and `kiosk sync --once`: the one place where configuration, cache, source,
+screen and player are wired."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygame
+
+from kiosk.board.clock import SourceClock
+from kiosk.board.commands import Commands
+from kiosk.board.content import Content, ContentBox
+from kiosk.board.display import PygameDisplay
+from kiosk.board.hardware import Hardware
+from kiosk.board.healthsrv import HealthServer
+from kiosk.board.heartbeat import Heartbeat, PlayRecorder
+from kiosk.board.netinfo import ipv4_addresses
+from kiosk.board.player import CROSSFADE_S, Player, PlayerState
+from kiosk.board.plays import PlayQueue
+from kiosk.board.power import CecSwitch, PowerKeeper, RelaySwitch
+from kiosk.board.push import Push
+from kiosk.board.reporter import Reporter
+from kiosk.board.screenshot import Screenshots
+from kiosk.board.source import HttpSource
+from kiosk.board.statuspage import overlay_text
+from kiosk.board.store import Store, StoreBusy
+from kiosk.board.sync import Syncer, SyncReport
+from kiosk.board.syncloop import SyncLoop
+from kiosk.board.watchdog import Notifier, Watchdog
+from kiosk.cli import UsageError
+from kiosk.core.authoring import FileAssets, PlaylistError, load_playlist
+from kiosk.core.config import Config, default_config, load_config
+from kiosk.core.health import one_line
+from kiosk.core.schedule import ChannelContent, screen_wanted
+from kiosk.installer.firstboot import refusal_reasons
+from kiosk.paths import SYSTEM_CONFIG, user_cache_dir
+from kiosk.render.preview import parse_size
+from kiosk.render.screen import Orientation
+
+log = logging.getLogger(__name__)
+
+
+class MergedAssets:
+    """Assets of several playlists, looked up in turn."""
+
+    def __init__(self, parts: list[FileAssets]) -> None:
+        self.parts = parts
+
+    def path(self, sha256: str) -> Path | None:
+        for part in self.parts:
+            found = part.path(sha256)
+            if found is not None:
+                return found
+        return None
+
+
+def load_local_content(folder: Path, channels: tuple[str, ...]) -> Content:
+    """The configured channels from authoring playlists (*.toml) in a folder, in the
+    configured order. Bad items are skipped and logged; the rest plays."""
+    found: dict[str, ChannelContent] = {}
+    assets: list[FileAssets] = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            playlist = load_playlist(path)
+        except PlaylistError as exc:
+            log.error("skipping playlist: %s", exc)
+            continue
+        for problem in playlist.errors:
+            log.error("item_invalid: %s", problem)
+        if playlist.channel not in channels:
+            log.info("%s: channel %s is not subscribed; ignored", path, playlist.channel)
+            continue
+        if playlist.channel in found:
+            log.error(
+                "%s: channel %s is already given by another file; ignored", path, playlist.channel
+            )
+            continue
+        found[playlist.channel] = ChannelContent(playlist.channel, playlist.items)
+        assets.append(playlist.assets)
+    for name in channels:
+        if name not in found:
+            log.warning("no playlist for channel %s in %s", name, folder)
+    ordered = tuple(found[name] for name in channels if name in found)
+    return Content(ordered, MergedAssets(assets))
+
+
+def save_snapshot(path: Path, frame: pygame.Surface) -> None:
+    """The picture as the public sees it, replaced atomically (never a half-written PNG)."""
+    fd, tmp = tempfile.mkstemp(prefix=".snapshot-", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        pygame.image.save(frame, tmp)
+        os.replace(tmp, path)
+    except (OSError, pygame.error) as exc:
+        log.warning("cannot write the snapshot %s: %s", path, exc)
+        Path(tmp).unlink(missing_ok=True)
+
+
+def resolve_config(path: str | None, dev_playlists: bool = False) -> Config:
+    """--config when given, else the board's /etc/kiosk/kiosk.toml. With local playlists
+    (development), the embedded demo board, whose files go to the user's cache folder."""
+    if path:
+        return load_config(Path(path))
+    if dev_playlists:
+        return dataclasses.replace(default_config(), storage_dir=user_cache_dir() / "board")
+    if SYSTEM_CONFIG.exists():
+        return load_config(SYSTEM_CONFIG)
+    raise UsageError(
+        f"no configuration: {SYSTEM_CONFIG} does not exist; pass --config PATH "
+        "(or try `kiosk demo` to see the kiosk with sample content)"
+    )
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = resolve_config(args.config, dev_playlists=bool(args.playlists))
+    display = config.display
+    if args.size:
+        display = dataclasses.replace(display, size=parse_size(args.size))
+    if args.rotation is not None:
+        if args.rotation not in (0, 90, 180, 270):
+            raise UsageError(f"--rotation must be 0, 90, 180 or 270, got {args.rotation}")
+        display = dataclasses.replace(display, rotation=args.rotation)
+    if args.playlists and not Path(args.playlists).is_dir():
+        raise UsageError(f"--playlists: {args.playlists} is not a folder")
+    return dataclasses.replace(config, display=display)
+
+
+def make_syncer(
+    config: Config, store: Store, screen: tuple[int, int], clock: SourceClock
+) -> Syncer:
+    source = HttpSource(config.source.url, config.device.id)
+    return Syncer(source, store, config.source.channels, config.source.public_keys, screen, clock)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    config = _config(args)
+    return run_kiosk(
+        config,
+        headless=args.headless,
+        snapshot=Path(args.snapshot) if args.snapshot else None,
+        playlists=Path(args.playlists) if args.playlists else None,
+    )
+
+
+@dataclass
+class Board:
+    """The parts of a kiosk, wired: `run_kiosk` drives them in real time; the soak test
+    (bench/soak.py) drives the same parts on a simulated clock."""
+
+    config: Config
+    display: PygameDisplay
+    box: ContentBox
+    player: Player
+    reporter: Reporter
+    screenshots: Screenshots
+    loop: SyncLoop | None  # None when playing local playlists
+    heartbeat: Heartbeat | None
+    recorder: PlayRecorder | None
+    turn: list[Callable[[PlayerState], None]]  # called after every turn of the player's loop
+
+    def after_turn(self, state: PlayerState) -> None:
+        """The hooks of one turn: watchdog, screenshot hand-over, proof of play."""
+        for hook in self.turn:
+            hook(state)
+
+
+def build_board(
+    config: Config,
+    display: PygameDisplay,
+    clock: SourceClock,
+    snapshot: Path | None = None,
+    playlists: Path | None = None,
+    mono: Callable[[], float] = time.monotonic,
+    crossfade_s: float = CROSSFADE_S,
+) -> Board:
+    """Cache, sync, player, health and proof of play, wired; no thread is started."""
+    orientation = Orientation(display.surface.get_size(), config.display.rotation)
+    syncer: Syncer | None = None
+    if playlists is not None:
+        content = load_local_content(playlists, config.source.channels)
+        log.info("playing local playlists from %s (no sync)", playlists)
+    else:
+        store = Store(config.storage_dir)
+        try:
+            store.prepare()
+            store.remember_screen(orientation.logical)
+        except OSError as exc:
+            log.error("the cache %s cannot be written: %s", config.storage_dir, exc)
+        syncer = make_syncer(config, store, orientation.logical, clock)
+        content = syncer.load_content()  # offline first: the last good content, at once
+        log.info(
+            "cache %s: %d channel(s) with content; syncing from %s every %d s",
+            config.storage_dir,
+            len(content.channels),
+            config.source.url,
+            config.source.poll_seconds,
+        )
+    box = ContentBox(content)
+    loop = None
+    if syncer is not None:
+        loop = SyncLoop(syncer, syncer.store, box, config.source.poll_seconds, clock.now, mono=mono)
+    player = Player(
+        box,
+        display,
+        orientation,
+        config.device.tz,
+        config.device.unit_name,
+        clock=clock.now,
+        on_slide=(lambda frame: save_snapshot(snapshot, frame)) if snapshot else None,
+        crossfade_s=crossfade_s,
+        monotonic=mono,
+        screen_on=lambda local, emergency: screen_wanted(config.display.on_hours, local, emergency),
+    )
+    reporter = Reporter(config, clock, player.state, display.surface.get_size(), loop, mono)
+    screenshots = Screenshots(lambda: player.frame)
+    watchdog = Watchdog(Notifier(), lambda: one_line(reporter.document()), monotonic=mono)
+    turn: list[Callable[[PlayerState], None]] = [watchdog, screenshots]
+    heartbeat = recorder = None
+    if syncer is not None:  # a board reports what it played; local playlists do not
+        plays = PlayQueue(config.storage_dir)
+        recorder = PlayRecorder(plays, clock.now, mono)
+        heartbeat = Heartbeat(config, plays, reporter.document, clock.now)
+        reporter.plays, reporter.heartbeat = plays, heartbeat
+        turn.append(recorder)
+    return Board(
+        config, display, box, player, reporter, screenshots, loop, heartbeat, recorder, turn
+    )
+
+
+def run_kiosk(
+    config: Config,
+    headless: bool,
+    snapshot: Path | None = None,
+    playlists: Path | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """The appliance: the screen in this thread, the sync in its own."""
+    display = PygameDisplay(config.display.size, headless)
+    if display.mode == "headless":
+        how = (
+            f"the picture is saved to {snapshot} at every slide change"
+            if snapshot
+            else "pass --snapshot FILE.png to see the picture"
+        )
+        print(f"No screen: running headless; {how}. Stop with Ctrl+C.", flush=True)
+    board = build_board(config, display, SourceClock(), snapshot, playlists)
+    player, reporter, box, loop = board.player, board.reporter, board.box, board.loop
+    notice = import_notice(config)
+    player.overlay = lambda: overlay_text(
+        reporter.document(), ipv4_addresses(), config.listen[1], notice
+    )
+    if notice:  # an installer is standing at the board: say why the new file was refused
+        log.error("the last configuration brought was refused: %s", " / ".join(notice))
+        player.request_overlay(NOTICE_S)
+    health = start_health(config, reporter, board.screenshots)
+    stop = stop or threading.Event()
+
+    def stop_player() -> None:
+        """Out of the frame loop; under systemd (Restart=always) the kiosk starts again."""
+        stop.set()
+        box.publish(box.current()[0])  # wake the player at once
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        stop_player()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+    hardware = start_hardware(config, reporter, loop, stop, player.request_overlay)
+    if loop is not None:
+        loop.start()
+    if board.heartbeat is not None:
+        if loop is not None:
+            board.heartbeat.commands = Commands(loop.sync_now, board.screenshots.jpeg, stop_player)
+        board.heartbeat.start()
+    push = start_push(config, loop)
+    try:
+        player.run(stop.is_set, on_turn=board.after_turn)
+    finally:
+        if push is not None:
+            push.stop()
+        if loop is not None:
+            loop.stop()
+        if board.heartbeat is not None and board.recorder is not None:
+            board.heartbeat.stop()
+            board.recorder.close()
+            board.heartbeat.queue.flush()  # the plays of this run survive the restart
+        if health is not None:
+            health.stop()
+        if hardware is not None:
+            hardware.close()
+        display.close()
+    return 0
+
+
+HARDWARE_EVERY_S = 2.0
+NOTICE_S = 600.0  # how long a refused configuration's reasons stay on screen after a start
+
+
+def import_notice(config: Config) -> list[str]:
+    """Why kiosk firstboot refused the last kiosk.toml, from beside the one in force."""
+    return refusal_reasons(config.path.parent) if config.path is not None else []
+
+
+def power_keeper(config: Config) -> PowerKeeper | None:
+    """The panel's own power switch for display.power cec or relay (blank needs none)."""
+    if config.display.power == "cec":
+        return PowerKeeper(CecSwitch())
+    if config.display.power == "relay":
+        try:
+            return PowerKeeper(RelaySwitch(config.gpio["screen_relay"]))
+        except Exception as exc:  # gpiozero's errors when the machine has no GPIO
+            log.warning("display.power = relay, but the relay cannot be driven here: %s", exc)
+    return None
+
+
+def start_hardware(
+    config: Config,
+    reporter: Reporter,
+    loop: SyncLoop | None,
+    stop: threading.Event,
+    on_press: Callable[[], None],
+) -> Hardware | None:
+    """The [gpio] parts and the panel's power switch, with a thread that shows the status on
+    the LED, runs the fan and switches the panel as the player decided."""
+    hardware = None
+    if config.gpio:
+        hardware = Hardware(
+            config.gpio,
+            sync_now=loop.sync_now if loop else lambda: None,
+            on_press=on_press,
+        )
+        reporter.door_open = hardware.door_open
+    keeper = power_keeper(config)
+    if hardware is None and keeper is None:
+        return None
+
+    def watch() -> None:
+        while not stop.wait(HARDWARE_EVERY_S):
+            try:
+                if keeper is not None:
+                    keeper.apply(reporter.player.display_state == "on")
+                if hardware is not None:
+                    doc = reporter.document()
+                    hardware.show_status(doc["status"])
+                    hardware.cool(doc["system"]["cpu_temp_c"])
+            except Exception:  # the LED, fan and panel must outlive a bug
+                log.exception("hardware update failed")
+
+    threading.Thread(target=watch, name="hardware", daemon=True).start()
+    return hardware
+
+
+def start_push(config: Config, loop: SyncLoop | None) -> Push | None:
+    """The MQTT subscription of SPEC 1.7, when source.push_url names a broker."""
+    if loop is None or not config.source.push_url:
+        return None
+    push = Push(
+        config.source.push_url,
+        config.device.id,
+        config.source.channels,
+        held=loop.held,
+        fetch=loop.sync_now,
+    )
+    push.start()
+    return push
+
+
+def start_health(
+    config: Config, reporter: Reporter, screenshots: Screenshots
+) -> HealthServer | None:
+    """The health endpoints; a port that cannot be opened is logged, and the screen goes on."""
+    try:
+        server = HealthServer(config.listen, reporter, screenshots)
+    except OSError as exc:
+        log.error("health endpoints: cannot listen on %s:%d (%s)", *config.listen, exc.strerror)
+        return None
+    server.start()
+    log.info("health endpoints on http://%s:%d/health", *config.listen)
+    return server
+
+
+def logical_screen(config: Config, store: Store) -> tuple[int, int]:
+    """The upright picture's size for pre-scaling images outside `kiosk run`: the configured
+    size, else the size the kiosk last ran at, else 1920x1080."""
+    if config.display.size:
+        return Orientation(config.display.size, config.display.rotation).logical
+    return store.remembered_screen() or (1920, 1080)
+
+
+def print_report(report: SyncReport) -> None:
+    for channel in report.channels:
+        state = "current" if channel.current else "NOT current"
+        held = (
+            f"sequence {channel.sequence}, {channel.items} items, expires "
+            f"{channel.expires_at.isoformat()}"
+            if channel.sequence is not None and channel.expires_at is not None
+            else "no content"
+        )
+        print(f"{channel.channel}: {state}: {held}{' (updated)' if channel.changed else ''}")
+        for problem in channel.problems:
+            print(f"  {problem.code}: {problem.message}")
+    for problem in report.problems:
+        print(f"{problem.code}: {problem.message}")
+
+
+def become_cache_owner(folder: Path) -> None:
+    """Files written by `kiosk sync --once` must belong to whoever owns the cache (the
+    `kiosk` user on a board): a root-owned file there would fail every later sync of the
+    service. So root becomes that user for this command; anyone else must be that user."""
+    try:
+        st = folder.stat()
+    except OSError:
+        return  # no cache yet: whoever makes it owns it
+    if st.st_uid == os.geteuid():
+        return
+    if os.geteuid() != 0:
+        raise UsageError(
+            f"the cache {folder} belongs to user id {st.st_uid}, not to you; run this as "
+            "its owner (on a board: sudo -u kiosk kiosk sync --once)"
+        )
+    os.setgroups([])
+    os.setgid(st.st_gid)
+    os.setuid(st.st_uid)
+    log.info("running as the cache's owner (uid %d, gid %d)", st.st_uid, st.st_gid)
+
+
+def sync_command(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config)
+    become_cache_owner(config.storage_dir)
+    store = Store(config.storage_dir)
+    try:
+        with store.locked(wait_s=60):
+            syncer = make_syncer(config, store, logical_screen(config, store), SourceClock())
+            report = syncer.sync()
+    except StoreBusy as exc:
+        print(f"sync_failing: {exc}; try again later", file=sys.stderr)
+        return 1
+    except OSError as exc:  # the lock or a folder of the cache (a permission, a dead card)
+        print(f"error: the cache {config.storage_dir} cannot be used: {exc}", file=sys.stderr)
+        return 1
+    print_report(report)
+    return 0 if report.ok else 1

@@ -1,0 +1,107 @@
+"""The province's harmless commands (SPEC 1.6), carried by heartbeat replies: sync now, send
+a screenshot, restart the player. None of them changes what is shown: content comes only
+from signed manifests.
+
+A reply is an unsigned network answer: anything but the documented shape is ignored, and a
+command is carried out once by its id even when the province sends it again. What was done
+is reported in the next heartbeat (the board sends that one at once), and a restart waits
+until that report was taken, so a restarted board is never asked to restart again."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+TYPES = ("sync_now", "screenshot", "restart_player")
+MAX_COMMANDS = 16  # of one reply
+REMEMBERED = 256  # ids carried out, so a repeated one is not carried out twice
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+
+
+def commands_of(reply: bytes) -> list[tuple[str, str]]:
+    """(id, type) of each well-formed command of a reply; nothing for anything else."""
+    try:
+        doc = json.loads(reply) if reply.strip() else {}
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return []
+    raw = doc.get("commands") if isinstance(doc, dict) else None
+    if not isinstance(raw, list):
+        return []
+    out = []
+    for c in raw[:MAX_COMMANDS]:
+        if not isinstance(c, dict):
+            continue
+        ident, kind = c.get("id"), c.get("type")
+        if isinstance(ident, str) and _ID.match(ident) and kind in TYPES:
+            out.append((ident, kind))
+    return out
+
+
+class Commands:
+    def __init__(
+        self,
+        sync_now: Callable[[], None],
+        screenshot: Callable[[], bytes | None],
+        restart: Callable[[], None],
+    ) -> None:
+        self.sync_now, self.screenshot, self.restart = sync_now, screenshot, restart
+        self._lock = threading.Lock()
+        self._seen: deque[str] = deque(maxlen=REMEMBERED)
+        self._done: list[str] = []
+        self._jpeg: bytes | None = None
+        self._restart_after: set[str] = set()
+
+    def take(self, reply: bytes) -> bool:
+        """Carry out the reply's new commands. True when a report of them is waiting."""
+        for ident, kind in commands_of(reply):
+            with self._lock:
+                if ident in self._seen:
+                    continue
+                self._seen.append(ident)
+            log.info("the province asks for %s (%s)", kind, ident)
+            if kind == "sync_now":
+                self.sync_now()
+            elif kind == "screenshot":
+                jpeg = self.screenshot()
+                with self._lock:
+                    self._jpeg = jpeg if jpeg is not None else self._jpeg
+            else:
+                with self._lock:
+                    self._restart_after.add(ident)
+            with self._lock:
+                self._done.append(ident)
+        return self.waiting()
+
+    def waiting(self) -> bool:
+        with self._lock:
+            return bool(self._done)
+
+    def body(self) -> dict[str, Any]:
+        """What the next heartbeat adds: the ids done, and the screenshot asked for."""
+        with self._lock:
+            extra: dict[str, Any] = {}
+            if self._done:
+                extra["done"] = list(self._done)
+            if self._jpeg is not None:
+                extra["screenshot"] = base64.b64encode(self._jpeg).decode("ascii")
+            return extra
+
+    def taken(self, body: dict[str, Any]) -> None:
+        """The heartbeat that carried body got a 2xx: its report is delivered."""
+        with self._lock:
+            sent = set(body.get("done", ()))
+            self._done = [i for i in self._done if i not in sent]
+            if "screenshot" in body:
+                self._jpeg = None
+            restart = bool(self._restart_after & sent)
+            self._restart_after -= sent
+        if restart:
+            log.warning("restarting the player, as the province asked")
+            self.restart()

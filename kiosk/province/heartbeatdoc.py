@@ -1,0 +1,197 @@
+"""A board's heartbeat body (SPEC 1.6), checked before anything of it is stored, pure.
+
+The body comes from the network and is an attacker's until proven otherwise: every field the
+server keeps is checked for type, shape and size here, and anything else is refused with a
+message that names the field (bounded, so an echo cannot be a megabyte). The health document
+is kept as sent, once it has the shape SPEC 3.2 gives and is small enough.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kiosk.core.model import CHANNEL_NAME, ITEM_ID
+from kiosk.core.textrules import shown
+from kiosk.core.timeutil import parse_rfc3339
+
+MAX_BODY = 1024 * 1024  # SPEC 7.3: more is 413
+MAX_HEALTH = 64 * 1024  # a real health document is a few KB
+MAX_PLAYS = 2000  # a board sends batches of 500
+MAX_PROBLEMS = 64
+MAX_DONE = 32
+MAX_SCREENSHOT = 200 * 1024  # SPEC 1.6: a JPEG of at most 200 KiB
+MAX_PLAY_SECONDS = 86400.0
+STATUSES = ("ok", "degraded", "failing")
+_PROBLEM_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
+_COMMAND_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+
+
+class HeartbeatInvalid(ValueError):
+    """Not a heartbeat document: the message names the field (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Play:
+    channel: str
+    item: str
+    started_at: datetime
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    device_id: str
+    sent_at: datetime
+    status: str
+    problems: tuple[str, ...]  # the problem codes, in the board's order
+    current_item: tuple[str, str] | None
+    health: dict[str, Any]
+    plays: tuple[Play, ...]
+    done: tuple[str, ...]
+    screenshot: bytes | None  # a JPEG, when one was asked for and sent well-formed
+    screenshot_refused: str | None = None  # why a screenshot that came was not kept
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise HeartbeatInvalid(f"{where} must be an object")
+    return value
+
+
+def _list(value: Any, where: str, most: int) -> list[Any]:
+    if not isinstance(value, list):
+        raise HeartbeatInvalid(f"{where} must be an array")
+    if len(value) > most:
+        raise HeartbeatInvalid(f"{where} has {len(value)} entries; at most {most}")
+    return value
+
+
+def _name(value: Any, pattern: re.Pattern[str], where: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise HeartbeatInvalid(f"{where} is not valid: {shown(value)}")
+    return value
+
+
+def _time(value: Any, where: str) -> datetime:
+    try:
+        moment = parse_rfc3339(value)
+    except (ValueError, TypeError):
+        raise HeartbeatInvalid(f"{where} is not an RFC 3339 time: {shown(value)}") from None
+    if not 2000 <= moment.year <= 2999:
+        raise HeartbeatInvalid(f"{where} is outside the years 2000 to 2999")
+    return moment
+
+
+def _play(raw: Any, n: int) -> Play:
+    where = f"plays[{n}]"
+    p = _object(raw, where)
+    duration = p.get("duration_s")
+    if (
+        isinstance(duration, bool)
+        or not isinstance(duration, int | float)
+        or not math.isfinite(duration)
+        or not 0 <= duration <= MAX_PLAY_SECONDS
+    ):
+        raise HeartbeatInvalid(f"{where}.duration_s must be seconds from 0 to 86400")
+    return Play(
+        channel=_name(p.get("channel"), CHANNEL_NAME, f"{where}.channel"),
+        item=_name(p.get("item"), ITEM_ID, f"{where}.item"),
+        started_at=_time(p.get("started_at"), f"{where}.started_at"),
+        duration_s=float(duration),
+    )
+
+
+def _current_item(health: dict[str, Any]) -> tuple[str, str] | None:
+    display = health.get("display")
+    if display is None:
+        return None
+    current = _object(display, "health.display").get("current_item")
+    if current is None:
+        return None
+    c = _object(current, "health.display.current_item")
+    return (
+        _name(c.get("channel"), CHANNEL_NAME, "health.display.current_item.channel"),
+        _name(c.get("id"), ITEM_ID, "health.display.current_item.id"),
+    )
+
+
+def _problem_codes(health: dict[str, Any]) -> tuple[str, ...]:
+    codes = []
+    for n, raw in enumerate(_list(health.get("problems"), "health.problems", MAX_PROBLEMS)):
+        problem = _object(raw, f"health.problems[{n}]")
+        codes.append(_name(problem.get("code"), _PROBLEM_CODE, f"health.problems[{n}].code"))
+    return tuple(codes)
+
+
+def _screenshot(value: Any) -> tuple[bytes | None, str | None]:
+    """A JPEG of at most 200 KiB, or why not. A bad screenshot costs only itself: the plays
+    in the same body are still stored."""
+    if value is None:
+        return None, None
+    if not isinstance(value, str) or len(value) > (MAX_SCREENSHOT * 4) // 3 + 4:
+        return None, "the screenshot is larger than 200 KiB"
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None, "the screenshot is not base64"
+    if len(data) > MAX_SCREENSHOT:
+        return None, "the screenshot is larger than 200 KiB"
+    if not data.startswith(b"\xff\xd8\xff"):
+        return None, "the screenshot is not a JPEG"
+    return data, None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse_heartbeat(body: bytes, device_id: str) -> Heartbeat:
+    """The checked heartbeat of device_id (from the URL), or HeartbeatInvalid."""
+    try:
+        doc = json.loads(body, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise HeartbeatInvalid("the body is not JSON") from None
+    doc = _object(doc, "the body")
+    if doc.get("device_id") != device_id:
+        raise HeartbeatInvalid(f"device_id {shown(doc.get('device_id'))} is not this board's")
+    health = _object(doc.get("health"), "health")
+    kept = json.dumps(health, ensure_ascii=False)
+    if len(kept) > MAX_HEALTH:
+        raise HeartbeatInvalid(f"health is larger than {MAX_HEALTH // 1024} KiB")
+    # What no database keeps as JSON text: NUL, and lone surrogates (not UTF-8)
+    if "\\u0000" in kept or not _utf8(kept):
+        raise HeartbeatInvalid("health holds a NUL character or a lone surrogate")
+    status = health.get("status")
+    if status not in STATUSES:
+        raise HeartbeatInvalid(f"health.status must be ok, degraded or failing: {shown(status)}")
+    done = doc.get("done", [])
+    screenshot, refused = _screenshot(doc.get("screenshot"))
+    return Heartbeat(
+        device_id=device_id,
+        sent_at=_time(doc.get("sent_at"), "sent_at"),
+        status=status,
+        problems=_problem_codes(health),
+        current_item=_current_item(health),
+        health=health,
+        plays=tuple(_play(p, n) for n, p in enumerate(_list(doc.get("plays"), "plays", MAX_PLAYS))),
+        done=tuple(
+            _name(d, _COMMAND_ID, f"done[{n}]") for n, d in enumerate(_list(done, "done", MAX_DONE))
+        ),
+        screenshot=screenshot,
+        screenshot_refused=refused,
+    )

@@ -1,0 +1,227 @@
+"""kiosk province serve | boards | user add | api-token (SPEC 7.2)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import getpass
+import io
+import logging
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.cli import UsageError
+from kiosk.core.fsutil import atomic_write
+from kiosk.province.inventory import load_inventory
+from kiosk.province.provinceconf import ProvinceConfig, load_province_config
+
+log = logging.getLogger(__name__)
+HOUSEKEEPING_S = 60.0
+
+
+def _setup(args: argparse.Namespace) -> ProvinceConfig:
+    """PROVINCE.toml read, Django configured, and the database created or migrated: every
+    command can be the first one a province runs."""
+    config = load_province_config(Path(args.config))
+    from django.core.management import call_command
+    from django.db.utils import DatabaseError
+
+    from kiosk.province.server.setup import configure
+
+    configure(config)
+    try:
+        call_command("migrate", interactive=False, verbosity=0)
+    except DatabaseError as exc:
+        raise UsageError(f"the database cannot be used: {exc}") from None
+    return config
+
+
+def register_boards(config: ProvinceConfig) -> list:
+    """The inventory's boards into the database (labels refreshed; those it no longer
+    lists keep their plays but lose their token's use). Returns the boards without a token."""
+    from django.db import transaction
+
+    from kiosk.province.server.models import Board
+
+    boards = load_inventory(config.inventory)
+    listed = {b.device_id for b in boards}
+    with transaction.atomic():
+        for b in boards:
+            Board.objects.update_or_create(
+                device_id=b.device_id,
+                defaults={
+                    "unit_name": b.unit_name,
+                    "unit_kind": b.unit_kind,
+                    "province_code": b.province_code,
+                    "commune_code": b.commune_code or "",
+                    "district": b.district or "",
+                    "health_url": b.health_url,
+                    "installed_on": b.installed_on,
+                    "in_inventory": True,
+                },
+            )
+        Board.objects.exclude(device_id__in=listed).update(in_inventory=False)
+    return list(Board.objects.filter(in_inventory=True, token_hash=""))
+
+
+def boards_command(args: argparse.Namespace) -> int:
+    config = _setup(args)
+    out = Path(args.tokens_out)
+    if out.exists():
+        raise UsageError(f"{out} exists: keep its tokens safe, then move it away and run again")
+    from django.db import transaction
+
+    from kiosk.province.server.models import Board
+    from kiosk.province.server.tokens import PREFIX_BOARD, new_token, token_hash
+
+    waiting = register_boards(config)
+    tokens = {b.device_id: new_token(PREFIX_BOARD) for b in waiting}
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["device_id", "token"])
+    writer.writerows(sorted(tokens.items()))
+    # The file first: a token the database knows but nobody has would strand a board.
+    atomic_write(out, text.getvalue().encode(), mode=0o600)
+    with transaction.atomic():
+        for device_id, token in tokens.items():
+            Board.objects.filter(pk=device_id, token_hash="").update(token_hash=token_hash(token))
+    total = Board.objects.filter(in_inventory=True).count()
+    print(f"{total} boards registered; {len(tokens)} new tokens written to {out} (mode 0600)")
+    return 0
+
+
+def _password(name: str) -> str:
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    first = getpass.getpass(f"Password for {name}: ")
+    if getpass.getpass("Again: ") != first:
+        raise UsageError("the two passwords differ")
+    return first
+
+
+def user_add_command(args: argparse.Namespace) -> int:
+    _setup(args)
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from kiosk.core.model import CHANNEL_NAME
+    from kiosk.province.server.models import Profile
+
+    for channel in args.channel:
+        if not CHANNEL_NAME.match(channel):
+            raise UsageError(f"--channel {channel!r} is not a channel name")
+    if args.channel and args.role not in ("author", "approver"):
+        raise UsageError("--channel limits an author or an approver, not a " + args.role)
+    users = get_user_model()
+    if users.objects.filter(username=args.name).exists():
+        raise UsageError(f"the account {args.name!r} exists")
+    user = users(username=args.name)
+    try:
+        users.username_validator(args.name)
+    except ValidationError as exc:
+        raise UsageError(f"{args.name!r}: {' '.join(exc.messages)}") from None
+    password = _password(args.name)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise UsageError("the password is refused: " + " ".join(exc.messages)) from None
+    user.set_password(password)
+    user.is_superuser = user.is_staff = args.role == "admin"
+    with transaction.atomic():
+        user.save()
+        Profile.objects.create(user=user, role=args.role, channels=list(args.channel))
+    print(f"account {args.name} ({args.role}) added")
+    return 0
+
+
+def api_token_command(args: argparse.Namespace) -> int:
+    _setup(args)
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from kiosk.province.server.models import ApiToken
+    from kiosk.province.server.tokens import PREFIX_API, new_token, token_hash
+
+    user = get_user_model().objects.filter(username=args.name, is_active=True).first()
+    if user is None:
+        raise UsageError(f"no active account {args.name!r}")
+    token = new_token(PREFIX_API)
+    ApiToken.objects.create(user=user, token_hash=token_hash(token), created_at=timezone.now())
+    print(token)
+    return 0
+
+
+def gunicorn_argv(config: ProvinceConfig) -> list[str]:
+    host, port = config.listen
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "kiosk.province.server.wsgi:application",
+        "--bind",
+        f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "--workers",
+        str(config.workers),
+        "--timeout",
+        "30",
+        "--graceful-timeout",
+        "10",
+        "--max-requests",
+        "20000",  # a leak in a worker cannot grow for years
+        "--max-requests-jitter",
+        "2000",
+        "--limit-request-line",
+        "4094",
+        "--limit-request-fields",
+        "50",
+        "--no-control-socket",
+        "--preload",  # Django loaded once: a worker killed or recycled is back in milliseconds
+    ]
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Migrate, register the inventory's boards, start gunicorn's workers, and keep house
+    (who went dark, old plays folded into daily sums) until stopped."""
+    config = _setup(args)
+    register_boards(config)
+    from django.db import connections
+
+    from kiosk.province.server import housekeeping
+    from kiosk.province.server.setup import CONFIG_ENV
+
+    connections.close_all()
+    env = {**os.environ, CONFIG_ENV: str(config.path)}
+    server = subprocess.Popen(gunicorn_argv(config), env=env)
+    stopping = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+        server.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    host, port = config.listen
+    log.info("the province server listens on %s:%d", host, port)
+    while True:
+        try:
+            housekeeping.run_once(datetime.now().astimezone(), config.plays_raw_days)
+        except Exception:  # noticed and logged; the server goes on
+            log.exception("housekeeping failed")
+        finally:
+            connections.close_all()
+        try:
+            code = server.wait(HOUSEKEEPING_S)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    if stopping:
+        return 0
+    log.error("gunicorn stopped with exit code %s", code)
+    return 1

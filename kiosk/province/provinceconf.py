@@ -1,0 +1,152 @@
+"""The province server's configuration, `PROVINCE.toml` (SPEC 7.1), read and validated with
+the same rules and messages as kiosk.toml: every problem at once, each naming the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from kiosk.core.config import (
+    ConfigError,
+    _list,
+    _listen,
+    _path,
+    _Section,
+    _string,
+    _timezone,
+    push_url,
+    toml_document,
+)
+from kiosk.core.textrules import shown
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where the server keeps its data: one SQLite file, or a PostgreSQL database."""
+
+    engine: str  # "sqlite" | "postgresql"
+    name: str  # the SQLite file, or the PostgreSQL database's name
+    user: str = ""
+    password: str = ""
+    host: str = ""
+    port: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ProvinceConfig:
+    listen: tuple[str, int]
+    database: Database
+    site_dir: Path
+    signing_key: Path
+    inventory: Path
+    timezone: str = "Asia/Ho_Chi_Minh"
+    secret_key_file: Path | None = None  # default: beside site_dir
+    hosts: tuple[str, ...] = ("*",)
+    secure_cookies: bool = True
+    workers: int = 4
+    plays_raw_days: int = 90
+    push_url: str = ""
+    path: Path | None = None
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.secret_key_file or self.site_dir.parent / "secret.key"
+
+
+def parse_database_url(value: Any) -> Database:
+    """`sqlite:////absolute/path.db` or `postgresql://user:password@host:port/name?opt=v`."""
+    text = _string()(value)
+    parts = urlsplit(text)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)
+        if parts.netloc or not path.startswith("/"):
+            raise ValueError(f"{shown(text)}: write a SQLite file as sqlite:////absolute/path.db")
+        return Database("sqlite", path)
+    if parts.scheme in ("postgresql", "postgres"):
+        name = unquote(parts.path.lstrip("/"))
+        if not name:
+            raise ValueError(f"{shown(text)} names no database (postgresql://user@host/name)")
+        options = tuple(
+            (k, unquote(v)) for k, _, v in (p.partition("=") for p in parts.query.split("&") if p)
+        )
+        return Database(
+            "postgresql",
+            name,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            host=parts.hostname or "",
+            port=str(parts.port or ""),
+            options=options,
+        )
+    raise ValueError(f"{shown(text)} is neither sqlite:////path nor postgresql://…")
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {shown(value)}")
+    return value
+
+
+def _whole(low: int, high: int):
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}, got {shown(value)}")
+        return value
+
+    return check
+
+
+def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> ProvinceConfig:
+    problems: list[str] = []
+    for name in doc:
+        if name not in ("server", "push"):
+            near = difflib.get_close_matches(name, ("server", "push"), n=1)
+            hint = f" (did you mean [{near[0]}]?)" if near else ""
+            problems.append(f"{where}: [{name}]: unknown table{hint}")
+    s = _Section(doc, "server", where, problems)
+    listen = s.get("listen", _listen, ("127.0.0.1", 8700))
+    database = s.get("database", parse_database_url, None, required=True)
+    site_dir = s.get("site_dir", _path, None, required=True)
+    signing_key = s.get("signing_key", _path, None, required=True)
+    inventory = s.get("inventory", _path, None, required=True)
+    timezone = s.get("timezone", _timezone, "Asia/Ho_Chi_Minh")
+    secret = s.get("secret_key_file", _path, None)
+    hosts = s.get("hosts", _list(_string()), ("*",))
+    secure = s.get("secure_cookies", _boolean, True)
+    workers = s.get("workers", _whole(1, 64), 4)
+    raw_days = s.get("plays_raw_days", _whole(7, 3660), 90)
+    s.finish()
+    p = _Section(doc, "push", where, problems)
+    url = p.get("url", push_url, "")
+    p.finish()
+    if problems:
+        raise ConfigError(problems)
+    return ProvinceConfig(
+        listen=listen,
+        database=database,
+        site_dir=site_dir,
+        signing_key=signing_key,
+        inventory=inventory,
+        timezone=timezone,
+        secret_key_file=secret,
+        hosts=hosts,
+        secure_cookies=secure,
+        workers=workers,
+        plays_raw_days=raw_days,
+        push_url=url,
+    )
+
+
+def load_province_config(path: Path) -> ProvinceConfig:
+    """PROVINCE.toml from its file; ConfigError (exit 2) naming the file on any problem."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read: {exc.strerror}"]) from None
+    config = parse_province_config(toml_document(data, str(path)), str(path))
+    return dataclasses.replace(config, path=path.resolve())

@@ -1,0 +1,215 @@
+"""The province's side (SPEC 4 and 5): `kiosk keygen` and `kiosk publish`.
+
+`publish` turns authoring playlists into the static site of SPEC 1.1: assets named by their
+hash, and per channel a manifest signed in a DSSE envelope. Any static web server can host
+the folder (docs/protocol.md has an nginx configuration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import stat
+import sys
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kiosk.cli import UsageError
+from kiosk.core.authoring import Playlist, PlaylistError, load_playlist
+from kiosk.core.fsutil import atomic_write
+from kiosk.core.model import MANIFEST_FORMAT
+from kiosk.core.signing import (
+    load_private_key,
+    public_key_text,
+    raw_public_key,
+    sign_envelope,
+    write_private_key,
+)
+
+
+@dataclass(frozen=True)
+class Published:
+    channel: str
+    sequence: int
+    items: int
+    assets_new: int
+    assets_total: int
+    expires_at: datetime
+
+
+def site_sequence(site: Path, channel: str) -> int:
+    """The sequence the site already holds for a channel (0 for none)."""
+    path = site / "channels" / channel / "manifest.json"
+    if not path.exists():
+        return 0
+    try:
+        env = json.loads(path.read_bytes())
+        payload = json.loads(base64.b64decode(env["payload"], validate=True))
+        sequence = payload["sequence"]
+        if isinstance(sequence, bool) or not isinstance(sequence, int):
+            raise ValueError("sequence is not a whole number")
+        return sequence
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(
+            f"{path}: cannot read its sequence ({exc}); give the next one with --sequence N"
+        ) from None
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be written to JSON")
+
+
+def sequence_to_publish(site: Path, channel: str, wanted: int | None) -> int:
+    """One past what the site holds, or --sequence when boards would take it as new."""
+    held = site_sequence(site, channel)
+    if wanted is None:
+        return held + 1
+    if wanted < held:
+        raise UsageError(
+            f"--sequence {wanted} is below the {held} already published for "
+            f"{channel}; boards would reject it as a rollback"
+        )
+    if wanted == held:
+        raise UsageError(
+            f"--sequence {wanted} is already published for {channel}; boards take an "
+            "equal sequence for the same content and would keep what they have. "
+            f"Give {held + 1}, or leave --sequence out"
+        )
+    return wanted
+
+
+def publish_playlist(
+    playlist: Playlist,
+    key: Ed25519PrivateKey,
+    site: Path,
+    now: datetime,
+    expires_days: float,
+    sequence: int | None = None,
+) -> Published:
+    """Write one channel, numbered one past the site's unless `sequence` is given."""
+    number = sequence_to_publish(site, playlist.channel, sequence)
+    return write_channel(playlist, key, site, now, expires_days, number)
+
+
+def write_channel(
+    playlist: Playlist,
+    key: Ed25519PrivateKey,
+    site: Path,
+    now: datetime,
+    expires_days: float,
+    sequence: int,
+) -> Published:
+    """Write one channel with a sequence already checked: its assets first (so a device
+    never finds a manifest naming an asset that is not there yet), then its signed
+    manifest, each atomically."""
+    new = 0
+    for sha, path in sorted(playlist.assets.files.items()):
+        dest = site / "assets" / sha
+        if not dest.exists():
+            atomic_write(dest, path.read_bytes())
+            new += 1
+    expires = now + timedelta(days=expires_days)
+    payload = {
+        "format": MANIFEST_FORMAT,
+        "channel": playlist.channel,
+        "sequence": sequence,
+        "issued_at": now.isoformat(timespec="seconds"),
+        "expires_at": expires.isoformat(timespec="seconds"),
+        "items": list(playlist.wire),
+    }
+    data = json.dumps(payload, ensure_ascii=False, indent=1, default=_json_value).encode()
+    manifest = site / "channels" / playlist.channel / "manifest.json"
+    atomic_write(manifest, sign_envelope(data, key))
+    return Published(
+        playlist.channel, sequence, len(playlist.items), new, len(playlist.assets.files), expires
+    )
+
+
+def load_playlists(paths: list[Path]) -> list[Playlist]:
+    """Every playlist, or UsageError listing every problem: nothing is published from a
+    folder with a mistake in it."""
+    problems: list[str] = []
+    playlists: list[Playlist] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            playlist = load_playlist(path)
+        except PlaylistError as exc:
+            problems.append(str(exc))
+            continue
+        problems.extend(playlist.errors)
+        if playlist.channel in seen:
+            problems.append(
+                f"{path}: channel {playlist.channel} is also in {seen[playlist.channel]}"
+            )
+        seen[playlist.channel] = path
+        playlists.append(playlist)
+    if problems:
+        raise UsageError("nothing was published:\n" + "\n".join(problems))
+    return playlists
+
+
+def publish_command(args: argparse.Namespace) -> int:
+    if args.sequence is not None and args.sequence < 1:
+        raise UsageError(f"--sequence must be 1 or more, got {args.sequence}")
+    if not 0 < args.expires_days <= 3650:
+        raise UsageError(f"--expires-days must be from 1 to 3650, got {args.expires_days:g}")
+    key_path = Path(args.key)
+    try:
+        key = load_private_key(key_path)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if key_path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        print(f"warning: {key_path} can be read by other users; chmod 600 it", file=sys.stderr)
+    playlists = load_playlists([Path(p) for p in args.playlists])
+    site = Path(args.out)
+    now = datetime.now(UTC).replace(microsecond=0)
+    # every channel's number checked before anything is written
+    numbers = [sequence_to_publish(site, p.channel, args.sequence) for p in playlists]
+    written: dict[str, int] = {}
+    for playlist, number in zip(playlists, numbers, strict=True):
+        done = write_channel(playlist, key, site, now, args.expires_days, number)
+        written[done.channel] = done.sequence
+        print(
+            f"{done.channel}: sequence {done.sequence}, {done.items} items, "
+            f"{done.assets_total} assets ({done.assets_new} new), "
+            f"expires {done.expires_at.isoformat()}"
+        )
+    print(f"signed by {public_key_text(raw_public_key(key))}; the site is in {site}")
+    if args.notify:
+        from kiosk.province.notify import NotifyError, announce
+
+        try:
+            announce(args.notify, written)
+        except NotifyError as exc:
+            print(
+                f"error: {exc}; the boards will find the new content at their next poll",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"announced on {args.notify}: " + ", ".join(f"{c} {n}" for c, n in written.items()))
+    return 0
+
+
+def keygen_command(args: argparse.Namespace) -> int:
+    path = Path(args.out)
+    key = Ed25519PrivateKey.generate()
+    try:
+        write_private_key(path, key)
+    except FileExistsError:
+        raise UsageError(f"{path} exists; a signing key is never overwritten") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be written ({exc.strerror})") from None
+    print(public_key_text(raw_public_key(key)))
+    print(
+        f"The private key is in {path} (mode 0600): keep it off the web server and back it up. "
+        "Put the line above in public_keys of each board's kiosk.toml.",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,92 @@
+"""The fleet as the API, the pages and `kiosk fleet --server` see it, read from the database."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Sum
+
+from kiosk.core.health import rfc3339
+from kiosk.province.fleet import heartbeat_online
+from kiosk.province.server.models import Board, Play, PlayDay
+
+
+def province_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def board_row(board: Board, now: datetime) -> dict[str, Any]:
+    current = (
+        {"channel": board.current_channel, "id": board.current_item} if board.current_item else None
+    )
+    return {
+        "device_id": board.device_id,
+        "unit_name": board.unit_name,
+        "unit_kind": board.unit_kind,
+        "district": board.district,
+        "last_heartbeat_at": rfc3339(board.last_heartbeat_at),
+        "online": heartbeat_online(board.last_heartbeat_at, now),
+        "status": board.status or None,
+        "problems": list(board.problems),
+        "current_item": current,
+    }
+
+
+def board_rows(now: datetime) -> list[dict[str, Any]]:
+    """SPEC 7.3's /api/v1/boards: every board of the inventory."""
+    fields = (
+        "device_id",
+        "unit_name",
+        "unit_kind",
+        "district",
+        "last_heartbeat_at",
+        "status",
+        "problems",
+        "current_channel",
+        "current_item",
+    )
+    return [board_row(b, now) for b in Board.objects.filter(in_inventory=True).only(*fields)]
+
+
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """From the start of `start` to the end of `end`, in the province's time zone."""
+    tz = province_tz()
+    return (
+        datetime.combine(start, time(), tz),
+        datetime.combine(end + timedelta(days=1), time(), tz),
+    )
+
+
+def play_sums(start: date, end: date) -> list[dict[str, Any]]:
+    """Plays and seconds per channel, item and board over the days from start to end (both
+    included), from the raw plays and the daily sums that old plays were folded into."""
+    lo, hi = day_bounds(start, end)
+    sums: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0, 0.0])
+    raw = (
+        Play.objects.filter(started_at__gte=lo, started_at__lt=hi)
+        .values("channel", "item", "board_id")
+        .annotate(n=Count("id"), s=Sum("duration_s"))
+    )
+    folded = (
+        PlayDay.objects.filter(day__gte=start, day__lte=end)
+        .values("channel", "item", "board_id")
+        .annotate(n=Sum("plays"), s=Sum("seconds"))
+    )
+    for row in [*raw, *folded]:
+        key = (row["channel"], row["item"], row["board_id"])
+        sums[key][0] += row["n"] or 0
+        sums[key][1] += row["s"] or 0.0
+    return [
+        {
+            "channel": channel,
+            "item": item,
+            "device_id": device,
+            "plays": int(n),
+            "seconds": round(s, 1),
+        }
+        for (channel, item, device), (n, s) in sorted(sums.items())
+    ]

@@ -1,0 +1,82 @@
+"""What the server does on its own each minute: note the boards that went dark, and fold
+plays older than plays_raw_days into daily sums, so the plays table stays bounded."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from kiosk.province.fleet import ONLINE_WINDOW
+from kiosk.province.server.fleetdata import province_tz
+from kiosk.province.server.ingest import note_change
+from kiosk.province.server.models import Board, Play, PlayDay
+
+log = logging.getLogger(__name__)
+FOLD_CHUNK = 5000
+FOLD_CHUNKS_PER_RUN = 20  # at most 100,000 plays a minute: the heartbeats go first
+
+
+def note_dark_boards(now: datetime) -> int:
+    """A board whose last heartbeat is older than ONLINE_WINDOW gets an "offline" line."""
+    dark = Board.objects.filter(online_noted=True, last_heartbeat_at__lt=now - ONLINE_WINDOW)
+    n = 0
+    for board in dark:
+        with transaction.atomic():
+            locked = Board.objects.select_for_update().get(pk=board.pk)
+            if locked.online_noted and now - locked.last_heartbeat_at >= ONLINE_WINDOW:
+                note_change(locked, locked.last_heartbeat_at + ONLINE_WINDOW, "offline", [])
+                Board.objects.filter(pk=locked.pk).update(online_noted=False)
+                n += 1
+    return n
+
+
+def fold_old_plays(now: datetime, raw_days: int) -> int:
+    """Plays that started before raw_days ago become PlayDay sums (per board, channel, item
+    and day in the province's time zone). Returns how many plays were folded."""
+    cutoff, tz, folded = now - timedelta(days=raw_days), province_tz(), 0
+    for _ in range(FOLD_CHUNKS_PER_RUN):
+        with transaction.atomic():
+            chunk = list(
+                Play.objects.filter(started_at__lt=cutoff)
+                .order_by("id")
+                .values("id", "board_id", "channel", "item", "started_at", "duration_s")[
+                    :FOLD_CHUNK
+                ]
+            )
+            if not chunk:
+                break
+            sums: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0])
+            for p in chunk:
+                key = (
+                    p["board_id"],
+                    p["channel"],
+                    p["item"],
+                    p["started_at"].astimezone(tz).date(),
+                )
+                sums[key][0] += 1
+                sums[key][1] += p["duration_s"]
+            for (board, channel, item, day), (n, seconds) in sums.items():
+                row, created = PlayDay.objects.select_for_update().get_or_create(
+                    board_id=board,
+                    channel=channel,
+                    item=item,
+                    day=day,
+                    defaults={"plays": n, "seconds": seconds},
+                )
+                if not created:
+                    row.plays += n
+                    row.seconds += seconds
+                    row.save(update_fields=["plays", "seconds"])
+            Play.objects.filter(id__in=[p["id"] for p in chunk]).delete()
+            folded += len(chunk)
+    return folded
+
+
+def run_once(now: datetime, raw_days: int) -> None:
+    dark = note_dark_boards(now)
+    folded = fold_old_plays(now, raw_days)
+    if dark or folded:
+        log.info("housekeeping: %d boards went dark, %d old plays folded", dark, folded)

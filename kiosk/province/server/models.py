@@ -1,0 +1,139 @@
+"""What the province server keeps. Each table is bounded: a board's status history keeps its
+last STATUS_HISTORY changes, raw plays are folded into daily sums after plays_raw_days, and
+counters are a fixed set of names."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+STATUS_HISTORY = 200  # changes kept per board: years of a board that changes weekly
+ROLES = ("admin", "approver", "author", "technician")
+
+
+class Board(models.Model):
+    """A board of the inventory, its token's hash, and what its last heartbeat said."""
+
+    device_id = models.CharField(max_length=64, primary_key=True)
+    unit_name = models.CharField(max_length=300)
+    unit_kind = models.CharField(max_length=16)
+    province_code = models.CharField(max_length=2)
+    commune_code = models.CharField(max_length=5, blank=True)
+    district = models.CharField(max_length=300, blank=True)
+    health_url = models.CharField(max_length=300, blank=True)
+    installed_on = models.DateField(null=True)
+    # Off when the inventory no longer lists the board: its plays stay for the yearly
+    # report, its token stops working.
+    in_inventory = models.BooleanField(default=True)
+    # SHA-256 of the board's token: tokens are 256 random bits, so a fast hash is the right
+    # one (a slow password hash would cost every heartbeat), and the token is found by it.
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    last_heartbeat_at = models.DateTimeField(null=True)
+    status = models.CharField(max_length=16, blank=True)  # ok | degraded | failing
+    problems = models.JSONField(default=list)  # the codes
+    current_channel = models.CharField(max_length=64, blank=True)
+    current_item = models.CharField(max_length=64, blank=True)
+    health = models.JSONField(null=True)  # the last /health document, as sent
+    online_noted = models.BooleanField(default=False)  # the history's last word: online?
+    commands_pending = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["device_id"]
+
+
+class StatusChange(models.Model):
+    """A board's status or problems changed, it went dark, or it came back."""
+
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField()
+    status = models.CharField(max_length=16)  # ok | degraded | failing | offline
+    problems = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["board", "-at"])]
+
+
+class Play(models.Model):
+    """One showing of an item on a board (SPEC 1.6), as the board reported it."""
+
+    board = models.ForeignKey(Board, on_delete=models.CASCADE)
+    channel = models.CharField(max_length=64)
+    item = models.CharField(max_length=64)
+    started_at = models.DateTimeField()
+    duration_s = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["board", "channel", "item", "started_at"], name="play_once"
+            )
+        ]
+        indexes = [models.Index(fields=["started_at"])]
+
+
+class PlayDay(models.Model):
+    """Plays older than plays_raw_days, summed per board, item and day (province time)."""
+
+    board = models.ForeignKey(Board, on_delete=models.CASCADE)
+    channel = models.CharField(max_length=64)
+    item = models.CharField(max_length=64)
+    day = models.DateField()
+    plays = models.PositiveIntegerField()
+    seconds = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["board", "channel", "item", "day"], name="play_day_once"
+            )
+        ]
+        indexes = [models.Index(fields=["day"])]
+
+
+class Screenshot(models.Model):
+    """The last screenshot a board sent when asked (a JPEG of at most 200 KiB)."""
+
+    board = models.OneToOneField(Board, on_delete=models.CASCADE, primary_key=True)
+    taken_at = models.DateTimeField()
+    jpeg = models.BinaryField()
+
+
+class Command(models.Model):
+    """A harmless command for one board (SPEC 1.6), carried by its heartbeat replies until the
+    board reports it done. At most one of each type waits per board."""
+
+    TYPES = ("sync_now", "screenshot", "restart_player")
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="commands")
+    ident = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=16, choices=[(t, t) for t in TYPES])
+    requested_at = models.DateTimeField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    done_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+
+class Counter(models.Model):
+    """A named count (refused heartbeats by reason), for /metrics."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+
+class Profile(models.Model):
+    """An account's role, and the channels an author or approver may work on."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    role = models.CharField(max_length=16, choices=[(r, r) for r in ROLES])
+    channels = models.JSONField(default=list)
+
+
+class ApiToken(models.Model):
+    """A token for `kiosk fleet ... --server`: only its SHA-256 is kept, as for boards."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True)

@@ -1,0 +1,133 @@
+"""Django's settings made from PROVINCE.toml, so a province edits one TOML file and never
+a Python settings module. Called once per process, before anything touches Django."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from kiosk.core.fsutil import atomic_write
+from kiosk.province.heartbeatdoc import MAX_BODY
+from kiosk.province.provinceconf import Database, ProvinceConfig, load_province_config
+
+CONFIG_ENV = "KIOSK_PROVINCE_CONFIG"  # how the gunicorn workers find PROVINCE.toml
+
+
+def database_settings(db: Database) -> dict[str, Any]:
+    if db.engine == "sqlite":
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": db.name,
+            # WAL lets readers run beside the one writer; synchronous=FULL makes a commit
+            # durable before the heartbeat's 2xx, power cut included.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            "CONN_MAX_AGE": None,
+        }
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": db.name,
+        "USER": db.user,
+        "PASSWORD": db.password,
+        "HOST": db.host,
+        "PORT": db.port,
+        "OPTIONS": dict(db.options),
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+def secret_key(path: Path) -> str:
+    """The key of sessions and CSRF: made once, kept 0600 beside the data."""
+    try:
+        return path.read_text("ascii").strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(48)
+        atomic_write(path, key.encode(), mode=0o600)
+        return key
+
+
+def configure(config: ProvinceConfig) -> None:
+    import django
+    from django.conf import settings
+
+    if settings.configured:
+        return
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY=secret_key(config.secret_key_path),
+        ALLOWED_HOSTS=list(config.hosts),
+        INSTALLED_APPS=[
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "kiosk.province.server",
+        ],
+        MIDDLEWARE=[
+            "django.middleware.security.SecurityMiddleware",
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.middleware.common.CommonMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        ],
+        ROOT_URLCONF="kiosk.province.server.urls",
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
+        DATABASES={"default": database_settings(config.database)},
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+        LANGUAGE_CODE="vi",
+        USE_I18N=True,
+        TIME_ZONE=config.timezone,
+        USE_TZ=True,
+        DATA_UPLOAD_MAX_MEMORY_SIZE=MAX_BODY,
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        CSRF_COOKIE_SECURE=config.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SECURE_CONTENT_TYPE_NOSNIFF=True,
+        SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+        AUTH_PASSWORD_VALIDATORS=[
+            {
+                "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+                "OPTIONS": {"min_length": 10},
+            },
+            {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+            {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+            {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+        ],
+        LOGIN_URL="/login/",
+        LOGIN_REDIRECT_URL="/",
+        LOGGING={
+            "version": 1,
+            "disable_existing_loggers": False,
+            "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+            "root": {"handlers": ["stderr"], "level": "WARNING"},
+        },
+        KIOSK_PROVINCE=config,
+    )
+    django.setup()
+
+
+def configure_from_env() -> ProvinceConfig:
+    """In a gunicorn worker: the PROVINCE.toml that `kiosk province serve` named."""
+    config = load_province_config(Path(os.environ[CONFIG_ENV]))
+    configure(config)
+    return config

@@ -1,0 +1,53 @@
+"""The package's layout holds: the pure core depends on nothing else of ours, the board
+nothing of the province's, and a running board never loads the province server's packages
+(Django, gunicorn, psycopg): a Pi carries none of them."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "kiosk"
+
+
+def kiosk_imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kiosk"):
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names |= {a.name for a in node.names if a.name.startswith("kiosk")}
+    return names
+
+
+@pytest.mark.parametrize(
+    ("part", "may_not"),
+    [
+        ("core", ("kiosk.board", "kiosk.province", "kiosk.installer", "kiosk.render")),
+        ("board", ("kiosk.province",)),
+        ("render", ("kiosk.board", "kiosk.province", "kiosk.installer")),
+        ("installer", ("kiosk.province",)),
+    ],
+)
+def test_each_part_imports_only_what_runs_where_it_runs(part, may_not):
+    wrong = {
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in (PACKAGE / part).rglob("*.py")
+        for name in kiosk_imports(path)
+        if name.startswith(may_not)
+    }
+    assert not wrong
+
+
+def test_a_running_board_loads_none_of_the_province_servers_packages():
+    code = (
+        "import sys, kiosk.cli, kiosk.board.app, kiosk.board.push, kiosk.installer.firstboot\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'django', 'gunicorn', 'psycopg', 'psycopg_binary'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

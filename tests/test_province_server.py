@@ -1,0 +1,331 @@
+"""The province server (SPEC 7) as a real process on loopback, against SQLite and a real
+PostgreSQL: heartbeats from real `kiosk run` boards land in the database; bad tokens,
+oversized and malformed bodies are refused with nothing stored; a worker killed between
+receipt and reply loses no acknowledged play, and a replay stores none twice."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bench.kioskproc import Kiosk
+from bench.site import free_port
+from tests.conftest import tell
+from tests.province import text, ticker
+from tests.provinceserver import ProvinceServer, inventory_row
+from tests.services import postgres_cluster
+from tests.test_publish_cli import board_config
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    with postgres_cluster() as pg:
+        yield pg
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        return "sqlite"
+    return request.getfixturevalue("postgres").database()
+
+
+@pytest.fixture
+def server(tmp_path, database, province):
+    rows = [inventory_row(n) for n in range(1, 4)]
+    s = ProvinceServer(tmp_path / "province-server", database, rows, site_dir=province.site)
+    s.register()
+    s.start()
+    yield s
+    s.stop()
+
+
+def body(device_id: str, plays: list[dict] | None = None, **extra) -> dict:
+    health = {
+        "status": "ok",
+        "problems": [],
+        "display": {"current_item": {"channel": "tinh-08", "id": "a"}},
+    }
+    return {
+        "device_id": device_id,
+        "sent_at": datetime.now(UTC).isoformat(),
+        "health": health,
+        "plays": plays if plays is not None else [],
+        **extra,
+    }
+
+
+def plays(n: int, first: int = 0, day: datetime | None = None) -> list[dict]:
+    start = day or datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    return [
+        {
+            "channel": "tinh-08",
+            "item": f"item-{(first + i) % 7}",
+            "started_at": (start + timedelta(seconds=10 * (first + i))).isoformat(),
+            "duration_s": 10.0,
+        }
+        for i in range(n)
+    ]
+
+
+def post(server: ProvinceServer, device_id: str, doc, token: str | None) -> tuple[int, object]:
+    data = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+    return server.request("POST", f"/devices/{device_id}/heartbeat", data, token)
+
+
+def stored_plays(server: ProvinceServer) -> list[tuple]:
+    return server.sql(
+        "SELECT board_id, channel, item, started_at FROM province_play ORDER BY started_at"
+    )
+
+
+@contextlib.contextmanager
+def running_board(
+    tmp_path: Path, province, server: ProvinceServer, device_id: str, *edits: tuple[str, str]
+) -> Iterator[str]:
+    """`kiosk run --headless` as a board of the inventory: content from the province's
+    site, heartbeats every 5 s to the server with its own token. Yields its health URL."""
+    work = tmp_path / device_id
+    work.mkdir()
+    token = work / "token"
+    token.write_text(server.tokens[device_id])
+    token.chmod(0o600)
+    port = free_port()
+    config = board_config(work, province.url, province.public_key, storage=work / "cache")
+    toml = config.read_text("utf-8")
+    for old, new in (
+        ('id = "08-02263-01"', f'id = "{device_id}"'),
+        ('"0.0.0.0:8080"', f'"127.0.0.1:{port}"'),
+        ("heartbeat_seconds = 60", "heartbeat_seconds = 5"),
+        ('heartbeat_url = ""', f'heartbeat_url = "{server.url}/devices/{device_id}/heartbeat"'),
+        ("poll_seconds = 300", f'poll_seconds = 300\ntoken_file = "{token}"'),
+        *edits,
+    ):
+        assert old in toml, old
+        toml = toml.replace(old, new)
+    config.write_text(toml, "utf-8")
+    with Kiosk(config, work):
+        yield f"http://127.0.0.1:{port}"
+
+
+def wait_for(check, timeout: float, what: str, every: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def test_heartbeats_from_two_running_boards_land_in_the_database(tmp_path, province, server):
+    province.publish("tinh-08", [text("a", title="Bão số 3", duration=3), ticker("t")])
+    province.publish("xa-02263", [text("b", duration=3)])
+    ids = [r["device_id"] for r in server.rows[:2]]
+    token = server.api_token()
+    with contextlib.ExitStack() as stack:
+        for device_id in ids:
+            stack.enter_context(running_board(tmp_path, province, server, device_id))
+
+        def both_reported():
+            status, doc = server.request("GET", "/api/v1/boards", token=token)
+            assert status == 200, doc
+            boards = {b["device_id"]: b for b in doc["boards"]}
+            played = {r[0] for r in stored_plays(server)}
+            return all(boards[i]["online"] for i in ids) and set(ids) <= played and boards
+
+        boards = wait_for(both_reported, 60, "both boards' heartbeats with plays")
+    for device_id in ids:
+        b = boards[device_id]
+        assert b["status"] == "ok" and b["problems"] == []
+        assert b["current_item"]["channel"] in ("tinh-08", "xa-02263")
+        row = next(r for r in server.rows if r["device_id"] == device_id)
+        assert b["unit_name"] == row["unit_name"]
+    third = server.rows[2]["device_id"]
+    assert not boards[third]["online"] and boards[third]["last_heartbeat_at"] is None
+    # the plays are the items the boards showed, each stored once
+    rows = stored_plays(server)
+    assert {(r[1], r[2]) for r in rows} <= {("tinh-08", "a"), ("xa-02263", "b")}
+    assert len(rows) == len(set(rows))
+    today = datetime.now(UTC).astimezone().date()
+    status, summed = server.request(
+        "GET",
+        f"/api/v1/plays?from={today - timedelta(days=1)}&to={today + timedelta(days=1)}",
+        token=token,
+    )
+    assert status == 200
+    assert sum(p["plays"] for p in summed["plays"]) == len(rows)
+    assert {p["device_id"] for p in summed["plays"]} == set(ids)
+
+
+def test_bad_tokens_oversized_and_malformed_bodies_are_refused_and_nothing_stored(server):
+    one, two = server.rows[0]["device_id"], server.rows[1]["device_id"]
+    good = body(one, plays(3))
+    refused = [
+        (post(server, one, good, None), 401),
+        (post(server, one, good, "bt_not-a-token"), 401),
+        (post(server, one, good, server.tokens[two]), 401),  # another board's token
+        (post(server, "08-99999-01", body("08-99999-01"), server.tokens[one]), 401),
+        (post(server, one, b"{" + b" " * (1024 * 1024 + 10) + b"}", server.tokens[one]), 413),
+        (post(server, one, b"not json", server.tokens[one]), 400),
+        (post(server, one, b"[" * 100_000, server.tokens[one]), 400),
+        (post(server, one, body(two, plays(3)), server.tokens[one]), 400),  # not its id
+        (post(server, one, {**good, "plays": "many"}, server.tokens[one]), 400),
+        (
+            post(
+                server,
+                one,
+                {**good, "plays": [{**plays(1)[0], "duration_s": -1}]},
+                server.tokens[one],
+            ),
+            400,
+        ),
+        (
+            post(
+                server,
+                one,
+                {**good, "plays": [{**plays(1)[0], "item": "a\nb"}]},
+                server.tokens[one],
+            ),
+            400,
+        ),
+        (
+            post(
+                server,
+                one,
+                {**good, "plays": [{**plays(1)[0], "started_at": "yesterday"}]},
+                server.tokens[one],
+            ),
+            400,
+        ),
+        (
+            post(
+                server,
+                one,
+                b'{"device_id": "%s", "sent_at": NaN}' % one.encode(),
+                server.tokens[one],
+            ),
+            400,
+        ),
+        (post(server, one, {**good, "health": {"status": "great"}}, server.tokens[one]), 400),
+        (
+            post(
+                server,
+                one,
+                {**good, "health": {**good["health"], "x": "\u0000"}},
+                server.tokens[one],
+            ),
+            400,
+        ),
+        (post(server, one, {**good, "plays": plays(2001)}, server.tokens[one]), 400),
+    ]
+    for n, ((status, answer), expected) in enumerate(refused):
+        assert status == expected, (n, status, answer)
+        assert isinstance(answer, dict) and len(answer["error"]) < 400, (n, answer)
+    assert stored_plays(server) == []
+    beats = server.sql("SELECT count(*) FROM province_board WHERE last_heartbeat_at IS NOT NULL")
+    assert beats == [(0,)]
+    assert server.request("GET", f"/devices/{one}/heartbeat")[0] == 405
+    _status, metrics = server.request("GET", "/metrics")
+    assert 'kiosk_province_refused_total{reason="heartbeat_unauthorized"} 4.0' in metrics
+    assert 'kiosk_province_refused_total{reason="heartbeat_too_large"} 1.0' in metrics
+    assert 'kiosk_province_refused_total{reason="heartbeat_invalid"} 11.0' in metrics
+    for token in server.tokens.values():  # no token is echoed or logged
+        assert token not in metrics
+        assert token not in (server.root / "serve.log").read_text()
+    # and the good body is taken
+    assert post(server, one, good, server.tokens[one]) == (200, {"commands": []})
+    assert len(stored_plays(server)) == 3
+
+
+def test_a_replayed_batch_is_stored_once_and_still_acknowledged(server):
+    one = server.rows[0]["device_id"]
+    batch = body(one, plays(50))
+    for _ in range(3):
+        assert post(server, one, batch, server.tokens[one])[0] == 200
+    overlapping = body(one, plays(50, first=25))
+    assert post(server, one, overlapping, server.tokens[one])[0] == 200
+    assert len(stored_plays(server)) == 75
+
+
+def test_a_worker_killed_between_receipt_and_reply_loses_no_acknowledged_play(request, server):
+    """Batches are sent one after another, and gunicorn's worker is SIGKILLed: at random
+    moments, and at the moment the test sees the batch's plays committed (before the
+    reply, when it is quick enough). A batch without a 2xx is sent again, as a board does.
+    Every acknowledged play must be stored, none twice; and a kill must have landed after
+    the commit and before the reply at least once (a batch stored, not acknowledged)."""
+    one = server.rows[0]["device_id"]
+    token = server.tokens[one]
+    rng = random.Random(16)
+    count = server.poller("SELECT count(*) FROM province_play")
+    acknowledged: set[str] = set()
+    kills = stored_unacknowledged = late = batch_no = 0
+    pending: list[dict] = []
+    while (stored_unacknowledged < 3 and kills < 200) or pending:
+        if not pending:
+            pending = plays(20, first=20 * batch_no)
+            batch_no += 1
+        answer: list[int] = []
+        sender = threading.Thread(
+            target=lambda p=pending, a=answer: a.append(post(server, one, body(one, p), token)[0])
+        )
+        kill_now = stored_unacknowledged < 3 and kills < 200
+        before = count()
+        sender.start()
+        if kill_now:
+            if kills % 2:  # at a random moment of the request
+                time.sleep(rng.uniform(0, 0.05))
+            else:  # as soon as the commit shows
+                while sender.is_alive() and count() == before:
+                    pass
+            for pid in server.workers():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            kills += 1
+        sender.join(60)
+        if answer and answer[0] == 200:
+            acknowledged |= {p["started_at"] for p in pending}
+            pending = []
+            late += kill_now
+        else:
+            stored = {_parse(r[3]) for r in stored_plays(server)}
+            if all(_parse(p["started_at"]) in stored for p in pending):
+                stored_unacknowledged += 1
+            wait_for(server.workers, 10, "gunicorn's new worker")
+    rows = stored_plays(server)
+    stored = [_parse(r[3]) for r in rows]
+    assert len(stored) == len(set(stored)), "a play was stored twice"
+    assert {_parse(a) for a in acknowledged} <= set(stored), "an acknowledged play was lost"
+    assert len(stored) == 20 * batch_no  # and every batch got there in the end
+    tell(
+        request,
+        f"{kills} kills: {late} after the reply, {stored_unacknowledged} after the commit and "
+        f"before the reply; {len(acknowledged)} plays acknowledged, {len(stored)} stored",
+    )
+    assert stored_unacknowledged >= 1, "no kill landed between the commit and the reply"
+
+
+def _parse(value: str | datetime) -> datetime:
+    """An instant in UTC: the board's RFC 3339 text, PostgreSQL's timestamptz, or SQLite's
+    text (UTC, without an offset)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def test_the_whole_server_killed_and_started_again_keeps_every_acknowledged_play(server):
+    one = server.rows[0]["device_id"]
+    assert post(server, one, body(one, plays(40)), server.tokens[one])[0] == 200
+    server.kill(signal.SIGKILL)
+    server.start()
+    assert len(stored_plays(server)) == 40
+    assert post(server, one, body(one, plays(40)), server.tokens[one])[0] == 200
+    assert len(stored_plays(server)) == 40
