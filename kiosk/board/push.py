@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 TOPIC = "bangtin/channels/{channel}"
 MAX_PACKET = 4096  # a push message is a few dozen bytes
 SPREAD_S = 2.0  # SPEC 1.7: a random delay of at most 2 s before the fetch
-MIN_GAP_S = 5.0  # a broker that repeats itself causes at most one fetch per this
+MIN_GAP_S = 1.0  # a broker that repeats itself causes at most one fetch a second
 RECONNECT_MAX_S = 120
 KEEPALIVE_S = 60
 
