@@ -94,6 +94,14 @@ def _fleet_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="boards asked at once (default 32)",
     )
+    asking.add_argument(
+        "--server",
+        metavar="URL",
+        help="the province server: boards it hears from count by their heartbeats (SPEC 7)",
+    )
+    asking.add_argument(
+        "--api-token-file", metavar="F", help="the API token for --server (a file, mode 0600)"
+    )
 
     status = verbs.add_parser("status", parents=[asking], help="every board's health, as a table")
     status.add_argument("--out", metavar="DIR", help="also write DIR/status.csv and status.json")

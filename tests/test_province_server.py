@@ -329,3 +329,73 @@ def test_the_whole_server_killed_and_started_again_keeps_every_acknowledged_play
     assert len(stored_plays(server)) == 40
     assert post(server, one, body(one, plays(40)), server.tokens[one])[0] == 200
     assert len(stored_plays(server)) == 40
+
+
+def test_a_board_that_only_pushes_is_online_in_fleet_status_and_counts_in_fleet_report(
+    tmp_path, province, server
+):
+    """Its /health in the inventory cannot be reached (a 3G board behind carrier NAT): only
+    its heartbeats reach the province server, and the fleet tools count it by them."""
+    province.publish("tinh-08", [text("a", duration=3)])
+    province.publish("xa-02263", [text("b", duration=3)])
+    pushed = server.rows[0]["device_id"]
+    token_file = tmp_path / "api-token"
+    token_file.write_text(server.api_token() + "\n")
+    token_file.chmod(0o600)
+    fleet = ("--server", server.url, "--api-token-file", str(token_file), "--timeout", "1")
+    inventory = str(server.inventory)
+    before = server.kiosk("fleet", "status", inventory, *fleet)
+    assert before.returncode == 1 and "0 ok" not in before.stdout
+    with running_board(tmp_path, province, server, pushed):
+        wait_for(
+            lambda: server.sql(
+                f"SELECT 1 FROM province_board WHERE device_id = '{pushed}' "
+                "AND last_heartbeat_at IS NOT NULL"
+            ),
+            30,
+            "a heartbeat",
+        )
+        status = server.kiosk("fleet", "status", inventory, *fleet, "--out", str(tmp_path / "s"))
+        report = server.kiosk("fleet", "report", inventory, *fleet, "--out", str(tmp_path / "r"))
+    assert "Traceback" not in status.stderr + report.stderr
+    line = next(row for row in status.stdout.splitlines() if pushed in row)
+    assert " ok " in line and ("tinh-08/a" in line or "xa-02263/b" in line), status.stdout
+    assert "1 ok, 2 not answering (1 by their heartbeats" in status.stdout
+    assert status.returncode == 1  # the two other boards are silent
+    rows = (tmp_path / "s" / "status.csv").read_text("utf-8").splitlines()
+    mine = next(r for r in rows if r.startswith(pushed))
+    assert ",yes,ok," in mine and mine.endswith(",heartbeat")
+    assert report.returncode == 0, report.stderr
+    assert "1 of 3 installed boards answered" in report.stdout
+    csv_text = (tmp_path / "r" / "report.csv").read_text("utf-8")
+    district = next(r for r in csv_text.splitlines() if r.startswith("Sơn Dương"))
+    assert district.split(",")[1:5] == ["1", "0", "2", "1"], csv_text
+
+
+def test_fleet_with_a_wrong_api_token_or_no_server_says_so(tmp_path, server):
+    token_file = tmp_path / "api-token"
+    token_file.write_text("bta_wrong")
+    inventory = str(server.inventory)
+    wrong = server.kiosk(
+        "fleet", "status", inventory, "--server", server.url, "--api-token-file", str(token_file)
+    )
+    assert wrong.returncode == 2 and "refused the API token (HTTP 401)" in wrong.stderr
+    author = tmp_path / "author-token"
+    author.write_text(server.api_token("tac-gia", "author"))
+    refused = server.kiosk(
+        "fleet", "status", inventory, "--server", server.url, "--api-token-file", str(author)
+    )
+    assert refused.returncode == 2 and "(HTTP 403)" in refused.stderr
+    gone = server.kiosk(
+        "fleet",
+        "status",
+        inventory,
+        "--server",
+        f"http://127.0.0.1:{free_port()}",
+        "--api-token-file",
+        str(token_file),
+    )
+    assert gone.returncode == 1 and "cannot be reached" in gone.stderr
+    alone = server.kiosk("fleet", "status", inventory, "--server", server.url)
+    assert alone.returncode == 2 and "go together" in alone.stderr
+    assert "Traceback" not in wrong.stderr + refused.stderr + gone.stderr + alone.stderr

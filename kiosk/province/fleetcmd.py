@@ -29,6 +29,7 @@ from kiosk.core.fsutil import atomic_write
 from kiosk.core.textrules import spreadsheet_safe
 from kiosk.province.fleet import Targets, build_report, parse_targets, report_csv
 from kiosk.province.fleethtml import render_report
+from kiosk.province.fleetserver import ServerError, heard_boards, read_api_token
 from kiosk.province.inventory import InventoryBoard, load_inventory, parse_date
 from kiosk.province.statuscmd import (
     HEALTH_COLUMNS,
@@ -59,6 +60,7 @@ STATUS_CSV = (
     "cpu_temp_c",
     "version",
     "error",
+    "via",
 )
 
 
@@ -68,6 +70,7 @@ class Check:
 
     board: InventoryBoard
     answer: Answer
+    via: str = "health"  # or "heartbeat": the province server's copy (--server)
 
     @property
     def error(self) -> str | None:
@@ -104,14 +107,29 @@ def _progress(total: int) -> tuple[Callable[[Answer], None] | None, Callable[[],
 
 
 def poll(boards: list[InventoryBoard], args: argparse.Namespace) -> list[Check]:
-    on_answer, done = _progress(len(boards))
+    """Every board's state: from the province server's last heartbeat when it counts the
+    board online (--server), else by asking the board's /health."""
+    heard: dict[str, dict[str, Any]] = {}
+    if bool(args.server) != bool(args.api_token_file):
+        raise UsageError("--server and --api-token-file go together")
+    if args.server:
+        token = read_api_token(Path(args.api_token_file))
+        heard = heard_boards(args.server, token, args.timeout)
+    asked = [b for b in boards if b.device_id not in heard]
+    on_answer, done = _progress(len(asked))
     try:
         answers = ask_all(
-            [b.health_url for b in boards], args.timeout, args.parallel, on_answer=on_answer
+            [b.health_url for b in asked], args.timeout, args.parallel, on_answer=on_answer
         )
     finally:
         done()
-    return [Check(b, a) for b, a in zip(boards, answers, strict=True)]
+    by_id = {b.device_id: a for b, a in zip(asked, answers, strict=True)}
+    return [
+        Check(b, Answer(args.server, heard[b.device_id]), "heartbeat")
+        if b.device_id in heard
+        else Check(b, by_id[b.device_id])
+        for b in boards
+    ]
 
 
 def _status_row(check: Check) -> tuple[str, ...]:
@@ -132,7 +150,9 @@ def summary(checks: list[Check]) -> str:
     order = ("ok", "degraded", "failing", "not answering")
     parts = [f"{counts[k]} {k}" for k in order if counts[k]]
     parts += [f"{n} {k}" for k, n in sorted(counts.items()) if k not in order]
-    return f"{len(checks)} boards: {', '.join(parts)}"
+    pushed = sum(c.via == "heartbeat" for c in checks)
+    tail = f" ({pushed} by their heartbeats to the province server)" if pushed else ""
+    return f"{len(checks)} boards: {', '.join(parts)}{tail}"
 
 
 def _csv_row(check: Check) -> dict[str, Any]:
@@ -154,6 +174,7 @@ def _csv_fields(check: Check) -> dict[str, Any]:
         "cpu_temp_c": (doc.get("system") or {}).get("cpu_temp_c", ""),
         "version": doc.get("version", ""),
         "error": check.error or "",
+        "via": check.via if check.online else "",
     }
 
 
@@ -164,6 +185,7 @@ def _board_json(check: Check) -> dict[str, Any]:
         "installed_on": b.installed_on.isoformat(),
         "health_url": b.health_url,
         "online": check.online,
+        "via": check.via if check.online else None,
         "error": check.error,
         "health": check.answer.doc,
     }
@@ -201,7 +223,19 @@ def _out_dir(value: str) -> Path:
     return out
 
 
+def _server_failed(exc: ServerError) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return 1
+
+
 def status_command(args: argparse.Namespace) -> int:
+    try:
+        return _status(args)
+    except ServerError as exc:
+        return _server_failed(exc)
+
+
+def _status(args: argparse.Namespace) -> int:
     boards = load_inventory(Path(args.inventory))
     out = _out_dir(args.out) if args.out else None
     polled_at = datetime.now().astimezone()
@@ -235,6 +269,13 @@ def load_targets(args: argparse.Namespace) -> Targets:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    try:
+        return _report(args)
+    except ServerError as exc:
+        return _server_failed(exc)
+
+
+def _report(args: argparse.Namespace) -> int:
     boards = load_inventory(Path(args.inventory))
     targets = load_targets(args)
     try:

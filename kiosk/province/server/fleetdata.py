@@ -19,7 +19,7 @@ def province_tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def board_row(board: Board, now: datetime) -> dict[str, Any]:
+def board_row(board: Board, now: datetime, with_health: bool = False) -> dict[str, Any]:
     current = (
         {"channel": board.current_channel, "id": board.current_item} if board.current_item else None
     )
@@ -33,11 +33,12 @@ def board_row(board: Board, now: datetime) -> dict[str, Any]:
         "status": board.status or None,
         "problems": list(board.problems),
         "current_item": current,
-    }
+    } | ({"health": board.health} if with_health else {})
 
 
-def board_rows(now: datetime) -> list[dict[str, Any]]:
-    """SPEC 7.3's /api/v1/boards: every board of the inventory."""
+def board_rows(now: datetime, with_health: bool = False) -> list[dict[str, Any]]:
+    """SPEC 7.3's /api/v1/boards: every board of the inventory (and, when asked, the last
+    health document each sent)."""
     fields = (
         "device_id",
         "unit_name",
@@ -48,8 +49,10 @@ def board_rows(now: datetime) -> list[dict[str, Any]]:
         "problems",
         "current_channel",
         "current_item",
+        *(("health",) if with_health else ()),
     )
-    return [board_row(b, now) for b in Board.objects.filter(in_inventory=True).only(*fields)]
+    boards = Board.objects.filter(in_inventory=True).only(*fields)
+    return [board_row(b, now, with_health) for b in boards]
 
 
 def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:

@@ -67,7 +67,8 @@ def api_boards(request: HttpRequest) -> HttpResponse:
     _user, refused = _api_user(request)
     if refused:
         return refused
-    return JsonResponse({"boards": fleetdata.board_rows(timezone.now())})
+    with_health = request.GET.get("health") == "1"  # kiosk fleet --server reads them whole
+    return JsonResponse({"boards": fleetdata.board_rows(timezone.now(), with_health)})
 
 
 def _day(value: str | None, name: str) -> date:
