@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -133,9 +134,9 @@ def test_a_synced_board_is_ok_and_says_what_it_shows(running):
     assert doc.keys() >= SPEC_KEYS
     assert doc["problems"] == []
     assert doc["device"]["id"] == "08-02263-01" and doc["device"]["unit_name"] == "UBND xã Tân Trào"
-    assert doc["display"]["current_item"] in (
-        {"channel": "tinh-08", "id": "a"},
-        {"channel": "xa-02263", "id": "b"},
+    assert doc["display"]["current_item"] in (  # with the bulletin's title, for people
+        {"channel": "tinh-08", "id": "a", "title": "Thông báo"},
+        {"channel": "xa-02263", "id": "b", "title": "Thông báo"},
     )
     assert doc["display"]["state"] == "on" and doc["display"]["width"] == 640
     assert doc["sync"]["channels"]["tinh-08"]["sequence"] == 1
@@ -227,7 +228,10 @@ def test_the_status_page_in_headless_chromium_shows_what_a_technician_needs(runn
     page = html.unescape(dom)
     assert '<h1 id="name">Bảng tin UBND xã Tân Trào</h1>' in page
     assert "Trạng thái: Bình thường" in page
-    assert re.search(r'<span id="current">(tinh-08 / a|xa-02263 / b)</span>', page), page
+    assert re.search(
+        r'<span id="current">Thông báo <small>\((tinh-08 / a|xa-02263 / b)\)</small></span>', page
+    ), page
+    assert re.search(r"\d\d:\d\d ngày \d+/\d+/20\d\d \((vừa xong|\d+ phút trước)\)", page)
     assert re.search(r'<img id="screen"[^>]*data-loaded="640"', page), page  # the picture came
 
 
@@ -250,7 +254,7 @@ def test_the_status_page_escapes_what_the_content_says():
     doc["problems"] = [
         {"code": "item_invalid", "message": "<script>alert(1)</script>", "since": None}
     ]
-    page = render(doc)
+    page = render(doc, ZoneInfo("Asia/Ho_Chi_Minh"))
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Một bản tin không hợp lệ" in page
 
@@ -282,8 +286,8 @@ def test_a_dead_source_degrades_a_board_that_keeps_showing_its_content(tmp_path,
 
 
 def test_the_status_page_names_every_problem_code_in_vietnamese():
-    from kiosk.board.statuspage import PROBLEM_VI
     from kiosk.core.health import PROBLEM_CODES
+    from kiosk.core.vietnamese import PROBLEM_VI
 
     assert set(PROBLEM_VI) == set(PROBLEM_CODES)
 
@@ -324,3 +328,18 @@ def test_screenshots_keep_nothing_of_earlier_requests():
     picture = Image.open(io.BytesIO(pngs[-1]))
     assert picture.size == (320, 180) and picture.getpixel((5, 5))[:3] == (10, 35, 66)
     assert after - before <= 1, f"{after - before} BytesIO objects left behind by 30 screenshots"
+
+
+def test_the_status_page_names_the_bulletin_and_gives_times_in_the_boards_time():
+    from kiosk.board.statuspage import render
+
+    state = PlayerState(current=("tinh-08", "a"), items_active=1, frames=1)
+    state.current_label = (("tinh-08", "a"), "Bão số 3 đổ bộ")
+    doc = reporter_with(state, 0).document()
+    assert doc["display"]["current_item"]["title"] == "Bão số 3 đổ bộ"
+    doc["time"] = "2024-04-16T01:33:20+00:00"
+    doc["sync"]["last_success_at"] = "2024-04-16T01:30:00+00:00"
+    page = render(doc, ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert "Bão số 3 đổ bộ" in page and "tinh-08 / a" in page
+    assert "08:30 ngày 16/4/2024 (3 phút trước)" in page
+    assert "08:33 ngày 16/4/2024" in page

@@ -139,7 +139,9 @@ class HealthApp:
             body = json.dumps(doc, ensure_ascii=False, indent=1).encode()
             return code, body, "application/json; charset=utf-8"
         if path == "/":
-            body = render_status_page(self.reporter.document()).encode()
+            body = render_status_page(
+                self.reporter.document(), self.reporter.config.device.tz
+            ).encode()
             return HTTPStatus.OK, body, "text/html; charset=utf-8"
         if path == "/screenshot.png":
             png = self.screenshots.png() if self.screenshots else None

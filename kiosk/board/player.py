@@ -43,6 +43,8 @@ class PlayerState:
     """What a health report needs from the player; written by the player thread only."""
 
     current: tuple[str, str] | None = None  # (channel, item id) on screen, None when idle
+    # (the item's key, its label) read together by other threads: never a mismatched pair
+    current_label: tuple[tuple[str, str], str] | None = None
     emergency: bool = False
     items_active: int = 0
     last_tick: float = 0.0  # monotonic time of the last loop iteration
@@ -196,6 +198,9 @@ class Player:
         """Crossfade from the picture on screen to the new frame."""
         self._view = view
         self.state.current = self._entry.key if self._entry else None
+        self.state.current_label = (
+            (self._entry.key, self._entry.item.label) if self._entry else None
+        )
         new = self.orientation.to_physical(frame)
         screen = self.display.surface
         if self.state.frames and self.crossfade_s > 0:
@@ -342,7 +347,7 @@ class Player:
         self._dark, self.state.display_state = True, "off_scheduled"
         self._entry, self._index, self._page = None, -1, 0
         self._slide_end = math.inf
-        self.state.current = None
+        self.state.current = self.state.current_label = None
         self.frame = pygame.Surface(self.orientation.logical)  # black
         self.display.surface.fill((0, 0, 0))
         self.display.present()

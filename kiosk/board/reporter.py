@@ -32,6 +32,12 @@ from kiosk.core.health import (
 )
 
 
+def title_of(state: PlayerState) -> str | None:
+    """The label of the item on screen, when the player's two notes of it agree."""
+    key, label = state.current_label or (None, None)
+    return label if key == state.current else None
+
+
 class Reporter:
     def __init__(
         self,
@@ -124,7 +130,11 @@ class Reporter:
                     "width": self.panel[0],
                     "height": self.panel[1],
                     "current_item": (
-                        {"channel": state.current[0], "id": state.current[1]}
+                        {
+                            "channel": state.current[0],
+                            "id": state.current[1],
+                            "title": title_of(state),
+                        }
                         if state.current
                         else None
                     ),

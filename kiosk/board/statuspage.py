@@ -6,54 +6,64 @@ reloads itself, and changes nothing on the board.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, tzinfo
 from html import escape
 from typing import Any
 
+from kiosk.core.timeutil import parse_rfc3339
+from kiosk.core.vietnamese import (
+    DISPLAY_VI,
+    PROBLEM_VI,
+    STATUS_VI,
+    moment_text,
+    when_text,
+)
+
 REFRESH_S = 15
-STATUS_VI = {"ok": "Bình thường", "degraded": "Có vấn đề", "failing": "Hỏng"}
 COLOUR = {"ok": "#1b7f3b", "degraded": "#b36b00", "failing": "#b3261e"}
-DISPLAY_VI = {"on": "Đang bật", "off_scheduled": "Tắt theo lịch", "blank": "Màn hình đen"}
-PROBLEM_VI = {
-    "no_content": "Không có nội dung để hiển thị",
-    "sync_failing": "Không đồng bộ được với hệ thống nguồn",
-    "signature_invalid": "Chữ ký số không hợp lệ",
-    "rollback_rejected": "Từ chối bản tin cũ hơn bản đang có",
-    "manifest_invalid": "Danh mục bản tin không hợp lệ",
-    "manifest_expired": "Danh mục bản tin đã hết hạn",
-    "item_invalid": "Một bản tin không hợp lệ",
-    "asset_invalid": "Một hình ảnh không hợp lệ",
-    "clock_unsynced": "Đồng hồ thiết bị lệch",
-    "disk_low": "Sắp hết dung lượng lưu trữ",
-    "overheating": "Thiết bị quá nóng",
-    "undervoltage": "Nguồn điện yếu",
-    "display_stalled": "Màn hình bị treo",
-    "heartbeat_failing": "Không gửi được báo cáo về hệ thống nguồn",
-    "door_open": "Cửa tủ đang mở",
-}
 
 
 def _value(value: Any, unit: str = "") -> str:
     return "không đọc được" if value is None else f"{escape(str(value))}{unit}"
 
 
+def _when(value: str | None, now: datetime, tz: tzinfo) -> str:
+    """An RFC 3339 time of the document as a technician reads it, in the board's time."""
+    if value is None:
+        return "chưa có"
+    try:
+        return escape(when_text(parse_rfc3339(value), now, tz))
+    except ValueError:
+        return escape(value)
+
+
+def _showing(current: Mapping[str, Any] | None) -> str:
+    if not current:
+        return "Không có"
+    where = f"{escape(current['channel'])} / {escape(current['id'])}"
+    title = current.get("title")
+    return f"{escape(title)} <small>({where})</small>" if title else where
+
+
 def _rows(pairs: list[tuple[str, str]]) -> str:
     return "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in pairs)
 
 
-def render(doc: Mapping[str, Any]) -> str:
+def render(doc: Mapping[str, Any], tz: tzinfo) -> str:
+    """The page for the document, its times in tz (the board's time zone)."""
     status = doc["status"]
     device, display, sync = doc["device"], doc["display"], doc["sync"]
-    current = display["current_item"]
-    showing = f"{escape(current['channel'])} / {escape(current['id'])}" if current else "Không có"
+    now = parse_rfc3339(doc["time"])
+    showing = _showing(display["current_item"])
     problems = "".join(
         f"<li><b>{escape(PROBLEM_VI.get(p['code'], p['code']))}</b> "
         f"<code>{escape(p['code'])}</code><br>{escape(p['message'])}"
-        f"<br><small>từ {escape(p['since'] or '')}</small></li>"
+        f"<br><small>từ {_when(p['since'], now, tz)}</small></li>"
         for p in doc["problems"]
     )
     channels = "".join(
         f"<tr><td>{escape(name)}</td><td>{_value(held['sequence'])}</td>"
-        f"<td>{_value(held['items'])}</td><td>{_value(held['expires_at'])}</td></tr>"
+        f"<td>{_value(held['items'])}</td><td>{_when(held['expires_at'], now, tz)}</td></tr>"
         for name, held in sync["channels"].items()
     )
     system = doc["system"]
@@ -82,7 +92,7 @@ img {{ width: 100%; border: 1px solid #999; }}
                 ("Đang hiển thị", f'<span id="current">{showing}</span>'),
                 ("Màn hình", DISPLAY_VI.get(display["state"], escape(display["state"]))),
                 ("Kích thước", f"{_value(display['width'])}×{_value(display['height'])}"),
-                ("Khung hình gần nhất", _value(display["last_frame_at"])),
+                ("Khung hình gần nhất", _when(display["last_frame_at"], now, tz)),
                 ("Bản tin đang chạy", _value(doc["content"]["items_active"])),
                 ("Khẩn cấp", "Có" if doc["content"]["emergency_active"] else "Không"),
             ]
@@ -94,8 +104,8 @@ img {{ width: 100%; border: 1px solid #999; }}
 <table>{
         _rows(
             [
-                ("Lần thử gần nhất", _value(sync["last_attempt_at"])),
-                ("Lần thành công gần nhất", _value(sync["last_success_at"])),
+                ("Lần thử gần nhất", _when(sync["last_attempt_at"], now, tz)),
+                ("Lần thành công gần nhất", _when(sync["last_success_at"], now, tz)),
                 ("Số lần lỗi liên tiếp", _value(sync["consecutive_failures"])),
             ]
         )
@@ -109,14 +119,14 @@ img {{ width: 100%; border: 1px solid #999; }}
                 ("Mã thiết bị", escape(device["id"])),
                 ("Đơn vị", escape(device["unit_name"])),
                 ("Phiên bản", escape(doc["version"])),
-                ("Giờ", _value(doc["time"])),
+                ("Giờ", escape(moment_text(now.astimezone(tz)))),
                 ("Thời gian chạy", _value(doc["uptime_s"], " giây")),
                 ("Nhiệt độ CPU", _value(system["cpu_temp_c"], " °C")),
                 ("Tải (1 phút)", _value(system["load_1m"])),
                 ("Bộ nhớ trống", _value(system["mem_available_mb"], " MB")),
                 ("Dung lượng trống", _value(system["disk_free_mb"], " MB")),
                 ("Lệch đồng hồ", _value(system["clock_skew_s"], " giây")),
-                ("Báo cáo gần nhất", _value(doc["heartbeat"]["last_success_at"])),
+                ("Báo cáo gần nhất", _when(doc["heartbeat"]["last_success_at"], now, tz)),
                 ("Lượt phát chờ gửi", _value(doc["heartbeat"]["queued_plays"])),
             ]
         )

@@ -76,6 +76,11 @@ class Item:
     def is_ticker(self) -> bool:
         return self.type == "ticker"
 
+    @property
+    def label(self) -> str:
+        """What a person calls this bulletin on a status page or in a report."""
+        return self.id
+
     @functools.cached_property
     def week(self) -> WeekMask | None:
         """hours and days as a WeekMask (None: every hour of every day), made once."""
@@ -84,11 +89,26 @@ class Item:
         return week_mask(self.hours, self.days)
 
 
+LABEL_CHARS = 120
+
+
+def short_label(text: str) -> str:
+    """The first line of text, cut at a word to at most LABEL_CHARS characters."""
+    line = text.strip().split("\n", 1)[0].strip()
+    if len(line) <= LABEL_CHARS:
+        return line
+    return line[:LABEL_CHARS].rsplit(" ", 1)[0] + "…"
+
+
 @dataclass(frozen=True, kw_only=True)
 class TextItem(Item):
     type: ClassVar[str] = "text"
     title: str = ""
     body: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.title or short_label(self.body) or self.id
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,11 +119,19 @@ class ImageItem(Item):
     caption: str = ""
     background: tuple[int, int, int] | None = None
 
+    @property
+    def label(self) -> str:
+        return short_label(self.caption) or self.id
+
 
 @dataclass(frozen=True, kw_only=True)
 class TickerItem(Item):
     type: ClassVar[str] = "ticker"
     text: str
+
+    @property
+    def label(self) -> str:
+        return short_label(self.text) or self.id
 
 
 @dataclass(frozen=True)

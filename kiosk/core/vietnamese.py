@@ -4,12 +4,33 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 # The alphabet's order: ă and â are letters after a, đ after d, and so on. Tone marks
 # (unmarked, huyền, hỏi, ngã, sắc, nặng) order only names whose letters are alike.
 ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
 _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+# What a technician reads for the board's states (the status page, the province's pages)
+STATUS_VI = {"ok": "Bình thường", "degraded": "Có vấn đề", "failing": "Hỏng"}
+DISPLAY_VI = {"on": "Đang bật", "off_scheduled": "Tắt theo lịch", "blank": "Màn hình đen"}
+PROBLEM_VI = {
+    "no_content": "Không có nội dung để hiển thị",
+    "sync_failing": "Không đồng bộ được với hệ thống nguồn",
+    "signature_invalid": "Chữ ký số không hợp lệ",
+    "rollback_rejected": "Từ chối bản tin cũ hơn bản đang có",
+    "manifest_invalid": "Danh mục bản tin không hợp lệ",
+    "manifest_expired": "Danh mục bản tin đã hết hạn",
+    "item_invalid": "Một bản tin không hợp lệ",
+    "asset_invalid": "Một hình ảnh không hợp lệ",
+    "clock_unsynced": "Đồng hồ thiết bị lệch",
+    "disk_low": "Sắp hết dung lượng lưu trữ",
+    "overheating": "Thiết bị quá nóng",
+    "undervoltage": "Nguồn điện yếu",
+    "display_stalled": "Màn hình bị treo",
+    "heartbeat_failing": "Không gửi được báo cáo về hệ thống nguồn",
+    "door_open": "Cửa tủ đang mở",
+}
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
@@ -33,6 +54,14 @@ def header_text(local: datetime) -> str:
 def moment_text(local: datetime) -> str:
     """A moment as a technician reads it: "08:30 ngày 16/4/2024"."""
     return f"{time_text(local)} ngày {local.day}/{local.month}/{local.year}"
+
+
+def when_text(moment: datetime, now: datetime, tz: tzinfo) -> str:
+    """A past moment in local time with how long ago: "08:30 ngày 16/4/2024 (3 phút
+    trước)"; a future one without."""
+    local = moment.astimezone(tz)
+    seconds = (now - moment).total_seconds()
+    return moment_text(local) + (f" ({ago_text(seconds)})" if seconds >= 0 else "")
 
 
 def ago_text(seconds: float) -> str:
