@@ -92,9 +92,10 @@ def stored_plays(server: ProvinceServer) -> list[tuple]:
 @contextlib.contextmanager
 def running_board(
     tmp_path: Path, province, server: ProvinceServer, device_id: str, *edits: tuple[str, str]
-) -> Iterator[str]:
+) -> Iterator[Kiosk]:
     """`kiosk run --headless` as a board of the inventory: content from the province's
-    site, heartbeats every 5 s to the server with its own token. Yields its health URL."""
+    site, heartbeats every 5 s to the server with its own token. Yields the running kiosk
+    (.proc, and .url of its health server)."""
     work = tmp_path / device_id
     work.mkdir()
     token = work / "token"
@@ -114,8 +115,9 @@ def running_board(
         assert old in toml, old
         toml = toml.replace(old, new)
     config.write_text(toml, "utf-8")
-    with Kiosk(config, work):
-        yield f"http://127.0.0.1:{port}"
+    with Kiosk(config, work) as board:
+        board.url = f"http://127.0.0.1:{port}"
+        yield board
 
 
 def wait_for(check, timeout: float, what: str, every: float = 0.2):

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.core.model import CHANNEL_NAME, ITEM_ID
-from kiosk.core.textrules import shown
+from kiosk.core.textrules import shown, text_problem
 from kiosk.core.timeutil import parse_rfc3339
 
 MAX_BODY = 1024 * 1024  # SPEC 7.3: more is 413
@@ -26,6 +26,7 @@ MAX_HEALTH = 64 * 1024  # a real health document is a few KB
 MAX_PLAYS = 2000  # a board sends batches of 500
 MAX_PROBLEMS = 64
 MAX_DONE = 32
+MAX_TITLE = 300
 MAX_SCREENSHOT = 200 * 1024  # SPEC 1.6: a JPEG of at most 200 KiB
 MAX_PLAY_SECONDS = 86400.0
 STATUSES = ("ok", "degraded", "failing")
@@ -52,6 +53,7 @@ class Heartbeat:
     status: str
     problems: tuple[str, ...]  # the problem codes, in the board's order
     current_item: tuple[str, str] | None
+    current_title: str | None  # the board's name for it (its title), when it sent a sane one
     health: dict[str, Any]
     plays: tuple[Play, ...]
     done: tuple[str, ...]
@@ -122,6 +124,14 @@ def _current_item(health: dict[str, Any]) -> tuple[str, str] | None:
     )
 
 
+def _current_title(health: dict[str, Any]) -> str | None:
+    current = (health.get("display") or {}).get("current_item") or {}
+    title = current.get("title")
+    if isinstance(title, str) and 0 < len(title) <= MAX_TITLE and not text_problem(title):
+        return title
+    return None
+
+
 def _problem_codes(health: dict[str, Any]) -> tuple[str, ...]:
     codes = []
     for n, raw in enumerate(_list(health.get("problems"), "health.problems", MAX_PROBLEMS)):
@@ -187,6 +197,7 @@ def parse_heartbeat(body: bytes, device_id: str) -> Heartbeat:
         status=status,
         problems=_problem_codes(health),
         current_item=_current_item(health),
+        current_title=_current_title(health) if _current_item(health) else None,
         health=health,
         plays=tuple(_play(p, n) for n, p in enumerate(_list(doc.get("plays"), "plays", MAX_PLAYS))),
         done=tuple(

@@ -211,7 +211,9 @@ def serve_command(args: argparse.Namespace) -> int:
     log.info("the province server listens on %s:%d", host, port)
     while True:
         try:
-            housekeeping.run_once(datetime.now().astimezone(), config.plays_raw_days)
+            housekeeping.run_once(
+                datetime.now().astimezone(), config.plays_raw_days, config.site_dir
+            )
         except Exception:  # noticed and logged; the server goes on
             log.exception("housekeeping failed")
         finally:

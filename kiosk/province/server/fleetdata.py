@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,8 +12,23 @@ from django.conf import settings
 from django.db.models import Count, Sum
 
 from kiosk.core.health import rfc3339
+from kiosk.core.vietnamese import STATUS_VI
 from kiosk.province.fleet import heartbeat_online
-from kiosk.province.server.models import Board, Play, PlayDay
+from kiosk.province.server.models import Board, Bulletin, Play, PlayDay
+from kiosk.province.sitetitles import published_titles
+
+STATES = ("ok", "degraded", "failing", "offline", "never")
+STATE_VI = {**STATUS_VI, "offline": "Mất kết nối", "never": "Chưa báo cáo"}
+
+
+def board_state(board: Board, now: datetime) -> str:
+    """ok, degraded or failing as its last heartbeat said; offline when that is older
+    than ONLINE_WINDOW; never when none came."""
+    if board.last_heartbeat_at is None:
+        return "never"
+    if not heartbeat_online(board.last_heartbeat_at, now):
+        return "offline"
+    return board.status or "ok"
 
 
 def province_tz() -> ZoneInfo:
@@ -93,3 +109,41 @@ def play_sums(start: date, end: date) -> list[dict[str, Any]]:
         }
         for (channel, item, device), (n, s) in sorted(sums.items())
     ]
+
+
+@dataclass
+class BulletinPlays:
+    """Proof of play of one bulletin over some days: in all, and per area."""
+
+    channel: str
+    item: str
+    title: str
+    boards: int = 0
+    plays: int = 0
+    seconds: float = 0.0
+    areas: dict[str, list[float]] = field(default_factory=dict)  # area -> [boards, plays, s]
+
+
+def play_report(start: date, end: date) -> list[BulletinPlays]:
+    """Per bulletin: how many boards showed it, how often, how long, in all and per area
+    (the district, or the province's code where the inventory gives none)."""
+    areas = {
+        b.device_id: b.district or f"Tỉnh {b.province_code}"
+        for b in Board.objects.only("device_id", "district", "province_code")
+    }
+    titles = {(b.channel, b.item): b.title for b in Bulletin.objects.all()}
+    titles |= published_titles(settings.KIOSK_PROVINCE.site_dir)  # what the site says now
+    report: dict[tuple[str, str], BulletinPlays] = {}
+    for row in play_sums(start, end):
+        key = (row["channel"], row["item"])
+        entry = report.get(key) or report.setdefault(
+            key, BulletinPlays(*key, titles.get(key, row["item"]))
+        )
+        entry.boards += 1
+        entry.plays += row["plays"]
+        entry.seconds += row["seconds"]
+        area = entry.areas.setdefault(areas.get(row["device_id"], "?"), [0, 0, 0.0])
+        area[0] += 1
+        area[1] += row["plays"]
+        area[2] += row["seconds"]
+    return sorted(report.values(), key=lambda e: (-e.plays, e.channel, e.item))

@@ -1,18 +1,21 @@
-"""What the server does on its own each minute: note the boards that went dark, and fold
-plays older than plays_raw_days into daily sums, so the plays table stays bounded."""
+"""What the server does on its own each minute: note the boards that went dark, fold plays
+older than plays_raw_days into daily sums (so the plays table stays bounded), and remember
+the titles of the bulletins the site publishes (so reports name them for years)."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.db import transaction
 
 from kiosk.province.fleet import ONLINE_WINDOW
 from kiosk.province.server.fleetdata import province_tz
 from kiosk.province.server.ingest import note_change
-from kiosk.province.server.models import Board, Play, PlayDay
+from kiosk.province.server.models import Board, Bulletin, Play, PlayDay
+from kiosk.province.sitetitles import published_titles
 
 log = logging.getLogger(__name__)
 FOLD_CHUNK = 5000
@@ -75,8 +78,27 @@ def fold_old_plays(now: datetime, raw_days: int) -> int:
     return folded
 
 
-def run_once(now: datetime, raw_days: int) -> None:
+def remember_titles(site_dir: Path, now: datetime) -> int:
+    """Bulletins new or retitled on the site into the database; returns how many."""
+    titles = published_titles(site_dir)
+    known = {(b.channel, b.item): b.title for b in Bulletin.objects.all()}
+    changed = {key: title for key, title in titles.items() if known.get(key) != title}
+    with transaction.atomic():
+        for (channel, item), title in changed.items():
+            Bulletin.objects.update_or_create(
+                channel=channel, item=item, defaults={"title": title[:300], "seen_at": now}
+            )
+    return len(changed)
+
+
+def run_once(now: datetime, raw_days: int, site_dir: Path) -> None:
     dark = note_dark_boards(now)
     folded = fold_old_plays(now, raw_days)
-    if dark or folded:
-        log.info("housekeeping: %d boards went dark, %d old plays folded", dark, folded)
+    titled = remember_titles(site_dir, now)
+    if dark or folded or titled:
+        log.info(
+            "housekeeping: %d boards went dark, %d old plays folded, %d bulletins titled",
+            dark,
+            folded,
+            titled,
+        )

@@ -60,6 +60,7 @@ def store_heartbeat(device_id: str, hb: Heartbeat, now: datetime) -> list[dict[s
         board.last_heartbeat_at = now
         board.status, board.problems, board.health = hb.status, problems, hb.health
         board.current_channel, board.current_item = channel, item
+        board.current_title = hb.current_title or ""
         board.online_noted = True
         board.save()
         if not board.commands_pending:

@@ -9,18 +9,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from kiosk.province.fleet import heartbeat_online
+from kiosk.province.server.fleetdata import STATES, board_state
 from kiosk.province.server.models import Board, Counter, Play
-
-STATUSES = ("ok", "degraded", "failing", "offline", "never")
-
-
-def board_state(board: Board, now: datetime) -> str:
-    if board.last_heartbeat_at is None:
-        return "never"
-    if not heartbeat_online(board.last_heartbeat_at, now):
-        return "offline"
-    return board.status or "ok"
 
 
 class FleetCollector:
@@ -28,7 +18,7 @@ class FleetCollector:
         self.now = now
 
     def collect(self):
-        by_state = dict.fromkeys(STATUSES, 0)
+        by_state = dict.fromkeys(STATES, 0)
         status = GaugeMetricFamily(
             "kiosk_province_board_status",
             "1 for the board's state: its last heartbeat's status, offline or never",

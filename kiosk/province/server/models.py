@@ -33,6 +33,7 @@ class Board(models.Model):
     problems = models.JSONField(default=list)  # the codes
     current_channel = models.CharField(max_length=64, blank=True)
     current_item = models.CharField(max_length=64, blank=True)
+    current_title = models.CharField(max_length=300, blank=True)
     health = models.JSONField(null=True)  # the last /health document, as sent
     online_noted = models.BooleanField(default=False)  # the history's last word: online?
     commands_pending = models.PositiveIntegerField(default=0)
@@ -89,6 +90,19 @@ class PlayDay(models.Model):
             )
         ]
         indexes = [models.Index(fields=["day"])]
+
+
+class Bulletin(models.Model):
+    """A bulletin's title as the site published it, kept after it leaves the manifest, so
+    proof of play names bulletins for years (read from site_dir by the housekeeping)."""
+
+    channel = models.CharField(max_length=64)
+    item = models.CharField(max_length=64)
+    title = models.CharField(max_length=300)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "item"], name="bulletin_once")]
 
 
 class Screenshot(models.Model):
