@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from hypothesis import settings
@@ -42,11 +43,15 @@ def require_tool(name: str, package: str) -> str:
     """The path of a system tool; a skip naming the package on a laptop, a failure in CI."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (Debian package: {package})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; CI must install it (.ci/run)")
-        pytest.skip(message)
+        missing(f"{name} is not installed (Debian package: {package})")
     return path
+
+
+def missing(message: str) -> NoReturn:
+    """A system tool is not installed: skip on a laptop, fail in CI."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + "; CI must install it (.ci/run)")
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,9 @@ import urllib.request
 
 import pytest
 
+from bench.provinceserver import ProvinceServer, inventory_row
 from tests.conftest import require_tool
 from tests.province import text, ticker
-from tests.provinceserver import ProvinceServer, inventory_row
 from tests.test_province_server import running_board, wait_for
 
 PASSWORD = "mat-khau-rat-dai-42"

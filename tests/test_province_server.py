@@ -19,17 +19,21 @@ from pathlib import Path
 import pytest
 
 from bench.kioskproc import Kiosk
+from bench.provinceserver import ProvinceServer, inventory_row
+from bench.services import MissingTool, postgres_cluster
 from bench.site import free_port
-from tests.conftest import tell
+from tests.conftest import missing, tell
 from tests.province import text, ticker
-from tests.provinceserver import ProvinceServer, inventory_row
-from tests.services import postgres_cluster
 from tests.test_publish_cli import board_config
 
 
 @pytest.fixture(scope="session")
 def postgres():
-    with postgres_cluster() as pg:
+    with contextlib.ExitStack() as stack:
+        try:
+            pg = stack.enter_context(postgres_cluster())
+        except MissingTool as exc:
+            missing(str(exc))
         yield pg
 
 

@@ -20,11 +20,11 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.kioskproc import Kiosk
+from bench.services import MissingTool, Mosquitto
 from bench.site import free_port
 from kiosk.board.push import MAX_PACKET, Push, sequence_of
 from kiosk.province.sitesrv import SiteServer
-from tests.conftest import tell
-from tests.services import Mosquitto
+from tests.conftest import missing, tell
 from tests.test_cli import kiosk
 from tests.test_publish_cli import board_config, keygen
 
@@ -48,7 +48,10 @@ body = "Người dân vùng trũng di chuyển đến nơi an toàn."
 
 @pytest.fixture
 def broker(tmp_path):
-    b = Mosquitto(tmp_path / "mosquitto")
+    try:
+        b = Mosquitto(tmp_path / "mosquitto")
+    except MissingTool as exc:
+        missing(str(exc))
     yield b
     b.stop()
 

@@ -49,21 +49,28 @@ def register_boards(config: ProvinceConfig) -> list:
 
     boards = load_inventory(config.inventory)
     listed = {b.device_id for b in boards}
+    labels = ("unit_name", "unit_kind", "province_code", "commune_code", "district")
     with transaction.atomic():
-        for b in boards:
-            Board.objects.update_or_create(
-                device_id=b.device_id,
-                defaults={
-                    "unit_name": b.unit_name,
-                    "unit_kind": b.unit_kind,
-                    "province_code": b.province_code,
-                    "commune_code": b.commune_code or "",
-                    "district": b.district or "",
-                    "health_url": b.health_url,
-                    "installed_on": b.installed_on,
-                    "in_inventory": True,
-                },
-            )
+        Board.objects.bulk_create(
+            [
+                Board(
+                    device_id=b.device_id,
+                    unit_name=b.unit_name,
+                    unit_kind=b.unit_kind,
+                    province_code=b.province_code,
+                    commune_code=b.commune_code or "",
+                    district=b.district or "",
+                    health_url=b.health_url,
+                    installed_on=b.installed_on,
+                    in_inventory=True,
+                )
+                for b in boards
+            ],
+            batch_size=1000,
+            update_conflicts=True,  # a board already known gets the inventory's labels
+            unique_fields=["device_id"],
+            update_fields=[*labels, "health_url", "installed_on", "in_inventory"],
+        )
         Board.objects.exclude(device_id__in=listed).update(in_inventory=False)
     return list(Board.objects.filter(in_inventory=True, token_hash=""))
 
@@ -73,7 +80,6 @@ def boards_command(args: argparse.Namespace) -> int:
     out = Path(args.tokens_out)
     if out.exists():
         raise UsageError(f"{out} exists: keep its tokens safe, then move it away and run again")
-    from django.db import transaction
 
     from kiosk.province.server.models import Board
     from kiosk.province.server.tokens import PREFIX_BOARD, new_token, token_hash
@@ -86,9 +92,11 @@ def boards_command(args: argparse.Namespace) -> int:
     writer.writerows(sorted(tokens.items()))
     # The file first: a token the database knows but nobody has would strand a board.
     atomic_write(out, text.getvalue().encode(), mode=0o600)
-    with transaction.atomic():
-        for device_id, token in tokens.items():
-            Board.objects.filter(pk=device_id, token_hash="").update(token_hash=token_hash(token))
+    Board.objects.bulk_update(
+        [Board(device_id=d, token_hash=token_hash(t)) for d, t in tokens.items()],
+        ["token_hash"],
+        batch_size=1000,
+    )
     total = Board.objects.filter(in_inventory=True).count()
     print(f"{total} boards registered; {len(tokens)} new tokens written to {out} (mode 0600)")
     return 0

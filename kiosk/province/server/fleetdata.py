@@ -47,7 +47,7 @@ def board_row(board: Board, now: datetime, with_health: bool = False) -> dict[st
         "last_heartbeat_at": rfc3339(board.last_heartbeat_at),
         "online": heartbeat_online(board.last_heartbeat_at, now),
         "status": board.status or None,
-        "problems": list(board.problems),
+        "problems": board.codes(),
         "current_item": current,
     } | ({"health": board.health} if with_health else {})
 

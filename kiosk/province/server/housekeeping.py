@@ -30,7 +30,7 @@ def note_dark_boards(now: datetime) -> int:
         with transaction.atomic():
             locked = Board.objects.select_for_update().get(pk=board.pk)
             if locked.online_noted and now - locked.last_heartbeat_at >= ONLINE_WINDOW:
-                note_change(locked, locked.last_heartbeat_at + ONLINE_WINDOW, "offline", [])
+                note_change(locked.pk, locked.last_heartbeat_at + ONLINE_WINDOW, "offline", "")
                 Board.objects.filter(pk=locked.pk).update(online_noted=False)
                 n += 1
     return n

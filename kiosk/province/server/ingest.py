@@ -1,28 +1,31 @@
 """A checked heartbeat into the database, in one transaction: the 2xx is sent only after it
-commits, so a board drops only plays that are durably stored."""
+commits, so a board drops only plays that are durably stored.
+
+This runs about 170 times a second for 10,000 boards, so it is four plain statements
+(lock the board's row, insert the plays, update the board, commit) written in SQL that
+SQLite and PostgreSQL both speak, with every value a parameter. The ORM's query building
+cost more than the database's work here (bench/heartbeats.py); everything else uses the ORM.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from kiosk.province.heartbeatdoc import Heartbeat
-from kiosk.province.server.models import (
-    STATUS_HISTORY,
-    Board,
-    Command,
-    Play,
-    Screenshot,
-    StatusChange,
-)
+from kiosk.province.server.models import STATUS_HISTORY, Board, Command, Screenshot, StatusChange
+
+_PLAY = "(%s, %s, %s, %s, %s)"
 
 
-def note_change(board: Board, at: datetime, status: str, problems: list[str]) -> None:
+def note_change(device_id: str, at: datetime, status: str, problems: str) -> None:
     """A line of the board's history, keeping only the last STATUS_HISTORY."""
-    StatusChange.objects.create(board=board, at=at, status=status, problems=problems)
+    StatusChange.objects.create(board_id=device_id, at=at, status=status, problems=problems)
     old = list(
-        StatusChange.objects.filter(board=board).values_list("id", flat=True)[STATUS_HISTORY:]
+        StatusChange.objects.filter(board_id=device_id).values_list("id", flat=True)[
+            STATUS_HISTORY:
+        ]
     )
     if old:
         StatusChange.objects.filter(id__in=old).delete()
@@ -30,40 +33,64 @@ def note_change(board: Board, at: datetime, status: str, problems: list[str]) ->
 
 def store_heartbeat(device_id: str, hb: Heartbeat, now: datetime) -> list[dict[str, str]]:
     """Store hb; returns the commands waiting for this board (SPEC 1.6)."""
-    with transaction.atomic():
-        board = Board.objects.select_for_update().get(pk=device_id)
-        Play.objects.bulk_create(
-            [
-                Play(
-                    board=board,
-                    channel=p.channel,
-                    item=p.item,
-                    started_at=p.started_at,
-                    duration_s=p.duration_s,
-                )
-                for p in hb.plays
-            ],
-            ignore_conflicts=True,  # a replayed play is stored once (SPEC 7.3)
-            batch_size=500,
+    ops = connection.ops
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    problems = " ".join(hb.problems)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status, problems, online_noted, commands_pending FROM province_board "
+            "WHERE device_id = %s" + lock,
+            [device_id],
         )
-        problems = list(hb.problems)
-        if not board.online_noted or board.status != hb.status or board.problems != problems:
-            note_change(board, now, hb.status, problems)
-        if hb.done and board.commands_pending:
-            Command.objects.filter(board=board, ident__in=hb.done, done_at=None).update(done_at=now)
-            board.commands_pending = Command.objects.filter(board=board, done_at=None).count()
+        status, old_problems, online_noted, pending = cursor.fetchone()
+        if hb.plays:
+            cursor.execute(
+                "INSERT INTO province_play (board_id, channel, item, started_at, duration_s) "
+                f"VALUES {', '.join([_PLAY] * len(hb.plays))} "
+                "ON CONFLICT (board_id, channel, item, started_at) DO NOTHING",
+                [
+                    value
+                    for p in hb.plays
+                    for value in (
+                        device_id,
+                        p.channel,
+                        p.item,
+                        ops.adapt_datetimefield_value(p.started_at),
+                        p.duration_s,
+                    )
+                ],
+            )
+        if not online_noted or status != hb.status or old_problems != problems:
+            note_change(device_id, now, hb.status, problems)
+        if hb.done and pending:
+            Command.objects.filter(board_id=device_id, ident__in=hb.done, done_at=None).update(
+                done_at=now
+            )
+            pending = Command.objects.filter(board_id=device_id, done_at=None).count()
         if hb.screenshot is not None:
             Screenshot.objects.update_or_create(
-                board=board, defaults={"taken_at": now, "jpeg": hb.screenshot}
+                board_id=device_id, defaults={"taken_at": now, "jpeg": hb.screenshot}
             )
         channel, item = hb.current_item or ("", "")
-        board.last_heartbeat_at = now
-        board.status, board.problems, board.health = hb.status, problems, hb.health
-        board.current_channel, board.current_item = channel, item
-        board.current_title = hb.current_title or ""
-        board.online_noted = True
-        board.save()
-        if not board.commands_pending:
-            return []
-        waiting = Command.objects.filter(board=board, done_at=None).order_by("requested_at")
-        return [{"id": c.ident, "type": c.type} for c in waiting]
+        health = Board._meta.get_field("health").get_db_prep_save(hb.health, connection)
+        cursor.execute(
+            "UPDATE province_board SET last_heartbeat_at = %s, status = %s, problems = %s, "
+            "health = %s, current_channel = %s, current_item = %s, current_title = %s, "
+            "online_noted = %s, commands_pending = %s WHERE device_id = %s",
+            [
+                ops.adapt_datetimefield_value(now),
+                hb.status,
+                problems,
+                health,
+                channel,
+                item,
+                hb.current_title or "",
+                True,
+                pending,
+                device_id,
+            ],
+        )
+    if not pending:
+        return []
+    waiting = Command.objects.filter(board_id=device_id, done_at=None).order_by("requested_at")
+    return [{"id": c.ident, "type": c.type} for c in waiting]

@@ -42,7 +42,7 @@ class FleetCollector:
             status.add_metric([*labels, state], 1)
             if b.last_heartbeat_at is not None:
                 age.add_metric(labels, (self.now - b.last_heartbeat_at).total_seconds())
-                for code in b.problems if state != "offline" else ():
+                for code in b.codes() if state != "offline" else ():
                     problems.add_metric([*labels, code], 1)
         boards = GaugeMetricFamily(
             "kiosk_province_boards", "Boards of the inventory by state", labels=["status"]

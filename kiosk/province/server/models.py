@@ -30,7 +30,7 @@ class Board(models.Model):
     token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     last_heartbeat_at = models.DateTimeField(null=True)
     status = models.CharField(max_length=16, blank=True)  # ok | degraded | failing
-    problems = models.JSONField(default=list)  # the codes
+    problems = models.TextField(blank=True)  # the codes, space-separated (see codes())
     current_channel = models.CharField(max_length=64, blank=True)
     current_item = models.CharField(max_length=64, blank=True)
     current_title = models.CharField(max_length=300, blank=True)
@@ -41,6 +41,10 @@ class Board(models.Model):
     class Meta:
         ordering = ["device_id"]
 
+    def codes(self) -> list[str]:
+        """The problem codes of the last heartbeat (kept as text: compared at every one)."""
+        return self.problems.split()
+
 
 class StatusChange(models.Model):
     """A board's status or problems changed, it went dark, or it came back."""
@@ -48,7 +52,10 @@ class StatusChange(models.Model):
     board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="changes")
     at = models.DateTimeField()
     status = models.CharField(max_length=16)  # ok | degraded | failing | offline
-    problems = models.JSONField(default=list)
+    problems = models.TextField(blank=True)  # the codes, space-separated
+
+    def codes(self) -> list[str]:
+        return self.problems.split()
 
     class Meta:
         ordering = ["-at", "-id"]

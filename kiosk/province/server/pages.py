@@ -79,7 +79,7 @@ def _board_view(board: Board, now: datetime, screenshots: set[str]) -> dict:
         "state_vi": STATE_VI[state],
         "last": _when(board.last_heartbeat_at, now),
         "showing": board.current_title or board.current_item or "",
-        "problems": [PROBLEM_VI.get(code, code) for code in board.problems]
+        "problems": [PROBLEM_VI.get(code, code) for code in board.codes()]
         if state not in ("offline", "never")
         else [],
         "has_screenshot": board.device_id in screenshots,
@@ -127,7 +127,7 @@ def board_page(request: HttpRequest, device_id: str) -> HttpResponse:
             "at": _when(c.at, now),
             "state_vi": STATE_VI.get(c.status, c.status),
             "state": c.status,
-            "problems": ", ".join(PROBLEM_VI.get(code, code) for code in c.problems),
+            "problems": ", ".join(PROBLEM_VI.get(code, code) for code in c.codes()),
         }
         for c in board.changes.all()[:HISTORY_SHOWN]
     ]

@@ -37,8 +37,9 @@ def database_settings(db: Database) -> dict[str, Any]:
         "HOST": db.host,
         "PORT": db.port,
         "OPTIONS": dict(db.options),
+        # Kept open across requests; no health check (a query per request): a connection
+        # that broke fails that one request, the board sends again, the next one reconnects.
         "CONN_MAX_AGE": 600,
-        "CONN_HEALTH_CHECKS": True,
     }
 
 

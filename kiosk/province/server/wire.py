@@ -30,7 +30,7 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
 def heartbeat(request: HttpRequest, device_id: str) -> HttpResponse:
     if request.method != "POST":
         return _error(405, "POST a heartbeat here (SPEC 1.6)", Allow="POST")
-    if board_for(device_id, request.headers.get("Authorization")) is None:
+    if not board_for(device_id, request.headers.get("Authorization")):
         count("heartbeat_unauthorized")
         return _error(401, "this board's token is needed", **{"WWW-Authenticate": "Bearer"})
     try:

@@ -1,8 +1,8 @@
 """Real PostgreSQL and Mosquitto servers for the tests: Debian's binaries, started in a temp
 directory on a free loopback port as the tests' own processes, stopped after them.
 
-Without the package, a test that needs one skips naming it; under CI=true that skip fails
-(tests/conftest.py's require_tool)."""
+Without the package, MissingTool names it: a test skips (or, under CI=true, fails) with
+that message (tests/conftest.py's require_tool), the bench stops with it."""
 
 from __future__ import annotations
 
@@ -19,7 +19,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.site import free_port
-from tests.conftest import require_tool
+
+
+class MissingTool(RuntimeError):
+    """A system tool the caller needs is not installed: the message names its package."""
+
+
+def find_tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise MissingTool(f"{name} is not installed (Debian package: {package})")
+    return path
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
@@ -42,7 +52,7 @@ def postgres_bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if found:
         return found[-1]
-    return require_tool(name, "postgresql")
+    return find_tool(name, "postgresql")
 
 
 class Postgres:
@@ -123,7 +133,7 @@ class Mosquitto:
     """An MQTT broker on a loopback port; stop() and start() again on the same port."""
 
     def __init__(self, root: Path) -> None:
-        self.binary = shutil.which("mosquitto") or require_tool("/usr/sbin/mosquitto", "mosquitto")
+        self.binary = shutil.which("mosquitto") or find_tool("/usr/sbin/mosquitto", "mosquitto")
         self.root, self.port = root, free_port()
         root.mkdir(parents=True, exist_ok=True)
         self.conf = root / "mosquitto.conf"

@@ -16,8 +16,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench.services import wait_for_port
 from bench.site import free_port
-from tests.services import wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 INVENTORY_COLUMNS = (
@@ -191,6 +191,16 @@ class ProvinceServer:
 
             conn = psycopg.connect(self.database, autocommit=True)
         return lambda: conn.execute(query).fetchall()
+
+    def execute(self, statement: str) -> None:
+        if self.database.startswith("sqlite"):
+            with sqlite3.connect(self.database.removeprefix("sqlite:///")) as conn:
+                conn.execute(statement)
+            return
+        import psycopg
+
+        with psycopg.connect(self.database) as conn:
+            conn.execute(statement)
 
     def sql(self, query: str) -> list[tuple]:
         """Read the database behind the server's back, as an auditor would."""

@@ -1,0 +1,279 @@
+"""How many boards the province server holds at one heartbeat a minute, with p99 under
+200 ms, on SQLite and on PostgreSQL, on this machine.
+
+    .venv/bin/python bench/heartbeats.py            # both databases, about 20 minutes
+    .venv/bin/python bench/heartbeats.py --quick    # a short run, to see that it works
+    .venv/bin/python bench/heartbeats.py --database postgresql --boards 10000
+
+Everything is real and on loopback: `kiosk province serve` (gunicorn, Django) on SQLite or a
+PostgreSQL of our own, N registered boards, and N simulated boards, each a real HTTP client
+with its own token sending a full /health document and its plays once a minute, at its own
+moment of the minute (an open loop: a slow server does not slow the boards down, and each
+latency counts from when the board meant to send). A step passes when p99 < 200 ms and no
+heartbeat failed. Prints a line per step, then one JSON object as the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.provinceserver import ProvinceServer, inventory_row
+from bench.services import postgres_cluster
+
+P99_LIMIT_MS = 200.0
+PLAYS_PER_BEAT = 4  # a slide every 15 s
+CLIENT_THREADS = 128
+
+
+def health(device_id: str, n: int) -> dict:
+    """A full /health document as a board sends it (SPEC 3.2), about 1.5 KB."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    return {
+        "status": "ok",
+        "problems": [],
+        "device": {
+            "id": device_id,
+            "name": f"Bảng tin UBND xã Số {n}",
+            "unit_name": f"UBND xã Số {n}",
+            "unit_kind": "xa",
+            "province_code": "08",
+            "commune_code": f"{n:05d}",
+        },
+        "version": "0.1.0",
+        "time": now,
+        "uptime_s": 86400,
+        "display": {
+            "state": "on",
+            "width": 1920,
+            "height": 1080,
+            "current_item": {"channel": "tinh-08", "id": "tb-2024-0412", "title": "Thông báo"},
+            "last_frame_at": now,
+        },
+        "sync": {
+            "last_attempt_at": now,
+            "last_success_at": now,
+            "consecutive_failures": 0,
+            "channels": {
+                "tinh-08": {"sequence": 12, "items": 5, "expires_at": now},
+                "xa-02263": {"sequence": 3, "items": 2, "expires_at": now},
+            },
+        },
+        "content": {"items_active": 7, "emergency_active": False},
+        "system": {
+            "cpu_temp_c": 52.1,
+            "load_1m": 0.21,
+            "mem_available_mb": 612,
+            "disk_free_mb": 20480,
+            "clock_skew_s": 0.4,
+        },
+        "heartbeat": {"last_success_at": now, "queued_plays": PLAYS_PER_BEAT},
+    }
+
+
+class Board:
+    def __init__(self, device_id: str, token: str, n: int) -> None:
+        self.device_id, self.token, self.n = device_id, token, n
+        self.beat = 0
+
+    def body(self) -> bytes:
+        start = datetime(2026, 12, 1, tzinfo=UTC) + timedelta(minutes=self.beat)
+        self.beat += 1
+        plays = [
+            {
+                "channel": "tinh-08",
+                "item": f"item-{k}",
+                "started_at": (start + timedelta(seconds=15 * k)).isoformat(),
+                "duration_s": 15.0,
+            }
+            for k in range(PLAYS_PER_BEAT)
+        ]
+        doc = {
+            "device_id": self.device_id,
+            "sent_at": datetime.now(UTC).isoformat(),
+            "health": health(self.device_id, self.n),
+            "plays": plays,
+        }
+        return json.dumps(doc).encode()
+
+
+def send(url: str, board: Board, body: bytes) -> bool:
+    req = urllib.request.Request(
+        f"{url}/devices/{board.device_id}/heartbeat",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {board.token}"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as answer:
+            answer.read()
+            return answer.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def step(url: str, boards: list[Board], seconds: float) -> dict:
+    """Every board beats once per minute, spread evenly, for `seconds`; latencies in ms
+    from each beat's planned moment."""
+    rate = len(boards) / 60.0
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    total = int(rate * seconds)
+    start = time.monotonic() + 0.5
+
+    def one(k: int) -> None:
+        board = boards[k % len(boards)]
+        planned = start + k / rate
+        body = board.body()
+        delay = planned - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        ok = send(url, board, body)
+        took = (time.monotonic() - planned) * 1000
+        with lock:
+            latencies.append(took)
+            failures[0] += not ok
+
+    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+        for k in range(total):
+            wait = start + k / rate - time.monotonic() - 0.2
+            if wait > 0:
+                time.sleep(wait)
+            pool.submit(one, k)
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "boards": len(boards),
+        "per_second": round(rate, 1),
+        "sent": n,
+        "failed": failures[0],
+        "p50_ms": round(latencies[n // 2], 1),
+        "p99_ms": round(latencies[min(n - 1, int(n * 0.99))], 1),
+        "max_ms": round(latencies[-1], 1),
+        "mean_ms": round(statistics.fmean(latencies), 1),
+    }
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds of these processes so far."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def server_pids(server: ProvinceServer) -> list[int]:
+    assert server.proc is not None
+    return [server.proc.pid, *server.workers()]
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().startswith("postgres"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def measure(database: str, root: Path, steps: list[int], seconds: float, workers: int) -> dict:
+    most = max(steps)
+    rows = [inventory_row(n) for n in range(1, most + 1)]
+    server = ProvinceServer(root, database, rows, workers=workers)
+    print(f"{database.split(':')[0]}: registering {most} boards", flush=True)
+    tokens = server.register()
+    # The fleet has been up for a while: each board's "online" is already in its history, so
+    # a heartbeat that changes nothing writes nothing but itself (as every minute of a day).
+    server.execute(
+        "UPDATE province_board SET online_noted = %s, status = 'ok'"
+        % ("true" if server.database.startswith("postgresql") else "1")
+    )
+    server.start()
+    boards = [Board(r["device_id"], tokens[r["device_id"]], n) for n, r in enumerate(rows, 1)]
+    results, held = [], 0
+    try:
+        step(server.url, boards[: steps[0]], 5)  # warm-up: workers' first connections
+        for count in steps:
+            groups = {"server": server_pids(server)}
+            if not database.startswith("sqlite"):
+                groups["postgres"] = postgres_pids()
+            before = {k: cpu_seconds(v) for k, v in groups.items()}
+            own, started = time.process_time(), time.monotonic()
+            result = step(server.url, boards[:count], seconds)
+            wall = time.monotonic() - started
+            result["cores"] = {
+                k: round((cpu_seconds(groups[k]) - before[k]) / wall, 2) for k in groups
+            } | {"boards_simulated": round((time.process_time() - own) / wall, 2)}
+            result["ok"] = result["failed"] == 0 and result["p99_ms"] < P99_LIMIT_MS
+            print(f"  {json.dumps(result)}", flush=True)
+            results.append(result)
+            if not result["ok"]:
+                break
+            held = count
+        stored = server.sql("SELECT count(*) FROM province_play")[0][0]
+    finally:
+        server.stop()
+    return {"held_boards": held, "steps": results, "plays_stored": stored, "workers": workers}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short steps, few boards")
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--boards", type=int, action="append", help="the steps (repeatable)")
+    parser.add_argument("--seconds", type=float, help="seconds of each step")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    args = parser.parse_args()
+    seconds = args.seconds or (10 if args.quick else 60)
+    figures: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "mode": "quick" if args.quick else "full",
+            "step_seconds": seconds,
+        }
+    }
+    with tempfile.TemporaryDirectory(prefix="kiosk-heartbeats-") as tmp:
+        if args.database in ("sqlite", "both"):
+            steps = args.boards or (
+                [300, 600] if args.quick else [2000, 5000, 10000, 15000, 20000, 25000, 30000]
+            )
+            figures["sqlite"] = measure(
+                "sqlite", Path(tmp) / "sqlite", steps, seconds, args.workers
+            )
+        if args.database in ("postgresql", "both"):
+            steps = args.boards or (
+                [300, 600] if args.quick else [2000, 5000, 10000, 12500, 15000, 17500, 20000]
+            )
+            with postgres_cluster() as pg:
+                figures["postgresql"] = measure(
+                    pg.database(), Path(tmp) / "postgresql", steps, seconds, args.workers
+                )
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
