@@ -167,6 +167,13 @@ def _province_parser(sub: argparse._SubParsersAction) -> None:
         "boards", parents=[config], help="register the inventory's boards; new tokens to a CSV"
     )
     boards.add_argument("--tokens-out", required=True, metavar="TOKENS.csv")
+    boards.add_argument(
+        "--reissue",
+        action="append",
+        default=[],
+        metavar="DEVICE_ID",
+        help="a new token for this board; its old one stops working (a lost or leaked token)",
+    )
     boards.set_defaults(func=later("boards_command"))
     user = verbs.add_parser("user", help="accounts").add_subparsers(
         dest="user_verb", required=True, metavar="VERB"

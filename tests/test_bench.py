@@ -55,3 +55,22 @@ def test_the_quick_benchmark_prints_its_figures_as_json():
     browser = figures["chromium"]
     assert browser["pss_mb"] > 0 and browser["start_to_first_frame_s"] > 0
     assert browser["idle_cpu_percent"] >= 0  # 10 ms ticks: a quiet browser may read 0
+
+
+def test_the_heartbeat_benchmark_runs_on_both_databases_and_prints_its_figures():
+    """The figures (how many boards each database holds) are printed, not asserted: a short
+    run only shows that the benchmark's boards, server and databases work end to end."""
+    proc = subprocess.run(
+        [sys.executable, "bench/heartbeats.py", "--quick", "--seconds", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    figures = json.loads(proc.stdout.splitlines()[-1])
+    for database in ("sqlite", "postgresql"):
+        steps = figures[database]["steps"]
+        assert steps and all(s["failed"] == 0 for s in steps), steps
+        assert figures[database]["plays_stored"] > 0
+        assert set(steps[0]) >= {"boards", "p99_ms", "cores", "ok"}

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.provinceserver import ProvinceServer, inventory_row
 from bench.site import free_port
 from kiosk.core.health import OVERHEAT_C, PROBLEM_CODES
 from tests.conftest import ROOT, require_tool
@@ -25,7 +26,8 @@ from tests.test_cli import kiosk
 
 MONITORING = ROOT / "provisioning" / "monitoring"
 ALERTS = ("KioskBoardDown", "KioskSyncStale", "KioskEmergencyActive", "KioskOverheating",
-          "KioskDiskLow", "KioskClockUnsynced", "KioskFailing")  # fmt: skip
+          "KioskDiskLow", "KioskClockUnsynced", "KioskFailing", "KioskBoardSilent",
+          "KioskPushedBoardFailing")  # fmt: skip
 HEADER = "device_id,health_url,unit_name,unit_kind,province_code,commune_code,district,installed_on"
 
 
@@ -96,12 +98,37 @@ def exported_metrics() -> set[str]:
     return {sample.name for family in families for sample in family.samples}
 
 
-def test_alert_rules_cover_each_case_on_metrics_the_kiosk_exports():
+def province_metrics(root: Path) -> set[str]:
+    """Every series name a real province server's /metrics writes, once a board reported a
+    problem in its heartbeat."""
+    server = ProvinceServer(root, "sqlite", [inventory_row(1)])
+    token = server.register()[inventory_row(1)["device_id"]]
+    server.start()
+    try:
+        device = inventory_row(1)["device_id"]
+        beat = {
+            "device_id": device,
+            "sent_at": datetime.now(UTC).isoformat(),
+            "health": {"status": "degraded", "problems": [{"code": "disk_low"}]},
+            "plays": [],
+        }
+        status, _ = server.request(
+            "POST", f"/devices/{device}/heartbeat", json.dumps(beat).encode(), token
+        )
+        assert status == 200
+        server.request("POST", f"/devices/{device}/heartbeat", b"{}", "bt_wrong")  # a refusal
+        _, text = server.request("GET", "/metrics")
+    finally:
+        server.stop()
+    return {s.name for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_alert_rules_cover_each_case_on_metrics_the_kiosk_and_the_province_export(tmp_path):
     """Parsed without promtool: what a laptop without the prometheus package can check."""
     doc = yaml.safe_load((MONITORING / "kiosk-alerts.yml").read_text("utf-8"))
     rules = {r["alert"]: r for group in doc["groups"] for r in group["rules"]}
     assert set(rules) == set(ALERTS)
-    exported = exported_metrics() | {"up"}
+    exported = exported_metrics() | province_metrics(tmp_path / "province") | {"up"}
     for name, rule in rules.items():
         assert rule["labels"]["severity"] in ("info", "warning", "critical"), name
         assert "{{ $labels.device_id }}" in rule["annotations"]["summary"], name
@@ -114,9 +141,10 @@ def test_alert_rules_cover_each_case_on_metrics_the_kiosk_exports():
     assert float(threshold) == OVERHEAT_C  # the board's own overheating problem agrees
     config = yaml.safe_load((MONITORING / "prometheus.yml").read_text("utf-8"))
     assert config["rule_files"] == ["kiosk-alerts.yml"]
-    (job,) = config["scrape_configs"]
-    assert job["job_name"] == "kiosk"  # KioskBoardDown asks up{job="kiosk"}
-    assert job["file_sd_configs"][0]["files"] == ["kiosk-targets.json"]
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"kiosk", "kiosk-province"}  # KioskBoardDown asks up{job="kiosk"}
+    assert jobs["kiosk"]["file_sd_configs"][0]["files"] == ["kiosk-targets.json"]
+    assert jobs["kiosk-province"]["static_configs"][0]["targets"] == ["127.0.0.1:8700"]
 
 
 def test_alert_rules_pass_promtool_and_their_unit_tests():
@@ -183,6 +211,8 @@ def test_a_real_prometheus_scrapes_the_fleet_and_raises_the_alerts(tmp_path):
         config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s",
                             "evaluation_interval": "1s"}  # fmt: skip
         del config["alerting"]
+        # the boards' own job only: no province server runs in this test
+        config["scrape_configs"] = [j for j in config["scrape_configs"] if j["job_name"] == "kiosk"]
         (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
         shutil.copy(MONITORING / "kiosk-alerts.yml", tmp_path / "kiosk-alerts.yml")
         port = free_port()

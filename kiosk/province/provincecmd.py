@@ -84,6 +84,10 @@ def boards_command(args: argparse.Namespace) -> int:
     from kiosk.province.server.models import Board
     from kiosk.province.server.tokens import PREFIX_BOARD, new_token, token_hash
 
+    unknown = sorted(set(args.reissue) - {b.device_id for b in load_inventory(config.inventory)})
+    if unknown:
+        raise UsageError(f"--reissue: not in the inventory: {', '.join(unknown)}")
+    Board.objects.filter(device_id__in=args.reissue).update(token_hash="")
     waiting = register_boards(config)
     tokens = {b.device_id: new_token(PREFIX_BOARD) for b in waiting}
     text = io.StringIO()
