@@ -52,7 +52,8 @@ def test_a_date_in_the_year_9999_on_a_genuine_manifest_does_not_stop_kiosk_run(t
             url,
             lambda s, d: (
                 d["content"]["emergency_active"]
-                and d["display"]["current_item"] == {"channel": "tinh-08", "id": "lu"}
+                and d["display"]["current_item"]
+                == {"channel": "tinh-08", "id": "lu", "title": "Cảnh báo lũ"}
             ),
         )
         assert doc["display"]["state"] == "on"

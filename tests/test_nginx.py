@@ -3,12 +3,16 @@ it, get 304s when nothing changed, and resume a cut download with Range."""
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
+from requests.adapters import HTTPAdapter
 
 from bench.site import free_port
 from tests.conftest import ROOT, require_tool
@@ -111,3 +115,185 @@ def test_the_documented_nginx_configuration_serves_nothing_else(tmp_path, nginx)
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(post, timeout=5)
     assert caught.value.code in (403, 405)
+
+
+SITE = ROOT / "provisioning" / "province"
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as certbot would leave them."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    chain, private = folder / "fullchain.pem", folder / "privkey.pem"
+    chain.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return chain, private
+
+
+@pytest.fixture
+def province_site(tmp_path):
+    """provisioning/province/nginx-bangtin.conf in a real nginx, over TLS on loopback, in
+    front of a real province server; the paths and ports of a test, nothing else changed."""
+    from bench.provinceserver import ProvinceServer, inventory_row
+
+    binary = require_tool("nginx", "nginx-light")
+    www = tmp_path / "www"
+    server = ProvinceServer(tmp_path / "p", "sqlite", [inventory_row(1)], site_dir=www / "bangtin")
+    # as in production: behind TLS, the session's cookies are only sent over https
+    text = server.config.read_text().replace("secure_cookies = false", "secure_cookies = true")
+    server.config.write_text(text)
+    server.register()
+    server.start()
+    chain, private = self_signed(tmp_path)
+    http, https = free_port(), free_port()
+    snippets = {
+        "bangtin-locations.conf": LOCATIONS.read_text().replace("/srv/bangtin/www", str(www)),
+        "bangtin-proxy.conf": (SITE / "bangtin-proxy.conf").read_text(),
+    }
+    for name, text in snippets.items():
+        (tmp_path / name).write_text(text)
+    site = (SITE / "nginx-bangtin.conf").read_text()
+    for old, new in (
+        ("listen 80;", f"listen 127.0.0.1:{http};"),
+        ("listen [::]:80;", ""),
+        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https} ssl http2;"),
+        ("listen [::]:443 ssl http2;", ""),
+        ("/etc/letsencrypt/live/bangtin.example.vn/fullchain.pem", str(chain)),
+        ("/etc/letsencrypt/live/bangtin.example.vn/privkey.pem", str(private)),
+        ("/etc/nginx/snippets/", f"{tmp_path}/"),
+        ("127.0.0.1:8700", f"127.0.0.1:{server.port}"),
+        ("server_name bangtin.example.vn;", "server_name 127.0.0.1;"),
+    ):
+        assert old in site, old
+        site = site.replace(old, new)
+    (tmp_path / "bangtin.conf").write_text(site)
+    temp = " ".join(
+        f"{kind}_temp_path {tmp_path / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"""daemon off; master_process off; pid {tmp_path / "nginx.pid"};
+error_log {tmp_path / "error.log"};
+events {{}}
+http {{ access_log off; {temp} include {tmp_path / "bangtin.conf"}; }}
+"""
+    )
+    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
+    url = f"https://127.0.0.1:{https}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", https), 1).close()
+            break
+        except OSError:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            time.sleep(0.05)
+    yield url, f"http://127.0.0.1:{http}", server, chain
+    proc.terminate()
+    proc.wait(10)
+    server.stop()
+
+
+def test_the_province_site_serves_boards_heartbeats_and_the_console_over_tls(
+    province_site, tmp_path
+):
+    import json
+
+    url, plain, server, chain = province_site
+    key = tmp_path / "province.key"
+    keygen(key)
+    www = server.site_dir.parent
+    done = kiosk("publish", str(ROOT / "playlists" / "xa-02263.toml"), "--key", str(key), "--out",
+                 str(www / "bangtin"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    https = requests.Session()
+    https.trust_env = False  # the machine's REQUESTS_CA_BUNDLE would win over verify
+    https.verify = str(chain)
+    # the static site, over https and over http (content is signed)
+    for base in (url, plain):
+        got = requests.get(f"{base}/bangtin/channels/xa-02263/manifest.json", verify=str(chain))
+        assert got.status_code == 200 and "payloadType" in got.json()
+    # a board's heartbeat through nginx lands in the server's database
+    device = server.rows[0]["device_id"]
+    beat = {
+        "device_id": device,
+        "sent_at": "2026-12-02T08:30:00+07:00",
+        "health": {"status": "ok", "problems": []},
+        "plays": [{"channel": "xa-02263", "item": "a", "started_at": "2026-12-02T08:29:00+07:00",
+                   "duration_s": 10}],
+    }  # fmt: skip
+    token = {"Authorization": f"Bearer {server.tokens[device]}"}
+    sent = https.post(f"{url}/bangtin/devices/{device}/heartbeat", json=beat, headers=token)
+    assert sent.status_code == 200 and sent.json() == {"commands": []}
+    assert server.sql("SELECT count(*) FROM province_play") == [(1,)]
+    assert https.get(f"{url}/bangtin/devices/{device}/heartbeat").status_code == 403
+    # nginx refuses a body over 1 MiB before the server sees it
+    big = https.post(f"{url}/bangtin/devices/{device}/heartbeat", data=b"x" * (2 << 20),
+                     headers={**token, "Content-Type": "application/json"})  # fmt: skip
+    assert big.status_code == 413
+    # /metrics only from this machine: 127.0.0.2 is another address here
+    assert https.get(f"{url}/metrics").status_code == 200
+    other = requests.Session()
+    other.trust_env = False
+    other.verify = str(chain)
+    other.mount("https://", SourceAddressAdapter("127.0.0.2"))
+    assert other.get(f"{url}/metrics").status_code == 403
+    # the console: a login through the proxy passes Django's CSRF check over https
+    page = https.get(f"{url}/login/")
+    assert page.status_code == 200 and "Đăng nhập" in page.text
+    added = server.kiosk("province", "user", "add", "ky-thuat", "--role", "technician",
+                         "--config", str(server.config), stdin="mat-khau-rat-dai-42\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    logged = https.post(
+        f"{url}/login/",
+        data={"username": "ky-thuat", "password": "mat-khau-rat-dai-42",
+              "csrfmiddlewaretoken": csrf, "next": "/boards/"},
+        headers={"Referer": f"{url}/login/"},
+    )  # fmt: skip
+    assert logged.status_code == 200 and logged.url == f"{url}/boards/", logged.text[:500]
+    assert "UBND" in logged.text and "Bình thường" in logged.text
+    assert all(c.secure for c in https.cookies)  # session cookies only over https
+    assert json.loads(https.get(f"{url}/api/v1/boards").text).get("error")  # no API token
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """requests from a given local address (to be another client of nginx)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        return super().init_poolmanager(*args, **kwargs)

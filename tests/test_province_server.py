@@ -405,3 +405,33 @@ def test_fleet_with_a_wrong_api_token_or_no_server_says_so(tmp_path, server):
     alone = server.kiosk("fleet", "status", inventory, "--server", server.url)
     assert alone.returncode == 2 and "go together" in alone.stderr
     assert "Traceback" not in wrong.stderr + refused.stderr + gone.stderr + alone.stderr
+
+
+def test_the_api_wants_a_token_of_a_role_that_may_read_and_dates_it_can_read(server):
+    tech = server.api_token()
+    author = server.api_token("tac-gia", "author")
+    assert server.request("GET", "/api/v1/boards")[0] == 401
+    assert server.request("GET", "/api/v1/boards", token="bta_nope")[0] == 401
+    assert server.request("GET", "/api/v1/boards", token=author)[0] == 403
+    assert (
+        server.request("GET", "/api/v1/plays?from=2026-12-01&to=2026-12-01", token=author)[0] == 403
+    )
+    for query in (
+        "",
+        "?from=2026-12-01",
+        "?from=1/12/2026&to=2026-12-02",
+        "?from=2026-12-02&to=2026-12-01",
+        "?from=2026-02-30&to=2026-03-01",
+    ):
+        status, answer = server.request("GET", f"/api/v1/plays{query}", token=tech)
+        assert status == 400 and answer["error"], query
+    status, answer = server.request(
+        "GET", "/api/v1/plays?from=2026-12-01&to=2026-12-01", token=tech
+    )
+    assert (status, answer) == (200, {"plays": []})
+    status, answer = server.request("GET", "/api/v1/boards", token=tech)
+    assert status == 200 and [b["device_id"] for b in answer["boards"]] == [
+        r["device_id"] for r in server.rows
+    ]
+    assert all("health" not in b for b in answer["boards"])  # only when asked (?health=1)
+    assert server.request("GET", "/no-such-page")[0] == 404

@@ -236,3 +236,18 @@ def test_a_hostile_broker_announcing_a_huge_packet_is_hung_up_on(tmp_path):
         push.stop()
         listener.close()
     assert fetched == []
+
+
+def test_check_config_takes_a_broker_url_and_refuses_anything_else(tmp_path):
+    from tests.test_config import GOOD
+
+    config = tmp_path / "kiosk.toml"
+    for value, ok in (("mqtts://bangtin.example.vn:8883", True), ("mqtt://10.0.0.5", True),
+                      ("http://broker", False), ("mqtt://b/path", False)):  # fmt: skip
+        config.write_text(
+            GOOD.replace('heartbeat_url = ""', f'heartbeat_url = ""\npush_url = "{value}"')
+        )
+        done = kiosk("check-config", str(config))
+        assert (done.returncode == 0) == ok, (value, done.stderr)
+        if not ok:
+            assert "[source] push_url:" in done.stderr and "mqtt://host:port" in done.stderr

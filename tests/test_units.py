@@ -90,3 +90,28 @@ def test_every_shell_script_passes_shellcheck():
 @pytest.mark.parametrize("script", shell_scripts(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_scripts_are_executable(script):
     assert script.stat().st_mode & 0o111, f"chmod +x {script}"
+
+
+PROVINCE_UNIT = ROOT / "provisioning" / "province" / "kiosk-province.service"
+
+
+def test_the_province_servers_unit_passes_verify_and_is_rated_at_most_2(tmp_path):
+    tool = require_tool("systemd-analyze", "systemd")
+    here = str(Path(sys.executable).parent / "kiosk")
+    copy = tmp_path / PROVINCE_UNIT.name
+    copy.write_text(PROVINCE_UNIT.read_text().replace("/opt/kiosk-province/venv/bin/kiosk", here))
+    done = subprocess.run([tool, "verify", str(copy)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+    rated = subprocess.run(
+        [tool, "security", "--offline=yes", "--no-pager", str(PROVINCE_UNIT)],
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(
+        r"Overall exposure level for kiosk-province\.service: (\d+\.\d+)", rated.stdout
+    )
+    assert found, rated.stdout + rated.stderr
+    print(f"kiosk-province.service exposure: {found.group(1)}")
+    assert float(found.group(1)) <= 2.0
+    unit = PROVINCE_UNIT.read_text()
+    assert "User=kiosk-province" in unit and "StateDirectory=kiosk-province" in unit
