@@ -25,17 +25,18 @@ KEYS = {
 }
 
 
-def test_the_quick_benchmark_prints_its_figures_as_json():
-    require_tool("chromium", "chromium")
+def bench(*args: str) -> dict:
+    """A benchmark's run: it must end well, and its last line is its figures as JSON."""
     proc = subprocess.run(
-        [sys.executable, "bench/run.py", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    figures = json.loads(proc.stdout.splitlines()[-1])
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_the_quick_benchmark_prints_its_figures_as_json():
+    require_tool("chromium", "chromium")
+    figures = bench("bench/run.py", "--quick")
     assert figures.keys() >= KEYS
     assert figures["machine"]["mode"] == "quick"
     # a poll that finds nothing new costs a few hundred bytes and writes nothing to the card
@@ -60,15 +61,7 @@ def test_the_quick_benchmark_prints_its_figures_as_json():
 def test_the_heartbeat_benchmark_runs_on_both_databases_and_prints_its_figures():
     """The figures (how many boards each database holds) are printed, not asserted: a short
     run only shows that the benchmark's boards, server and databases work end to end."""
-    proc = subprocess.run(
-        [sys.executable, "bench/heartbeats.py", "--quick", "--seconds", "5"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    figures = json.loads(proc.stdout.splitlines()[-1])
+    figures = bench("bench/heartbeats.py", "--quick", "--seconds", "5")
     for database in ("sqlite", "postgresql"):
         steps = figures[database]["steps"]
         assert steps and all(s["failed"] == 0 for s in steps), steps

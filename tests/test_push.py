@@ -26,6 +26,7 @@ from kiosk.board.push import MAX_PACKET, Push, sequence_of
 from kiosk.province.sitesrv import SiteServer
 from tests.conftest import missing, tell
 from tests.test_cli import kiosk
+from tests.test_province_server import wait_for
 from tests.test_publish_cli import board_config, keygen
 
 NORMAL = """channel = "{channel}"
@@ -114,17 +115,8 @@ def board(tmp_path: Path, site: Site, push_url: str, poll_seconds: int) -> Itera
     config.write_text(toml, "utf-8")
     with Kiosk(config, work):
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: health(url)["sync"]["channels"].get("tinh-08"), 30, "the first sync")
+        wait_for(lambda: health(url)["sync"]["channels"].get("tinh-08"), 30, "the first sync")
         yield url
-
-
-def wait_until(check, timeout: float, what: str, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(every)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 class Listener:
@@ -157,8 +149,8 @@ def test_an_emergency_announced_on_the_broker_is_on_screen_within_3_s(
             done = site.publish("tinh-08", emergency=ident, notify=broker.url)
             assert done.returncode == 0, done.stderr
             assert "announced on" in done.stdout
-            announced = wait_until(lambda n=n: listener.heard.get(2 + n), 5, "the announcement")
-            wait_until(lambda i=ident: showing(url, i), 10, f"{ident} on screen")
+            announced = wait_for(lambda n=n: listener.heard.get(2 + n), 5, "the announcement", 0.05)
+            wait_for(lambda i=ident: showing(url, i), 10, f"{ident} on screen", 0.05)
             latencies.append(time.monotonic() - announced)
             time.sleep(1)
     listener.close()
@@ -172,7 +164,7 @@ def test_with_the_broker_stopped_the_board_gets_the_emergency_at_its_poll(tmp_pa
         done = site.publish("tinh-08", emergency="lu-quet", notify=broker.url)
         assert done.returncode == 1 and "next poll" in done.stderr  # the site is written
         assert "Traceback" not in done.stderr
-        wait_until(lambda: showing(url, "lu-quet"), 8 * 1.1 + 10, "the emergency at the poll")
+        wait_for(lambda: showing(url, "lu-quet"), 8 * 1.1 + 10, "the emergency at the poll")
         assert health(url)["status"] in ("ok", "degraded")
 
 
@@ -231,7 +223,7 @@ def test_a_hostile_broker_announcing_a_huge_packet_is_hung_up_on(tmp_path):
     )
     push.start()
     try:
-        wait_until(lambda: len(connections) >= 2, 30, "a second connection after the hang-up")
+        wait_for(lambda: len(connections) >= 2, 30, "a second connection after the hang-up")
     finally:
         push.stop()
         listener.close()

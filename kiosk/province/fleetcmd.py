@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import sys
@@ -223,19 +224,22 @@ def _out_dir(value: str) -> Path:
     return out
 
 
-def _server_failed(exc: ServerError) -> int:
-    print(f"error: {exc}", file=sys.stderr)
-    return 1
+def _server_failure_is_exit_1(command: Callable[[argparse.Namespace], int]):
+    """A province server that could not be asked (--server) fails the work: exit 1."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except ServerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+
+    return run
 
 
+@_server_failure_is_exit_1
 def status_command(args: argparse.Namespace) -> int:
-    try:
-        return _status(args)
-    except ServerError as exc:
-        return _server_failed(exc)
-
-
-def _status(args: argparse.Namespace) -> int:
     boards = load_inventory(Path(args.inventory))
     out = _out_dir(args.out) if args.out else None
     polled_at = datetime.now().astimezone()
@@ -268,14 +272,8 @@ def load_targets(args: argparse.Namespace) -> Targets:
     )
 
 
+@_server_failure_is_exit_1
 def report_command(args: argparse.Namespace) -> int:
-    try:
-        return _report(args)
-    except ServerError as exc:
-        return _server_failed(exc)
-
-
-def _report(args: argparse.Namespace) -> int:
     boards = load_inventory(Path(args.inventory))
     targets = load_targets(args)
     try:
