@@ -8,9 +8,11 @@ import http.client
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -147,10 +149,21 @@ class ProvinceServer:
         ]
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole server (serve, gunicorn's master and workers), and wait until its
+        port is closed: a worker dying a moment later still holds the listening socket, and
+        a restart must not be taken for up by that dying socket."""
         assert self.proc is not None
         os.killpg(self.proc.pid, sig)
         self.proc.wait(30)
         self.proc = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+            except OSError:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"port {self.port} still open 30 s after the server was signalled")
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bench.kioskproc import Kiosk
-from bench.provinceserver import ProvinceServer, inventory_row
+from bench.provinceserver import ProvinceServer, inventory_row, write_inventory
 from bench.services import MissingTool, postgres_cluster
 from bench.site import free_port
 from tests.conftest import missing, tell
@@ -245,9 +245,10 @@ def test_bad_tokens_oversized_and_malformed_bodies_are_refused_and_nothing_store
     assert 'kiosk_province_refused_total{reason="heartbeat_unauthorized"} 4.0' in metrics
     assert 'kiosk_province_refused_total{reason="heartbeat_too_large"} 1.0' in metrics
     assert 'kiosk_province_refused_total{reason="heartbeat_invalid"} 11.0' in metrics
+    log = (server.root / "serve.log").read_text()
     for token in server.tokens.values():  # no token is echoed or logged
-        assert token not in metrics
-        assert token not in (server.root / "serve.log").read_text()
+        assert token not in metrics and token not in log
+    assert "Unauthorized" not in log and "Bad Request" not in log  # counted, not logged
     # and the good body is taken
     assert post(server, one, good, server.tokens[one]) == (200, {"commands": []})
     assert len(stored_plays(server)) == 3
@@ -435,3 +436,15 @@ def test_the_api_wants_a_token_of_a_role_that_may_read_and_dates_it_can_read(ser
     ]
     assert all("health" not in b for b in answer["boards"])  # only when asked (?health=1)
     assert server.request("GET", "/no-such-page")[0] == 404
+
+
+def test_a_board_the_inventory_no_longer_lists_is_refused_and_keeps_its_plays(server):
+    gone, kept = server.rows[0]["device_id"], server.rows[1:]
+    assert post(server, gone, body(gone, plays(3)), server.tokens[gone])[0] == 200
+    write_inventory(server.inventory, kept)
+    server.register()  # what a province runs after editing its inventory
+    assert post(server, gone, body(gone, plays(3, first=3)), server.tokens[gone])[0] == 401
+    assert len(stored_plays(server)) == 3  # its plays stay for the yearly report
+    token = server.api_token()
+    boards = server.request("GET", "/api/v1/boards", token=token)[1]["boards"]
+    assert gone not in {b["device_id"] for b in boards}

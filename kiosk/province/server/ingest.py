@@ -31,18 +31,22 @@ def note_change(device_id: str, at: datetime, status: str, problems: str) -> Non
         StatusChange.objects.filter(id__in=old).delete()
 
 
-def store_heartbeat(device_id: str, hb: Heartbeat, now: datetime) -> list[dict[str, str]]:
-    """Store hb; returns the commands waiting for this board (SPEC 1.6)."""
+def store_heartbeat(device_id: str, hb: Heartbeat, now: datetime) -> list[dict[str, str]] | None:
+    """Store hb; returns the commands waiting for this board (SPEC 1.6), or None when the
+    board left the inventory since its token was checked (nothing is stored)."""
     ops = connection.ops
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     problems = " ".join(hb.problems)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT status, problems, online_noted, commands_pending FROM province_board "
-            "WHERE device_id = %s" + lock,
-            [device_id],
+            "WHERE device_id = %s AND in_inventory = %s" + lock,
+            [device_id, True],
         )
-        status, old_problems, online_noted, pending = cursor.fetchone()
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        status, old_problems, online_noted, pending = row
         if hb.plays:
             cursor.execute(
                 "INSERT INTO province_play (board_id, channel, item, started_at, duration_s) "

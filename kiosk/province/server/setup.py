@@ -121,6 +121,9 @@ def configure(config: ProvinceConfig) -> None:
             "disable_existing_loggers": False,
             "handlers": {"stderr": {"class": "logging.StreamHandler"}},
             "root": {"handlers": ["stderr"], "level": "WARNING"},
+            # A refused request (401, 413, 400) is counted in /metrics, not logged: a flood
+            # of them must not fill the journal. Server errors (5xx) are still logged.
+            "loggers": {"django.request": {"level": "ERROR"}},
         },
         KIOSK_PROVINCE=config,
     )

@@ -26,13 +26,17 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status, headers=headers or None)
 
 
+def _unauthorized() -> JsonResponse:
+    count("heartbeat_unauthorized")
+    return _error(401, "this board's token is needed", **{"WWW-Authenticate": "Bearer"})
+
+
 @csrf_exempt
 def heartbeat(request: HttpRequest, device_id: str) -> HttpResponse:
     if request.method != "POST":
         return _error(405, "POST a heartbeat here (SPEC 1.6)", Allow="POST")
     if not board_for(device_id, request.headers.get("Authorization")):
-        count("heartbeat_unauthorized")
-        return _error(401, "this board's token is needed", **{"WWW-Authenticate": "Bearer"})
+        return _unauthorized()
     try:
         body: bytes | None = request.body
     except RequestDataTooBig:  # Content-Length over DATA_UPLOAD_MAX_MEMORY_SIZE: not read
@@ -48,6 +52,8 @@ def heartbeat(request: HttpRequest, device_id: str) -> HttpResponse:
     if hb.screenshot_refused:
         count("screenshot_refused")
     commands = store_heartbeat(device_id, hb, timezone.now())
+    if commands is None:  # left the inventory since the token was checked
+        return _unauthorized()
     return JsonResponse({"commands": commands})
 
 
