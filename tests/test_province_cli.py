@@ -98,7 +98,7 @@ def test_accounts_get_a_role_a_checked_password_and_api_tokens(province):
         ('[server]\ndatabase = "mysql://x/y"\n', "neither sqlite"),
         ('[server]\ndatabase = "sqlite://relative.db"\n', "sqlite:////absolute"),
         ("[sever]\n", "did you mean [server]?"),
-        ("[server]\nworkers = 0\n", "[server] workers: must be a whole number from 1 to 64"),
+        ("[server]\nworkers = 0\n", "[server] workers: must be from 1 to 64, got 0"),
         ('[push]\nurl = "http://broker"\n', "[push] url: 'http://broker' is not mqtt://"),
         ("[server\n", "invalid TOML"),
     ],

@@ -10,8 +10,6 @@ import json
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from kiosk.board.push import MAX_PACKET, Push, sequence_of
 from kiosk.province.sitesrv import SiteServer
 from tests.conftest import missing, tell
 from tests.test_cli import kiosk
+from tests.test_healthsrv import fetch
 from tests.test_province_server import wait_for
 from tests.test_publish_cli import board_config, keygen
 
@@ -90,11 +89,7 @@ def site(tmp_path):
 
 def health(url: str) -> dict:
     """/health's document, also while it says failing (503)."""
-    try:
-        with urllib.request.urlopen(url + "/health", timeout=5) as answer:
-            return json.loads(answer.read())
-    except urllib.error.HTTPError as exc:
-        return json.loads(exc.read())
+    return json.loads(fetch(url + "/health")[1])
 
 
 def showing(url: str, ident: str) -> bool:

@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from kiosk.core.config import (
     ConfigError,
+    _integer,
     _list,
     _listen,
     _path,
@@ -92,15 +93,6 @@ def _boolean(value: Any) -> bool:
     return value
 
 
-def _whole(low: int, high: int):
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"must be a whole number from {low} to {high}, got {shown(value)}")
-        return value
-
-    return check
-
-
 def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> ProvinceConfig:
     problems: list[str] = []
     for name in doc:
@@ -118,8 +110,8 @@ def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> 
     secret = s.get("secret_key_file", _path, None)
     hosts = s.get("hosts", _list(_string()), ("*",))
     secure = s.get("secure_cookies", _boolean, True)
-    workers = s.get("workers", _whole(1, 64), 4)
-    raw_days = s.get("plays_raw_days", _whole(7, 3660), 90)
+    workers = s.get("workers", _integer(1, 64), 4)
+    raw_days = s.get("plays_raw_days", _integer(7, 3660), 90)
     s.finish()
     p = _Section(doc, "push", where, problems)
     url = p.get("url", push_url, "")
