@@ -458,14 +458,17 @@ def test_a_power_cut_during_a_sync_leaves_the_old_or_the_new_bulletin_whole(rig,
     old = rig.wait("/health", rig.health, 60)["sync"]["channels"][CHANNEL]["sequence"]
     manifest = f"/channels/{CHANNEL}/manifest.json"
     cut = threading.Event()
+    once = threading.Lock()
 
     def on_sent(path: str, length: int) -> None:
         hit = (moment.startswith("manifest") and path == manifest) or (
             moment == "image sent" and path.startswith("/assets/")
         )
-        if hit and not cut.is_set():
-            cut.set()
-            rig.power_cut()
+        if hit and once.acquire(blocking=False):  # the first hit only, whatever thread
+            try:
+                rig.power_cut()  # before the test thread wakes: it boots the next machine
+            finally:
+                cut.set()
 
     rig.province.server.on_sent = on_sent
     if moment == "manifest half sent":

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
 import urllib.request
 
 import pytest
 
 from bench.provinceserver import ProvinceServer, inventory_row
-from tests.conftest import require_tool
+from tests.browser import body_text, chromium, click_and_load, click_id, log_out
+from tests.browser import log_in as browser_log_in
 from tests.province import text, ticker
 from tests.test_province_server import running_board, wait_for
 
@@ -23,32 +22,8 @@ PASSWORD = "mat-khau-rat-dai-42"
 
 @pytest.fixture
 def browser(tmp_path):
-    chromium = require_tool("chromium", "chromium")
-    driver_path = require_tool("chromedriver", "chromium-driver")
-    os.environ["SE_OFFLINE"] = "true"  # Selenium must not look for drivers on the network
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--lang=vi",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+    with chromium(tmp_path / "chromium") as driver:
+        yield driver
 
 
 @pytest.fixture
@@ -62,19 +37,7 @@ def server(tmp_path, province):
 
 
 def log_in(driver, server: ProvinceServer, name: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.get(server.url + "/")
-    assert "Đăng nhập" in driver.title
-    driver.find_element(By.ID, "id_username").send_keys(name)
-    driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    driver.find_element(By.ID, "login").click()
-
-
-def body_text(driver) -> str:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_element(By.TAG_NAME, "body").text
+    browser_log_in(driver, server.url, name, PASSWORD)
 
 
 def add_user(server: ProvinceServer, name: str, role: str) -> None:
@@ -119,12 +82,12 @@ def test_a_technician_sees_the_fleet_and_a_board_and_asks_it_for_a_screenshot(
         )
         assert "Bình thường 1" in browser.find_element(By.ID, "counts").text
 
-        browser.find_element(By.LINK_TEXT, server.rows[0]["unit_name"]).click()
+        click_and_load(browser, browser.find_element(By.LINK_TEXT, server.rows[0]["unit_name"]))
         assert browser.find_element(By.ID, "name").text == server.rows[0]["unit_name"]
         assert "Không có sự cố" in browser.find_element(By.ID, "problems").text
         assert "Bình thường" in browser.find_element(By.ID, "history").text
 
-        browser.find_element(By.ID, "ask-screenshot").click()
+        click_id(browser, "ask-screenshot")
         assert "Chụp màn hình” đã được gửi" in body_text(browser)
 
         def screenshot_shown():
@@ -165,11 +128,11 @@ def test_a_technician_sees_the_fleet_and_a_board_and_asks_it_for_a_screenshot(
 
         # restarting the player ends `kiosk run` (systemd starts it again on a board)
         browser.get(f"{server.url}/boards/{board_id}/")
-        browser.find_element(By.ID, "ask-restart_player").click()
+        click_id(browser, "ask-restart_player")
         wait_for(lambda: board.proc.poll() is not None, 40, "the player to restart")
         assert board.proc.returncode == 0
 
-    browser.find_element(By.XPATH, "//button[contains(., 'Đăng xuất')]").click()
+    log_out(browser)
     log_in(browser, server, "tac-gia")
     browser.get(server.url + "/boards/")
     assert "không được xem trang này" in body_text(browser)

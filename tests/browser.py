@@ -1,0 +1,95 @@
+"""A real headless Chromium (Debian's, through its chromedriver) for the console's tests,
+and the few moves every page test makes: open a page, click and wait for the next one,
+read the text a person sees."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import require_tool
+
+PHONE = (390, 844)  # a commune officer's phone, in CSS pixels
+DESKTOP = (1280, 900)
+LOAD_TIMEOUT_S = 30
+
+
+@contextmanager
+def chromium(profile: Path, size: tuple[int, int] = DESKTOP) -> Iterator[object]:
+    """A Chromium that reaches only loopback, with its own profile folder."""
+    binary = require_tool("chromium", "chromium")
+    driver_path = require_tool("chromedriver", "chromium-driver")
+    os.environ["SE_OFFLINE"] = "true"  # Selenium must not look for drivers on the network
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--lang=vi",
+        "--hide-scrollbars",
+        f"--window-size={size[0]},{size[1]}",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(LOAD_TIMEOUT_S)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def body_text(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def click_and_load(driver, element) -> None:
+    """Clicks a link or a form's button and returns once the next page has loaded: Selenium's
+    click does not wait for the navigation it starts, and the old page's elements go stale
+    under whoever reads them meanwhile."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    wait = WebDriverWait(driver, LOAD_TIMEOUT_S)
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def click_id(driver, ident: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    click_and_load(driver, driver.find_element(By.ID, ident))
+
+
+def log_in(driver, base_url: str, name: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(base_url + "/")
+    assert "Đăng nhập" in driver.title
+    driver.find_element(By.ID, "id_username").send_keys(name)
+    driver.find_element(By.ID, "id_password").send_keys(password)
+    click_id(driver, "login")
+
+
+def log_out(driver) -> None:
+    from selenium.webdriver.common.by import By
+
+    click_and_load(driver, driver.find_element(By.XPATH, "//button[contains(., 'Đăng xuất')]"))
