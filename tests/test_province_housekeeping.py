@@ -100,7 +100,7 @@ def test_a_board_gone_dark_is_noted_once_and_its_history_stays_bounded(board):
 
 def test_bulletins_keep_their_titles_after_they_leave_the_site(db, tmp_path):
     from kiosk.province.server.housekeeping import remember_titles
-    from kiosk.province.server.models import Bulletin
+    from kiosk.province.server.models import ItemTitle
 
     site = Province(db / "site")
     try:
@@ -111,7 +111,7 @@ def test_bulletins_keep_their_titles_after_they_leave_the_site(db, tmp_path):
         assert remember_titles(db / "site", NOW) == 0  # nothing new: nothing written
         site.publish("tinh-08", [text("c", title="Lịch tiêm chủng")])
         assert remember_titles(db / "site", NOW) == 1
-        titles = dict(Bulletin.objects.values_list("item", "title"))
+        titles = dict(ItemTitle.objects.values_list("item", "title"))
         assert titles == {"bao-so-3": "Bão số 3", "b": "Nội dung b", "c": "Lịch tiêm chủng"}
     finally:
         site.server.server_close()

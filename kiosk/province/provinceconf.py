@@ -52,11 +52,18 @@ class ProvinceConfig:
     workers: int = 4
     plays_raw_days: int = 90
     push_url: str = ""
+    uploads_dir: Path | None = None  # default: beside site_dir
+    expires_days: int = 14
     path: Path | None = None
 
     @property
     def secret_key_path(self) -> Path:
         return self.secret_key_file or self.site_dir.parent / "secret.key"
+
+    @property
+    def uploads_path(self) -> Path:
+        """Where the console keeps uploaded images until (and after) they are published."""
+        return self.uploads_dir or self.site_dir.parent / "uploads"
 
 
 def parse_database_url(value: Any) -> Database:
@@ -112,6 +119,8 @@ def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> 
     secure = s.get("secure_cookies", _boolean, True)
     workers = s.get("workers", _integer(1, 64), 4)
     raw_days = s.get("plays_raw_days", _integer(7, 3660), 90)
+    uploads = s.get("uploads_dir", _path, None)
+    expires_days = s.get("expires_days", _integer(2, 3650), 14)
     s.finish()
     p = _Section(doc, "push", where, problems)
     url = p.get("url", push_url, "")
@@ -131,6 +140,8 @@ def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> 
         workers=workers,
         plays_raw_days=raw_days,
         push_url=url,
+        uploads_dir=uploads,
+        expires_days=expires_days,
     )
 
 

@@ -14,7 +14,7 @@ from django.db.models import Count, Sum
 from kiosk.core.health import rfc3339
 from kiosk.core.vietnamese import STATUS_VI
 from kiosk.province.fleet import heartbeat_online
-from kiosk.province.server.models import Board, Bulletin, Play, PlayDay
+from kiosk.province.server.models import Board, ItemTitle, Play, PlayDay
 from kiosk.province.sitetitles import published_titles
 
 STATES = ("ok", "degraded", "failing", "offline", "never")
@@ -131,7 +131,7 @@ def play_report(start: date, end: date) -> list[BulletinPlays]:
         b.device_id: b.district or f"Tỉnh {b.province_code}"
         for b in Board.objects.only("device_id", "district", "province_code")
     }
-    titles = {(b.channel, b.item): b.title for b in Bulletin.objects.all()}
+    titles = {(b.channel, b.item): b.title for b in ItemTitle.objects.all()}
     titles |= published_titles(settings.KIOSK_PROVINCE.site_dir)  # what the site says now
     report: dict[tuple[str, str], BulletinPlays] = {}
     for row in play_sums(start, end):

@@ -14,7 +14,7 @@ from django.db import transaction
 from kiosk.province.fleet import ONLINE_WINDOW
 from kiosk.province.server.fleetdata import province_tz
 from kiosk.province.server.ingest import note_change
-from kiosk.province.server.models import Board, Bulletin, Play, PlayDay
+from kiosk.province.server.models import Board, ItemTitle, Play, PlayDay
 from kiosk.province.sitetitles import published_titles
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,11 @@ def fold_old_plays(now: datetime, raw_days: int) -> int:
 def remember_titles(site_dir: Path, now: datetime) -> int:
     """Bulletins new or retitled on the site into the database; returns how many."""
     titles = published_titles(site_dir)
-    known = {(b.channel, b.item): b.title for b in Bulletin.objects.all()}
+    known = {(b.channel, b.item): b.title for b in ItemTitle.objects.all()}
     changed = {key: title for key, title in titles.items() if known.get(key) != title}
     with transaction.atomic():
         for (channel, item), title in changed.items():
-            Bulletin.objects.update_or_create(
+            ItemTitle.objects.update_or_create(
                 channel=channel, item=item, defaults={"title": title[:300], "seen_at": now}
             )
     return len(changed)

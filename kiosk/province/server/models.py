@@ -99,8 +99,8 @@ class PlayDay(models.Model):
         indexes = [models.Index(fields=["day"])]
 
 
-class Bulletin(models.Model):
-    """A bulletin's title as the site published it, kept after it leaves the manifest, so
+class ItemTitle(models.Model):
+    """An item's title as the site published it, kept after it leaves the manifest, so
     proof of play names bulletins for years (read from site_dir by the housekeeping)."""
 
     channel = models.CharField(max_length=64)
@@ -109,7 +109,7 @@ class Bulletin(models.Model):
     seen_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["channel", "item"], name="bulletin_once")]
+        constraints = [models.UniqueConstraint(fields=["channel", "item"], name="item_title_once")]
 
 
 class Screenshot(models.Model):
@@ -158,3 +158,86 @@ class ApiToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True)
+
+
+class Bulletin(models.Model):
+    """A bulletin an officer writes: one item of SPEC 1.4 for one or more channels, through
+    its two steps (an author submits, an approver publishes). Its item id on the wire is
+    `bt-<pk>`, the same across edits, so proof of play follows it."""
+
+    KINDS = ("text", "image", "ticker")
+    PRIORITIES = ("normal", "priority", "emergency")
+    STATES = ("draft", "submitted", "published", "withdrawn")
+
+    kind = models.CharField(max_length=8, choices=[(k, k) for k in KINDS])
+    priority = models.CharField(max_length=12, choices=[(p, p) for p in PRIORITIES])
+    title = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)  # at most 5,000 characters (SPEC 1.4)
+    ticker = models.CharField(max_length=500, blank=True)
+    caption = models.CharField(max_length=300, blank=True)
+    fit = models.CharField(max_length=8, default="contain")
+    background = models.CharField(max_length=7, blank=True)
+    image_sha256 = models.CharField(max_length=64, blank=True)  # the file is in uploads_dir
+    image_size = models.PositiveBigIntegerField(null=True)
+    image_type = models.CharField(max_length=16, blank=True)
+    duration = models.FloatField(default=10)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    days = models.JSONField(default=list, blank=True)  # ISO weekdays; empty: every day
+    hours = models.JSONField(default=list, blank=True)  # "HH:MM-HH:MM"; empty: all day
+    channels = models.JSONField(default=list)
+    state = models.CharField(max_length=12, choices=[(s, s) for s in STATES], default="draft")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True)
+    published_at = models.DateTimeField(null=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True)
+    note = models.CharField(max_length=500, blank=True)  # an approver's reason for returning it
+    # Where an imported draft came from ("cap" or "feed") and its id there, so an import
+    # run twice creates nothing the second time.
+    origin = models.CharField(max_length=8, blank=True)
+    origin_ref = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["state"]), models.Index(fields=["origin", "origin_ref"])]
+
+    @property
+    def item_id(self) -> str:
+        return f"bt-{self.pk}"
+
+
+class Channel(models.Model):
+    """A channel the console publishes: its last sequence, and a row to lock so two
+    approvers publishing at once write one sequence after the other."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    sequence = models.PositiveIntegerField(default=0)
+    published_at = models.DateTimeField(null=True)
+    expires_at = models.DateTimeField(null=True)
+
+
+class AuditEntry(models.Model):
+    """Who did what to which bulletin, when, and the bulletin before and after. Never
+    edited; a bulletin's entries outlive it (yearly reports, disputes)."""
+
+    at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    username = models.CharField(max_length=150)  # kept if the account goes
+    action = models.CharField(max_length=32)
+    bulletin = models.ForeignKey(Bulletin, null=True, on_delete=models.SET_NULL)
+    detail = models.CharField(max_length=500, blank=True)
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]

@@ -51,6 +51,12 @@ def role(user) -> str:
     return getattr(getattr(user, "profile", None), "role", "")
 
 
+def nav(request: HttpRequest) -> dict[str, str]:
+    """The account's role for the header's links (a template context processor)."""
+    user = getattr(request, "user", None)
+    return {"nav_role": role(user) if user is not None and user.is_authenticated else ""}
+
+
 def for_roles(*roles: str):
     """Logged in, and with one of roles; anyone else gets 403."""
 
@@ -265,6 +271,8 @@ def _duration(seconds: float) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("login")
+    if role(request.user) in ("admin", "approver", "author"):
+        return redirect("bulletins")
     return redirect("fleet" if role(request.user) in BOARD_ROLES else "plays")
 
 

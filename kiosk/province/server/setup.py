@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from kiosk.province.heartbeatdoc import MAX_BODY
 from kiosk.province.provinceconf import Database, ProvinceConfig, load_province_config
 
 CONFIG_ENV = "KIOSK_PROVINCE_CONFIG"  # how the gunicorn workers find PROVINCE.toml
+LOGIN_FAILURES = 5
+LOGIN_COOLOFF = timedelta(minutes=15)
 
 
 def database_settings(db: Database) -> dict[str, Any]:
@@ -68,6 +71,7 @@ def configure(config: ProvinceConfig) -> None:
             "django.contrib.contenttypes",
             "django.contrib.sessions",
             "django.contrib.messages",
+            "axes",
             "kiosk.province.server",
         ],
         MIDDLEWARE=[
@@ -78,7 +82,25 @@ def configure(config: ProvinceConfig) -> None:
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "django.contrib.messages.middleware.MessageMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
+            "axes.middleware.AxesMiddleware",  # last, as django-axes asks
         ],
+        AUTHENTICATION_BACKENDS=[
+            "axes.backends.AxesStandaloneBackend",
+            "django.contrib.auth.backends.ModelBackend",
+        ],
+        # Login throttling (django-axes): after LOGIN_FAILURES wrong passwords for one
+        # account, or from one address, both wait LOGIN_COOLOFF. nginx's limit_req on
+        # /login/ slows a flood before it reaches Django.
+        AXES_FAILURE_LIMIT=LOGIN_FAILURES,
+        AXES_COOLOFF_TIME=LOGIN_COOLOFF,
+        AXES_LOCKOUT_PARAMETERS=["username", "ip_address"],
+        AXES_RESET_ON_SUCCESS=True,
+        AXES_CLIENT_IP_CALLABLE="kiosk.province.server.console.client_address",
+        AXES_LOCKOUT_TEMPLATE="province/locked.html",
+        AXES_SENSITIVE_PARAMETERS=["password"],
+        FILE_UPLOAD_HANDLERS=["kiosk.province.server.uploads.BoundedUploadHandler"],
+        FILE_UPLOAD_PERMISSIONS=0o600,
+        KIOSK_UPLOADS=config.uploads_path,
         ROOT_URLCONF="kiosk.province.server.urls",
         TEMPLATES=[
             {
@@ -89,6 +111,7 @@ def configure(config: ProvinceConfig) -> None:
                         "django.template.context_processors.request",
                         "django.contrib.auth.context_processors.auth",
                         "django.contrib.messages.context_processors.messages",
+                        "kiosk.province.server.pages.nav",
                     ]
                 },
             }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kiosk.province.server import pages, wire
+from kiosk.province.server import console, pages, wire
 
 DEVICE = "<str:device_id>"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/plays", wire.api_plays),
     path("metrics", wire.metrics_view),
     *pages.urlpatterns,
+    *console.urlpatterns,
 ]
 
 handler404 = "kiosk.province.server.wire.not_found"
