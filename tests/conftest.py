@@ -72,6 +72,36 @@ def province(tmp_path):
     p.server.stop()
 
 
+@pytest.fixture(scope="session")
+def django_db(tmp_path_factory):
+    """The province server's Django, configured once for this test process (Django allows
+    one configuration a process) on a fresh SQLite file, with a signing key and a site:
+    {"root", "key"}. Tests that use it clear the tables they fill."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.core.management import call_command
+
+    from kiosk.core.signing import write_private_key
+    from kiosk.province.provinceconf import parse_province_config
+    from kiosk.province.server.setup import configure
+
+    root = tmp_path_factory.mktemp("province-django")
+    key = Ed25519PrivateKey.generate()
+    write_private_key(root / "province.key", key)
+    server = {
+        "database": f"sqlite:///{root / 'province.db'}",
+        "site_dir": str(root / "site"),
+        "signing_key": str(root / "province.key"),
+        "inventory": str(root / "INVENTORY.csv"),
+        "secure_cookies": False,
+    }
+    configure(parse_province_config({"server": server}))
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # the test client keeps each response's template context
+    call_command("migrate", interactive=False, verbosity=0)
+    return {"root": root, "key": key}
+
+
 # The whole board (tests/test_boot.py, tests/test_arm64.py) runs after everything else: CI
 # builds the board image in the background meanwhile (.ci/run), and a failure of the
 # quick tests shows first.

@@ -15,23 +15,8 @@ NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    """Django configured once for this process, on a fresh SQLite file."""
-    from django.core.management import call_command
-
-    from kiosk.province.provinceconf import parse_province_config
-    from kiosk.province.server.setup import configure
-
-    root = tmp_path_factory.mktemp("housekeeping")
-    server = {
-        "database": f"sqlite:///{root / 'province.db'}",
-        "site_dir": str(root / "site"),
-        "signing_key": str(root / "province.key"),
-        "inventory": str(root / "INVENTORY.csv"),
-    }
-    configure(parse_province_config({"server": server}))
-    call_command("migrate", interactive=False, verbosity=0)
-    return root
+def db(django_db):
+    return django_db["root"]
 
 
 @pytest.fixture
@@ -102,15 +87,15 @@ def test_bulletins_keep_their_titles_after_they_leave_the_site(db, tmp_path):
     from kiosk.province.server.housekeeping import remember_titles
     from kiosk.province.server.models import ItemTitle
 
-    site = Province(db / "site")
+    site = Province(tmp_path / "site")
     try:
         site.publish("tinh-08", [text("bao-so-3", title="Bão số 3"), text("b", title="")])
-        (db / "site" / "channels" / "xa-1").mkdir(parents=True)
-        (db / "site" / "channels" / "xa-1" / "manifest.json").write_text("{broken")
-        assert remember_titles(db / "site", NOW) == 2
-        assert remember_titles(db / "site", NOW) == 0  # nothing new: nothing written
+        (tmp_path / "site" / "channels" / "xa-1").mkdir(parents=True)
+        (tmp_path / "site" / "channels" / "xa-1" / "manifest.json").write_text("{broken")
+        assert remember_titles(tmp_path / "site", NOW) == 2
+        assert remember_titles(tmp_path / "site", NOW) == 0  # nothing new: nothing written
         site.publish("tinh-08", [text("c", title="Lịch tiêm chủng")])
-        assert remember_titles(db / "site", NOW) == 1
+        assert remember_titles(tmp_path / "site", NOW) == 1
         titles = dict(ItemTitle.objects.values_list("item", "title"))
         assert titles == {"bao-so-3": "Bão số 3", "b": "Nội dung b", "c": "Lịch tiêm chủng"}
     finally:

@@ -58,6 +58,8 @@ def targets(units: Iterable[Unit]) -> list[Target]:
         if u.district:
             districts.setdefault(u.district, []).append(commune_channel(code))
     for name in sorted(districts, key=sort_key):
+        if len(districts[name]) < 2:
+            continue  # the commune itself is offered below
         out.append(
             Target(
                 DISTRICT_PREFIX + name,

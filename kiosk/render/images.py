@@ -57,13 +57,9 @@ def decode(
                 return img.convert("RGB")
     except ImageError:
         raise
-    except (
-        OSError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        SyntaxError,
-    ) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{path.name}: is over 50 megapixels (a decompression bomb)") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"{path.name}: cannot be decoded as an image ({exc})") from None
 
 

@@ -95,7 +95,10 @@ class BulletinForm(forms.Form):
         self.choices = list(choices)
         self.officer = officer
         self.existing = existing
-        self.fields["targets"].choices = [(t.key, t.label) for t in self.choices]
+        # only what this officer may write for is offered; clean() checks a forged choice
+        self.fields["targets"].choices = [
+            (t.key, t.label) for t in self.choices if officer.covers(t.channels)
+        ]
         self.stored: StoredImage | None = None
         self.channels: tuple[str, ...] = ()
         self.hour_windows: list[str] = []

@@ -1,0 +1,330 @@
+"""The authoring console in process (Django's test client against a real SQLite database,
+the real signing key and site): what each role may do, by the buttons and by forged
+requests; what is refused before it can reach a board; what publishing writes; the audit
+log; CSRF and login throttling. The browser end to end is in test_console_browser.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from tests.province import png_bomb, png_bytes
+
+PASSWORD = "mat-khau-rat-dai-42"
+TAN_TRAO, SON_DUONG, OTHER = "xa-02263", "xa-02410", "xa-02500"
+
+
+@pytest.fixture
+def console(django_db):
+    """Boards of two districts and one account of each kind; a clean slate of bulletins."""
+    from django.contrib.auth import get_user_model
+
+    from kiosk.province.server.models import (
+        AuditEntry,
+        Board,
+        Bulletin,
+        Channel,
+        Profile,
+    )
+
+    for model in (AuditEntry, Bulletin, Channel, Board):
+        model.objects.all().delete()
+    get_user_model().objects.all().delete()
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.all().delete()
+    for device, unit, code, district in (
+        ("08-02263-01", "UBND xã Tân Trào", "02263", "Sơn Dương"),
+        ("08-02410-01", "UBND thị trấn Sơn Dương", "02410", "Sơn Dương"),
+        ("08-02500-01", "UBND xã Khác", "02500", "Yên Sơn"),
+    ):
+        Board.objects.create(device_id=device, unit_name=unit, unit_kind="xa",
+                             province_code="08", commune_code=code, district=district)  # fmt: skip
+    users = get_user_model()
+    for name, role, channels in (
+        ("tac-gia", "author", [TAN_TRAO]),
+        ("tac-gia-khac", "author", [OTHER]),
+        ("duyet-xa", "approver", [TAN_TRAO]),
+        ("duyet-tinh", "approver", []),
+        ("ky-thuat", "technician", []),
+    ):
+        user = users.objects.create_user(name, password=PASSWORD)
+        Profile.objects.create(user=user, role=role, channels=channels)
+    users.objects.create_superuser("quan-tri", password=PASSWORD)
+    return django_db
+
+
+def client(name: str | None = None, csrf: bool = False):
+    from django.test import Client
+
+    from django.contrib.auth import get_user_model
+
+    c = Client(enforce_csrf_checks=csrf)
+    if name:  # the login page itself is tested in test_csrf_and_login_throttling_hold
+        c.force_login(get_user_model().objects.get(username=name))
+    return c
+
+
+def form(**fields) -> dict:
+    base = {"kind": "text", "priority": "normal", "title": "Lịch tiếp công dân",
+            "body": "Chủ tịch UBND xã tiếp công dân vào sáng thứ Năm.", "duration": "20",
+            "fit": "contain", "targets": [TAN_TRAO]}  # fmt: skip
+    return base | fields
+
+
+def write(c, **fields) -> int:
+    from kiosk.province.server.models import Bulletin
+
+    before = set(Bulletin.objects.values_list("pk", flat=True))
+    answer = c.post("/bulletins/new", form(**fields))
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    (pk,) = set(Bulletin.objects.values_list("pk", flat=True)) - before
+    return pk
+
+
+def state(pk: int) -> str:
+    from kiosk.province.server.models import Bulletin
+
+    return Bulletin.objects.get(pk=pk).state
+
+
+def manifest(root: Path, channel: str, key) -> dict:
+    from kiosk.core.signing import public_key_text, raw_public_key, verify_envelope
+
+    data = (root / "site" / "channels" / channel / "manifest.json").read_bytes()
+    return json.loads(verify_envelope(data, [public_key_text(raw_public_key(key))]))
+
+
+def test_an_author_writes_and_submits_an_approver_publishes_and_boards_get_it(console):
+    author, approver = client("tac-gia"), client("duyet-xa")
+    pk = write(author, title=unicodedata.normalize("NFD", "Thông báo cắt điện"))
+    assert state(pk) == "draft"
+    page = author.get(f"/bulletins/{pk}/").content.decode()
+    assert "Bản nháp" in page and "Gửi duyệt" in page and "Duyệt và xuất bản" not in page
+    assert author.post(f"/bulletins/{pk}/publish").status_code == 403  # forged: still no
+    assert author.post(f"/bulletins/{pk}/submit").status_code == 302
+    assert state(pk) == "submitted"
+    assert author.post(f"/bulletins/{pk}/publish").status_code == 403
+    assert "Duyệt và xuất bản" in approver.get(f"/bulletins/{pk}/").content.decode()
+    assert approver.post(f"/bulletins/{pk}/publish").status_code == 302
+    assert state(pk) == "published"
+
+    doc = manifest(console["root"], TAN_TRAO, console["key"])
+    (item,) = doc["items"]
+    assert item["id"] == f"bt-{pk}" and item["duration"] == 20
+    assert item["title"] == unicodedata.normalize("NFC", "Thông báo cắt điện")
+    assert not (console["root"] / "site" / "channels" / "xa-02410").exists()
+
+    from kiosk.province.server.models import AuditEntry
+
+    actions = list(AuditEntry.objects.filter(bulletin_id=pk).order_by("id").values_list(
+        "username", "action"))  # fmt: skip
+    assert actions == [("tac-gia", "created"), ("tac-gia", "submitted"),
+                       ("duyet-xa", "published")]  # fmt: skip
+    published = AuditEntry.objects.get(bulletin_id=pk, action="published")
+    assert published.before["state"] == "submitted" and published.after["state"] == "published"
+    assert f"{TAN_TRAO} số {doc['sequence']}" in published.detail
+
+
+def test_nobody_approves_their_own_work_but_an_emergency_goes_out_at_once(console):
+    approver = client("duyet-xa")
+    pk = write(approver)
+    assert approver.post(f"/bulletins/{pk}/submit").status_code == 302
+    assert approver.post(f"/bulletins/{pk}/publish").status_code == 403
+    assert "một người duyệt khác" in approver.get(f"/bulletins/{pk}/").content.decode()
+    # an approver who edits someone's bulletin is its second author, not its reviewer
+    author = client("tac-gia")
+    theirs = write(author)
+    edit = approver.post(f"/bulletins/{theirs}/edit", form(title="Sửa lại tiêu đề"))
+    assert edit.status_code == 302
+    assert author.post(f"/bulletins/{theirs}/submit").status_code == 302
+    assert approver.post(f"/bulletins/{theirs}/publish").status_code == 403
+    assert client("duyet-tinh").post(f"/bulletins/{theirs}/publish").status_code == 302
+
+    flood = write(approver, priority="emergency", title="Lũ quét: sơ tán ngay")
+    assert "Phát khẩn cấp ngay" in approver.get(f"/bulletins/{flood}/").content.decode()
+    assert approver.post(f"/bulletins/{flood}/publish").status_code == 302
+    items = manifest(console["root"], TAN_TRAO, console["key"])["items"]
+    assert [i["id"] for i in items] == [f"bt-{theirs}", f"bt-{flood}"]
+    assert items[1]["priority"] == "emergency"
+    # an author may not send an emergency out alone
+    own = write(author, priority="emergency")
+    assert author.post(f"/bulletins/{own}/publish").status_code == 403
+
+
+def test_withdrawing_or_editing_a_published_bulletin_publishes_a_sequence_without_it(console):
+    author, approver = client("tac-gia"), client("duyet-tinh")
+    first, second = write(author, title="Một"), write(author, title="Hai")
+    for pk in (first, second):
+        author.post(f"/bulletins/{pk}/submit")
+        approver.post(f"/bulletins/{pk}/publish")
+    doc = manifest(console["root"], TAN_TRAO, console["key"])
+    assert [i["title"] for i in doc["items"]] == ["Một", "Hai"]
+
+    assert approver.post(f"/bulletins/{first}/withdraw").status_code == 302
+    after = manifest(console["root"], TAN_TRAO, console["key"])
+    assert after["sequence"] == doc["sequence"] + 1
+    assert [i["title"] for i in after["items"]] == ["Hai"]
+    assert state(first) == "withdrawn"
+
+    assert author.post(f"/bulletins/{second}/edit", form(title="Hai (sửa)")).status_code == 302
+    edited = manifest(console["root"], TAN_TRAO, console["key"])
+    assert edited["sequence"] == after["sequence"] + 1 and edited["items"] == []
+    assert state(second) == "draft"
+    # a bulletin once published stays (the yearly report): withdrawn, never deleted
+    assert author.post(f"/bulletins/{second}/delete").status_code == 403
+
+
+def test_a_commune_officer_sees_and_touches_only_the_communes_channels(console):
+    mine, other = client("tac-gia"), client("tac-gia-khac")
+    pk = write(mine)
+    assert other.get(f"/bulletins/{pk}/").status_code == 404
+    assert other.post(f"/bulletins/{pk}/submit").status_code == 404
+    assert other.post(f"/bulletins/{pk}/edit", form(targets=[OTHER])).status_code == 404
+    assert f"bulletin-{pk}" not in other.get("/bulletins/").content.decode()
+    # a forged form aiming at another commune, a district, the province: nothing saved
+    from kiosk.province.server.models import Bulletin
+
+    for targets in ([TAN_TRAO], ["district:Sơn Dương"], ["tinh-08"], ["xa-99999"]):
+        answer = other.post("/bulletins/new", form(targets=targets))
+        assert answer.status_code == 200
+        assert answer.context["form"].errors["targets"]
+    assert Bulletin.objects.count() == 1
+    # the form offers an officer only their own channels
+    offered = [k for k, _ in other.get("/bulletins/new").context["form"].fields["targets"].choices]
+    assert offered == [OTHER]
+    # the district's approver of one commune cannot publish what goes to the whole district
+    wide = write(client("duyet-tinh"), targets=["district:Sơn Dương"])
+    assert Bulletin.objects.get(pk=wide).channels == [TAN_TRAO, SON_DUONG]
+    client("duyet-tinh").post(f"/bulletins/{wide}/submit")
+    assert client("duyet-xa").post(f"/bulletins/{wide}/publish").status_code == 403
+    # a technician writes nothing
+    assert client("ky-thuat").get("/bulletins/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "fields, field, message",
+    [
+        ({"body": "Chuông\x07 báo"}, "body", "ký tự điều khiển"),
+        ({"title": "Tiêu\x1b[31m đề"}, "title", "ký tự điều khiển"),
+        ({"title": "x" * 201}, "title", "tối đa 200"),
+        ({"body": "y" * 5001}, "body", "tối đa 5000"),
+        ({"title": "", "body": ""}, "title", "cần tiêu đề hoặc nội dung"),
+        ({"duration": "2"}, "duration", "3"),
+        ({"hours": "7h-11h"}, "hours", "không phải khung giờ"),
+        ({"hours": ", ".join(["07:00-08:00"] * 25)}, "hours", "tối đa 24"),
+        ({"valid_from": "2026-12-10T08:00", "valid_until": "2026-12-09T08:00"},
+         "valid_until", "phải sau"),
+        ({"kind": "ticker", "ticker": ""}, "ticker", "chữ chạy"),
+        ({"kind": "image"}, "image", "cần một ảnh"),
+        ({"targets": []}, "targets", ""),
+        ({"priority": "urgent"}, "priority", ""),
+    ],
+)  # fmt: skip
+def test_nothing_a_board_would_refuse_can_be_saved(console, fields, field, message):
+    from kiosk.province.server.models import Bulletin
+
+    answer = client("tac-gia").post("/bulletins/new", form(**fields))
+    assert answer.status_code == 200
+    errors = answer.context["form"].errors
+    assert field in errors, errors
+    assert message in " ".join(errors[field])
+    assert Bulletin.objects.count() == 0
+
+
+def _upload(data: bytes, name: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data)
+
+
+def test_images_are_checked_as_the_board_checks_them_and_previewed(console):
+    from kiosk.province.server.models import Bulletin
+
+    author = client("tac-gia")
+    for data, name, why in (
+        (b"GIF89a" + b"\0" * 100, "a.gif", "không phải ảnh JPEG, PNG hay WebP"),
+        (png_bomb(), "bomb.png", "50 megapixel"),
+        (png_bytes()[:40], "cut.png", "Không đọc được ảnh"),
+    ):
+        answer = author.post("/bulletins/new", form(kind="image", image=_upload(data, name)))
+        assert answer.status_code == 200 and why in " ".join(answer.context["form"].errors["image"])
+    assert Bulletin.objects.count() == 0
+
+    photo = png_bytes((800, 450), (20, 90, 160))
+    pk = write(author, kind="image", caption="Lễ hội Thành Tuyên", image=_upload(photo, "a.png"))
+    b = Bulletin.objects.get(pk=pk)
+    assert b.image_type == "image/png" and b.image_size == len(photo)
+    for orientation, (w, h) in (("landscape", (960, 540)), ("portrait", (540, 960))):
+        answer = author.get(f"/bulletins/{pk}/preview-{orientation}.png")
+        assert answer.status_code == 200 and answer["Content-Type"] == "image/png"
+        from PIL import Image
+        import io
+
+        with Image.open(io.BytesIO(answer.content)) as shown:
+            assert shown.size == (w, h)
+            # the photo's blue is on the panel, inside the board's frame
+            assert (20, 90, 160) in {c for _, c in shown.convert("RGB").getcolors(1 << 20)}
+    # a long text is cut into pages, all previewed on one sheet
+    long = write(author, body="\n\n".join(["Một đoạn văn dài về lịch tiếp dân. " * 12] * 8))
+    from PIL import Image
+    import io
+
+    with Image.open(io.BytesIO(author.get(f"/bulletins/{long}/preview-landscape.png").content)) as s:
+        assert s.width > 960  # a sheet of several pages
+
+    author.post(f"/bulletins/{pk}/submit")
+    client("duyet-xa").post(f"/bulletins/{pk}/publish")
+    (item,) = manifest(console["root"], TAN_TRAO, console["key"])["items"]
+    assert item["asset"]["size"] == len(photo)
+    asset = console["root"] / "site" / "assets" / item["asset"]["sha256"]
+    assert asset.read_bytes() == photo
+
+
+def test_csrf_and_login_throttling_hold(console):
+    from kiosk.province.server.models import Bulletin
+    from kiosk.province.server.setup import LOGIN_FAILURES
+
+    guarded = client("tac-gia", csrf=True)
+    assert guarded.post("/bulletins/new", form()).status_code == 403
+    assert Bulletin.objects.count() == 0
+
+    c = client()
+    for _ in range(LOGIN_FAILURES):
+        answer = c.post("/login/", {"username": "duyet-tinh", "password": "sai-mat-khau"})
+        assert answer.status_code in (200, 429)
+    locked = c.post("/login/", {"username": "duyet-tinh", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "Đăng nhập sai quá nhiều lần" in locked.content.decode()
+    assert "_auth_user_id" not in c.session
+
+
+def test_the_key_never_appears_in_a_page_a_response_or_the_audit_log(console, caplog):
+    from cryptography.hazmat.primitives import serialization
+
+    from kiosk.province.server.models import AuditEntry
+
+    key = console["key"]
+    secrets = [
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                          serialization.NoEncryption()).decode(),
+        base64.b64encode(key.private_bytes_raw()).decode(),
+        key.private_bytes_raw().hex(),
+    ]  # fmt: skip
+    pem_body = secrets[0].splitlines()[1]
+    admin = client("quan-tri")
+    pk = write(admin, priority="emergency")
+    seen = []
+    for url in ("/bulletins/", f"/bulletins/{pk}/", "/audit/", f"/bulletins/{pk}/edit"):
+        seen.append(admin.get(url).content.decode())
+    seen.append(admin.post(f"/bulletins/{pk}/publish", follow=True).content.decode())
+    seen += [json.dumps([e.before, e.after, e.detail]) for e in AuditEntry.objects.all()]
+    seen.append(caplog.text)
+    for text in seen:
+        for secret in [*secrets, pem_body]:
+            assert secret not in text
+    assert state(pk) == "published"
