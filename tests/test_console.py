@@ -6,11 +6,13 @@ log; CSRF and login throttling. The browser end to end is in test_console_browse
 from __future__ import annotations
 
 import base64
+import io
 import json
 import unicodedata
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.province import png_bomb, png_bytes
 
@@ -59,9 +61,8 @@ def console(django_db):
 
 
 def client(name: str | None = None, csrf: bool = False):
-    from django.test import Client
-
     from django.contrib.auth import get_user_model
+    from django.test import Client
 
     c = Client(enforce_csrf_checks=csrf)
     if name:  # the login page itself is tested in test_csrf_and_login_throttling_hold
@@ -262,19 +263,14 @@ def test_images_are_checked_as_the_board_checks_them_and_previewed(console):
     for orientation, (w, h) in (("landscape", (960, 540)), ("portrait", (540, 960))):
         answer = author.get(f"/bulletins/{pk}/preview-{orientation}.png")
         assert answer.status_code == 200 and answer["Content-Type"] == "image/png"
-        from PIL import Image
-        import io
-
         with Image.open(io.BytesIO(answer.content)) as shown:
             assert shown.size == (w, h)
             # the photo's blue is on the panel, inside the board's frame
             assert (20, 90, 160) in {c for _, c in shown.convert("RGB").getcolors(1 << 20)}
     # a long text is cut into pages, all previewed on one sheet
     long = write(author, body="\n\n".join(["Một đoạn văn dài về lịch tiếp dân. " * 12] * 8))
-    from PIL import Image
-    import io
-
-    with Image.open(io.BytesIO(author.get(f"/bulletins/{long}/preview-landscape.png").content)) as s:
+    sheet = author.get(f"/bulletins/{long}/preview-landscape.png").content
+    with Image.open(io.BytesIO(sheet)) as s:
         assert s.width > 960  # a sheet of several pages
 
     author.post(f"/bulletins/{pk}/submit")
