@@ -190,6 +190,17 @@ def _province_parser(sub: argparse._SubParsersAction) -> None:
     )
     token.add_argument("name")
     token.set_defaults(func=later("api_token_command"))
+    cap = verbs.add_parser(
+        "import-cap", parents=[config], help="a CAP 1.2 alert into an emergency for approval"
+    )
+    cap.add_argument("source", metavar="FILE_OR_URL")
+    cap.set_defaults(func=later("import_cap_command"))
+    feed = verbs.add_parser(
+        "import-feed", parents=[config], help="an RSS or Atom feed into drafts for approval"
+    )
+    feed.add_argument("source", metavar="URL")
+    feed.add_argument("--channel", required=True, metavar="C")
+    feed.set_defaults(func=later("import_feed_command"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -324,3 +324,25 @@ def test_the_key_never_appears_in_a_page_a_response_or_the_audit_log(console, ca
         for secret in [*secrets, pem_body]:
             assert secret not in text
     assert state(pk) == "published"
+
+
+def test_a_quiet_provinces_channels_are_signed_again_before_boards_would_drop_them(console):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kiosk.province.server.housekeeping import resign_channels
+    from kiosk.province.server.models import AuditEntry
+
+    author = client("tac-gia")
+    pk = write(author)
+    author.post(f"/bulletins/{pk}/submit")
+    client("duyet-xa").post(f"/bulletins/{pk}/publish")
+    doc = manifest(console["root"], TAN_TRAO, console["key"])
+    now = timezone.now()
+    assert resign_channels(now + timedelta(days=6), 14) == []  # far from expiry: untouched
+    assert resign_channels(now + timedelta(days=8), 14) == [TAN_TRAO]
+    again = manifest(console["root"], TAN_TRAO, console["key"])
+    assert again["sequence"] == doc["sequence"] + 1 and again["items"] == doc["items"]
+    assert again["expires_at"] > doc["expires_at"]
+    assert AuditEntry.objects.filter(action="republished", username="hệ thống").count() == 1

@@ -170,6 +170,44 @@ def api_token_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _imported(run) -> int:
+    """Runs an import; its lines to stdout, its notes to stderr. Hostile or oversized XML
+    is exit 2 (UsageError), work that failed exit 1."""
+    from kiosk.province.server.importing import ImportFailed
+    from kiosk.province.server.publishing import PublishError
+    from kiosk.province.xmlsafe import XmlRefused
+
+    try:
+        done = run(datetime.now().astimezone())
+    except XmlRefused as exc:
+        raise UsageError(f"nothing imported: {exc}") from None
+    except (ImportFailed, PublishError) as exc:
+        print(f"error: nothing imported: {exc}", file=sys.stderr)
+        return 1
+    for line in done.lines:
+        print(line)
+    for note in done.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def import_cap_command(args: argparse.Namespace) -> int:
+    _setup(args)
+    from kiosk.province.server.importing import import_cap
+
+    return _imported(lambda now: import_cap(args.source, now))
+
+
+def import_feed_command(args: argparse.Namespace) -> int:
+    _setup(args)
+    from kiosk.core.model import CHANNEL_NAME
+    from kiosk.province.server.importing import import_feed
+
+    if not CHANNEL_NAME.match(args.channel):
+        raise UsageError(f"--channel {args.channel!r} is not a channel name")
+    return _imported(lambda now: import_feed(args.source, args.channel, now))
+
+
 def gunicorn_argv(config: ProvinceConfig) -> list[str]:
     host, port = config.listen
     return [
@@ -224,7 +262,10 @@ def serve_command(args: argparse.Namespace) -> int:
     while True:
         try:
             housekeeping.run_once(
-                datetime.now().astimezone(), config.plays_raw_days, config.site_dir
+                datetime.now().astimezone(),
+                config.plays_raw_days,
+                config.site_dir,
+                config.expires_days,
             )
         except Exception:  # noticed and logged; the server goes on
             log.exception("housekeeping failed")

@@ -91,14 +91,44 @@ def remember_titles(site_dir: Path, now: datetime) -> int:
     return len(changed)
 
 
-def run_once(now: datetime, raw_days: int, site_dir: Path) -> None:
+def resign_channels(now: datetime, expires_days: int) -> list[str]:
+    """The console's channels whose manifests have used half their life, signed again with
+    a new sequence (the same bulletins), so a quiet province's boards never reach their
+    manifests' expires_at (SPEC 2.4) and go blank."""
+    from kiosk.province.server import audit
+    from kiosk.province.server.publishing import (
+        PublishError,
+        announce,
+        channels_to_refresh,
+        publish_channels,
+    )
+
+    names = channels_to_refresh(now, expires_days)
+    if not names:
+        return []
+    try:
+        with transaction.atomic():
+            sequences = publish_channels(names, now)
+            detail = ", ".join(f"{c} số {n}" for c, n in sequences.items())
+            audit.record(None, "republished", detail=detail)
+    except PublishError as exc:
+        log.error("housekeeping: channels %s not signed again: %s", ", ".join(names), exc)
+        return []
+    announce(sequences)
+    return names
+
+
+def run_once(now: datetime, raw_days: int, site_dir: Path, expires_days: int = 14) -> None:
     dark = note_dark_boards(now)
     folded = fold_old_plays(now, raw_days)
     titled = remember_titles(site_dir, now)
-    if dark or folded or titled:
+    resigned = resign_channels(now, expires_days)
+    if dark or folded or titled or resigned:
         log.info(
-            "housekeeping: %d boards went dark, %d old plays folded, %d bulletins titled",
+            "housekeeping: %d boards went dark, %d old plays folded, %d bulletins titled, "
+            "%d channels signed again",
             dark,
             folded,
             titled,
+            len(resigned),
         )

@@ -1,0 +1,125 @@
+"""OASIS CAP 1.2 alerts (the standard for public warnings that WMO recommends) read into
+what the console needs: an emergency bulletin's text, its expiry, its area, and which
+earlier alerts a Cancel withdraws. Pure: bytes in, an Alert out; the XML is hostile input
+(kiosk.province.xmlsafe)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from kiosk.core.timeutil import parse_rfc3339
+from kiosk.province.targets import commune_channel, province_channel
+from kiosk.province.xmlsafe import XmlRefused, children, local, parse_xml, text_of
+
+CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+MAX_CAP = 1024 * 1024
+MAX_AREAS = 200
+
+
+@dataclass(frozen=True)
+class Area:
+    description: str
+    geocodes: tuple[str, ...]  # the values, whatever their valueName
+
+
+@dataclass(frozen=True)
+class Alert:
+    key: str  # "sender,identifier": how CAP references an alert
+    status: str  # Actual | Exercise | System | Test | Draft
+    msg_type: str  # Alert | Update | Cancel | Ack | Error
+    references: tuple[str, ...]  # "sender,identifier" of earlier alerts
+    event: str
+    severity: str
+    headline: str
+    description: str
+    instruction: str
+    onset: datetime | None
+    expires: datetime | None
+    areas: tuple[Area, ...]
+
+
+def _time(value: str, what: str) -> datetime | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise XmlRefused(f"CAP {what}: {exc}") from None
+
+
+def _info(alert) -> object | None:
+    """The Vietnamese <info> block when there is one, else the first."""
+    infos = children(alert, "info")
+    for info in infos:
+        if text_of(info, "language").strip().lower().startswith("vi"):
+            return info
+    return infos[0] if infos else None
+
+
+def parse_cap(data: bytes) -> Alert:
+    root = parse_xml(data, "CAP alert", MAX_CAP)
+    if local(root.tag) != "alert" or not root.tag.startswith("{" + CAP_NS):
+        raise XmlRefused(f"not a CAP 1.2 alert (the root is {local(root.tag)[:40]!r})")
+    sender, identifier = text_of(root, "sender").strip(), text_of(root, "identifier").strip()
+    if not sender or not identifier:
+        raise XmlRefused("CAP alert without sender or identifier")
+    references = tuple(
+        ",".join(ref.split(",")[:2]) for ref in text_of(root, "references").split() if ref
+    )
+    info = _info(root)
+    areas: list[Area] = []
+    if info is not None:
+        for area in children(info, "area")[:MAX_AREAS]:
+            codes = tuple(text_of(g, "value").strip() for g in children(area, "geocode"))
+            areas.append(Area(" ".join(text_of(area, "areaDesc").split()), codes))
+    get = (lambda name: text_of(info, name)) if info is not None else (lambda name: "")
+    return Alert(
+        key=f"{sender},{identifier}"[:500],
+        status=text_of(root, "status").strip(),
+        msg_type=text_of(root, "msgType").strip(),
+        references=references,
+        event=" ".join(get("event").split()),
+        severity=get("severity").strip(),
+        headline=" ".join(get("headline").split()),
+        description=get("description").strip(),
+        instruction=get("instruction").strip(),
+        onset=_time(get("onset") or get("effective"), "onset"),
+        expires=_time(get("expires"), "expires"),
+        areas=tuple(areas),
+    )
+
+
+_UNIT_WORDS = re.compile(r"^(ubnd|ủy ban nhân dân|uỷ ban nhân dân)\s+", re.IGNORECASE)
+
+
+def unit_words(name: str) -> str:
+    """A unit's name as an area description would say it: "UBND xã Tân Trào" is
+    "xã tân trào"."""
+    name = unicodedata.normalize("NFC", " ".join(name.split()))
+    return _UNIT_WORDS.sub("", name).lower()
+
+
+def match_area(alert: Alert, communes: dict[str, str], province_code: str) -> tuple[str, ...]:
+    """The channels the alert's areas name, of the communes the inventory has (code -> unit
+    name): by geocode first (a 5-digit commune code, or the province's 2-digit code for
+    the province's channel), else by a commune's name in an area description."""
+    found: set[str] = set()
+    for area in alert.areas:
+        for code in area.geocodes:
+            if code in communes:
+                found.add(commune_channel(code))
+            elif code == province_code:
+                found.add(province_channel(code))
+    if found:
+        return tuple(sorted(found))
+    described = unicodedata.normalize("NFC", " | ".join(a.description for a in alert.areas))
+    described = described.lower()
+    for code, name in communes.items():
+        words = unit_words(name)
+        if words and words in described:
+            found.add(commune_channel(code))
+    return tuple(sorted(found))

@@ -1,0 +1,253 @@
+"""kiosk province import-cap and import-feed (SPEC 7.2) as a province runs them: a CAP 1.2
+alert and an RSS/Atom feed served on loopback become the expected bulletins waiting for an
+approver, a second run creates nothing, a Cancel withdraws the alert from the boards, and
+hostile or oversized XML is refused with exit 2 and nothing created. The parsers' rules
+are tested pure below."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from datetime import UTC, datetime
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bench.provinceserver import ProvinceServer, inventory_row
+from kiosk.province.cap import match_area, parse_cap
+from kiosk.province.feeds import html_text, parse_feed
+from kiosk.province.xmlsafe import XmlRefused
+
+NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+
+
+def cap(identifier: str = "KTTV-2026-1201", msg_type: str = "Alert", geocode: str = "02001",
+        area: str = "Xã Số 1, huyện Sơn Dương", references: str = "",
+        expires: str = "2036-12-03T18:00:00+07:00", status: str = "Actual",
+        severity: str = "Extreme") -> bytes:  # fmt: skip
+    refs = f"<references>{references}</references>" if references else ""
+    code = f"<geocode><valueName>MA_XA</valueName><value>{geocode}</value></geocode>"
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>{identifier}</identifier>
+  <sender>kttv@nchmf.gov.vn</sender>
+  <sent>2026-12-02T09:00:00+07:00</sent>
+  <status>{status}</status>
+  <msgType>{msg_type}</msgType>
+  <scope>Public</scope>
+  {refs}
+  <info>
+    <language>en-US</language><category>Met</category><event>Flash flood</event>
+    <urgency>Immediate</urgency><severity>{severity}</severity><certainty>Observed</certainty>
+    <headline>Flash flood warning</headline>
+  </info>
+  <info>
+    <language>vi-VN</language><category>Met</category><event>Lũ quét</event>
+    <urgency>Immediate</urgency><severity>{severity}</severity><certainty>Observed</certainty>
+    <expires>{expires}</expires>
+    <headline>Cảnh báo lũ quét, sạt lở đất</headline>
+    <description>Mưa lớn trên 200 mm trong 24 giờ qua; nguy cơ lũ quét rất cao.</description>
+    <instruction>Di chuyển ngay người và tài sản khỏi vùng trũng, ven suối.</instruction>
+    <area><areaDesc>{area}</areaDesc>{code if geocode else ""}</area>
+  </info>
+</alert>""".encode()
+
+
+RSS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Cổng thông tin xã Số 1</title>
+<item><title>Lịch tiếp công dân tháng 12</title><guid>https://xa.example/tin/1</guid>
+<description>&lt;p&gt;Chủ tịch UBND xã tiếp công dân &amp;amp; tổ chức&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;p&gt;vào sáng thứ Năm.&lt;/p&gt;</description></item>
+<item><title>Thông báo thu thuế</title><link>https://xa.example/tin/2</link>
+<description>Nộp thuế trước ngày 20.</description></item>
+<item><title>Tiêm chủng mở rộng</title><guid>https://xa.example/tin/3</guid>
+<description><![CDATA[<b>Tiêm</b> vắc xin cho trẻ em<br>tại trạm y tế.]]></description></item>
+</channel></rss>""".encode()
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Xã Số 2</title>
+<entry><id>tag:xa2,2026:1</id><title>Họp dân khu phố</title>
+<summary type="html">&lt;p&gt;Tối thứ Sáu, nhà văn hóa.&lt;/p&gt;</summary></entry>
+</feed>""".encode()
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&lol3;</identifier></alert>"""
+EXTERNAL = b"""<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<rss version="2.0"><channel><item><title>&xxe;</title><guid>x</guid></item></channel></rss>"""
+
+
+# -- the parsers, pure --------------------------------------------------------------------
+def test_a_cap_alert_is_read_in_vietnamese_with_its_area_and_expiry():
+    alert = parse_cap(cap())
+    assert alert.key == "kttv@nchmf.gov.vn,KTTV-2026-1201"
+    assert alert.headline == "Cảnh báo lũ quét, sạt lở đất"  # the vi-VN info, not the first
+    assert alert.expires == datetime(2036, 12, 3, 11, 0, tzinfo=UTC)
+    assert alert.areas[0].geocodes == ("02001",)
+    cancel = parse_cap(cap("C1", "Cancel", references="kttv@nchmf.gov.vn,KTTV-2026-1201,"
+                           "2026-12-02T09:00:00+07:00"))  # fmt: skip
+    assert cancel.references == ("kttv@nchmf.gov.vn,KTTV-2026-1201",)
+
+
+def test_an_alerts_area_is_matched_by_geocode_then_by_name():
+    communes = {"02001": "UBND xã Số 1", "02002": "UBND thị trấn Số 2"}
+    assert match_area(parse_cap(cap()), communes, "08") == ("xa-02001",)
+    by_name = parse_cap(cap(geocode="", area="Thị trấn Số 2 và vùng lân cận"))
+    assert match_area(by_name, communes, "08") == ("xa-02002",)
+    assert match_area(parse_cap(cap(geocode="08")), communes, "08") == ("tinh-08",)
+    assert match_area(parse_cap(cap(geocode="99999", area="Nơi khác")), communes, "08") == ()
+
+
+def test_feeds_give_their_entries_as_text_with_no_markup():
+    rss = parse_feed(RSS)
+    assert [e.title for e in rss] == ["Lịch tiếp công dân tháng 12", "Thông báo thu thuế",
+                                      "Tiêm chủng mở rộng"]  # fmt: skip
+    assert rss[0].text == "Chủ tịch UBND xã tiếp công dân & tổ chức\n\nvào sáng thứ Năm."
+    assert rss[1].ref == "https://xa.example/tin/2"  # no guid: the link
+    assert rss[2].text == "Tiêm vắc xin cho trẻ em\n\ntại trạm y tế."
+    (atom,) = parse_feed(ATOM)
+    assert atom.ref == "tag:xa2,2026:1" and atom.text == "Tối thứ Sáu, nhà văn hóa."
+    assert html_text("<style>p{}</style>a<br/>b") == "a\n\nb"
+
+
+@pytest.mark.parametrize(
+    "data, why",
+    [
+        (BILLION_LAUGHS, "DTD"),
+        (EXTERNAL, "DTD"),
+        (b"<alert><unclosed></alert>", "not well-formed"),
+        (b"<html><body>404</body></html>", "neither RSS nor Atom"),
+        (b"<rss>" + b"<x>" * 100_000 + b"</rss>", ""),
+        (b"<rss><channel>" + b"<item><title>t</title></item>" * 200_000 + b"</channel></rss>",
+         "bytes"),
+    ],
+)  # fmt: skip
+def test_hostile_feeds_are_refused_with_a_message(data, why):
+    with pytest.raises(XmlRefused) as refused:
+        parse_feed(data)
+    assert why in str(refused.value)
+
+
+def test_hostile_alerts_are_refused_with_a_message():
+    for data in (BILLION_LAUGHS, RSS, cap().replace(b"cap:1.2", b"cap:1.1")):
+        with pytest.raises(XmlRefused):
+            parse_cap(data)
+
+
+# -- the commands, against a real database and a real HTTP server on loopback -------------
+@pytest.fixture
+def province(tmp_path):
+    p = ProvinceServer(tmp_path / "p", "sqlite", [inventory_row(n) for n in range(1, 4)])
+    keygen = p.kiosk("keygen", "--out", str(p.root / "province.key"))
+    assert keygen.returncode == 0, keygen.stderr
+    p.register()
+    return p
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A commune's website on loopback: any file of a folder."""
+    root = tmp_path / "web"
+    root.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def run(p: ProvinceServer, *args: str):
+    return p.kiosk("province", *args, "--config", str(p.config))
+
+
+def bulletins(p: ProvinceServer) -> list[tuple]:
+    return p.sql("SELECT state, priority, title, channels, valid_until, origin FROM "
+                 "province_bulletin ORDER BY id")  # fmt: skip
+
+
+def test_a_cap_alert_becomes_an_emergency_waiting_for_approval_and_a_cancel_withdraws_it(
+    province, served
+):
+    root, url = served
+    (root / "alert.xml").write_bytes(cap())
+    done = run(province, "import-cap", f"{url}/alert.xml")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "xa-02001: Cảnh báo lũ quét, sạt lở đất\n"
+    ((state, priority, title, channels, until, origin),) = bulletins(province)
+    assert (state, priority, origin) == ("submitted", "emergency", "cap")
+    assert json.loads(channels) == ["xa-02001"] and until.startswith("2036-12-03 11:00")
+    body = province.sql("SELECT body FROM province_bulletin")[0][0]
+    assert "200 mm" in body and "Di chuyển ngay" in body
+
+    again = run(province, "import-cap", f"{url}/alert.xml")
+    assert again.returncode == 0 and again.stdout == "" and len(bulletins(province)) == 1
+
+    # an approver published it; the weather service cancels it: off the boards at once
+    province.sql("UPDATE province_bulletin SET state = 'published', published_at = "
+                 "CURRENT_TIMESTAMP")  # fmt: skip
+    (root / "cancel.xml").write_bytes(
+        cap("KTTV-2026-1202", "Cancel",
+            references="kttv@nchmf.gov.vn,KTTV-2026-1201,2026-12-02T09:00:00+07:00")
+    )  # fmt: skip
+    cancelled = run(province, "import-cap", str(root / "cancel.xml"))  # a file, this time
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout == "withdrawn xa-02001: Cảnh báo lũ quét, sạt lở đất\n"
+    assert bulletins(province)[0][0] == "withdrawn"
+    envelope = json.loads((province.site_dir / "channels/xa-02001/manifest.json").read_bytes())
+    assert json.loads(base64.b64decode(envelope["payload"]))["items"] == []
+    assert run(province, "import-cap", str(root / "cancel.xml")).stdout == ""
+
+    # an exercise is not shown; an area no board is in is the work failing (exit 1)
+    (root / "test.xml").write_bytes(cap("T1", status="Exercise"))
+    exercise = run(province, "import-cap", str(root / "test.xml"))
+    assert exercise.returncode == 0 and exercise.stdout == "" and "Exercise" in exercise.stderr
+    (root / "far.xml").write_bytes(cap("F1", geocode="99999", area="Tỉnh khác"))
+    far = run(province, "import-cap", str(root / "far.xml"))
+    assert far.returncode == 1 and "matches no commune" in far.stderr
+    assert len(bulletins(province)) == 1
+
+
+def test_a_feed_becomes_drafts_for_its_channel_once(province, served):
+    root, url = served
+    (root / "rss.xml").write_bytes(RSS)
+    (root / "atom.xml").write_bytes(ATOM)
+    done = run(province, "import-feed", f"{url}/rss.xml", "--channel", "xa-02001")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "xa-02001: Lịch tiếp công dân tháng 12",
+        "xa-02001: Thông báo thu thuế",
+        "xa-02001: Tiêm chủng mở rộng",
+    ]
+    assert run(province, "import-feed", f"{url}/rss.xml", "--channel", "xa-02001").stdout == ""
+    atom = run(province, "import-feed", f"{url}/atom.xml", "--channel", "xa-02002")
+    assert atom.stdout == "xa-02002: Họp dân khu phố\n"
+    rows = bulletins(province)
+    assert [r[0] for r in rows] == ["submitted"] * 4 and {r[1] for r in rows} == {"normal"}
+    assert "script" not in str(province.sql("SELECT body FROM province_bulletin"))
+
+
+@pytest.mark.parametrize("name", ["laughs", "external", "huge", "broken", "huge-file"])
+def test_hostile_or_oversized_xml_is_exit_2_and_creates_nothing(province, served, name):
+    root, url = served
+    data = {
+        "laughs": BILLION_LAUGHS,
+        "external": EXTERNAL,
+        "huge": b"<rss><channel>" + b"<!-- padding -->" * 700_000 + b"</channel></rss>",
+        "huge-file": b"<alert>" + b" " * (10 * 1024 * 1024) + b"</alert>",
+        "broken": b"<rss><channel><item>",
+    }[name]
+    (root / "x.xml").write_bytes(data)
+    where = str(root / "x.xml") if name == "huge-file" else f"{url}/x.xml"
+    for args in (("import-cap", where), ("import-feed", where, "--channel", "xa-02001")):
+        done = run(province, *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert done.stderr.startswith("error: nothing imported:") and done.stdout == ""
+    assert bulletins(province) == []
