@@ -58,7 +58,8 @@ def cap(identifier: str = "KTTV-2026-1201", msg_type: str = "Alert", geocode: st
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Cổng thông tin xã Số 1</title>
 <item><title>Lịch tiếp công dân tháng 12</title><guid>https://xa.example/tin/1</guid>
-<description>&lt;p&gt;Chủ tịch UBND xã tiếp công dân &amp;amp; tổ chức&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;p&gt;vào sáng thứ Năm.&lt;/p&gt;</description></item>
+<description>&lt;p&gt;Chủ tịch UBND xã tiếp công dân &amp;amp; tổ chức&lt;/p&gt;
+&lt;script&gt;alert(1)&lt;/script&gt;&lt;p&gt;vào sáng thứ Năm.&lt;/p&gt;</description></item>
 <item><title>Thông báo thu thuế</title><link>https://xa.example/tin/2</link>
 <description>Nộp thuế trước ngày 20.</description></item>
 <item><title>Tiêm chủng mở rộng</title><guid>https://xa.example/tin/3</guid>
@@ -181,7 +182,7 @@ def test_a_cap_alert_becomes_an_emergency_waiting_for_approval_and_a_cancel_with
     done = run(province, "import-cap", f"{url}/alert.xml")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "xa-02001: Cảnh báo lũ quét, sạt lở đất\n"
-    ((state, priority, title, channels, until, origin),) = bulletins(province)
+    ((state, priority, _title, channels, until, origin),) = bulletins(province)
     assert (state, priority, origin) == ("submitted", "emergency", "cap")
     assert json.loads(channels) == ["xa-02001"] and until.startswith("2036-12-03 11:00")
     body = province.sql("SELECT body FROM province_bulletin")[0][0]
