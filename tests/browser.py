@@ -39,10 +39,13 @@ def chromium(profile: Path, size: tuple[int, int] = DESKTOP) -> Iterator[object]
         "--no-first-run",
         "--lang=vi",
         "--hide-scrollbars",
-        f"--window-size={size[0]},{size[1]}",
+        f"--window-size={max(size[0], 500)},{size[1]}",
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
+    if size[0] < 500:  # below a desktop window's least width: a phone, emulated as Chromium does
+        metrics = {"width": size[0], "height": size[1], "pixelRatio": 2, "touch": True}
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": metrics})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(LOAD_TIMEOUT_S)
     try:
