@@ -346,3 +346,35 @@ def test_a_quiet_provinces_channels_are_signed_again_before_boards_would_drop_th
     assert again["sequence"] == doc["sequence"] + 1 and again["items"] == doc["items"]
     assert again["expires_at"] > doc["expires_at"]
     assert AuditEntry.objects.filter(action="republished", username="hệ thống").count() == 1
+
+
+def test_the_report_says_what_was_published_who_approved_it_and_where_it_was_shown(console):
+    import csv
+
+    from django.utils import timezone
+
+    from kiosk.province.server.models import Board, Play
+
+    author = client("tac-gia")
+    pk = write(author, title="Lịch tiêm chủng")
+    author.post(f"/bulletins/{pk}/submit")
+    client("duyet-xa").post(f"/bulletins/{pk}/publish")
+    board = Board.objects.get(device_id="08-02263-01")
+    start = timezone.now()
+    for n in range(3):
+        Play.objects.create(board=board, channel=TAN_TRAO, item=f"bt-{pk}",
+                            started_at=start.replace(microsecond=n), duration_s=20.0)  # fmt: skip
+    day = timezone.localtime(start).date().isoformat()
+    page = author.get(f"/reports/?from={day}&to={day}").content.decode()
+    assert "Lịch tiêm chủng" in page and "duyet-xa" in page and "UBND xã Tân Trào" in page
+    answer = author.get(f"/reports.csv?from={day}&to={day}")
+    (row,) = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert (row["title"], row["author"], row["approved_by"]) == (
+        "Lịch tiêm chủng", "tac-gia", "duyet-xa")  # fmt: skip
+    assert (row["channels"], row["boards"], row["plays"], row["seconds"]) == (
+        TAN_TRAO, "1", "3", "60")  # fmt: skip
+    # another commune's officer does not see it
+    assert (
+        "Lịch tiêm chủng"
+        not in client("tac-gia-khac").get(f"/reports/?from={day}").content.decode()
+    )

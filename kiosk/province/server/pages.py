@@ -204,7 +204,7 @@ def screenshot(request: HttpRequest, device_id: str) -> HttpResponse:
     return response
 
 
-def _days(request: HttpRequest) -> tuple[date, date, str | None]:
+def days_asked(request: HttpRequest) -> tuple[date, date, str | None]:
     today = timezone.now().astimezone(province_tz()).date()
     try:
         start = date.fromisoformat(request.GET.get("from") or str(today - timedelta(days=29)))
@@ -219,7 +219,7 @@ def _days(request: HttpRequest) -> tuple[date, date, str | None]:
 @require_GET
 @login_required
 def plays(request: HttpRequest) -> HttpResponse:
-    start, end, error = _days(request)
+    start, end, error = days_asked(request)
     rows = [
         {
             "b": b,
@@ -241,7 +241,7 @@ def plays(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def plays_csv(request: HttpRequest) -> HttpResponse:
-    start, end, error = _days(request)
+    start, end, error = days_asked(request)
     if error:
         return HttpResponse(error, status=400)
     out = io.StringIO()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kiosk.province.server import console, pages, wire
+from kiosk.province.server import console, pages, reports, wire
 
 DEVICE = "<str:device_id>"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("metrics", wire.metrics_view),
     *pages.urlpatterns,
     *console.urlpatterns,
+    *reports.urlpatterns,
 ]
 
 handler404 = "kiosk.province.server.wire.not_found"
