@@ -285,6 +285,10 @@ def test_the_province_site_serves_boards_heartbeats_and_the_console_over_tls(
     assert "UBND" in logged.text and "Bình thường" in logged.text
     assert all(c.secure for c in https.cookies)  # session cookies only over https
     assert json.loads(https.get(f"{url}/api/v1/boards").text).get("error")  # no API token
+    # a flood of logins from one address is slowed by nginx before Django sees it
+    codes = [https.get(f"{url}/login/").status_code for _ in range(20)]
+    assert 429 in codes and codes[0] in (200, 302)
+    assert other.get(f"{url}/login/").status_code == 200  # another address is not held up
 
 
 class SourceAddressAdapter(HTTPAdapter):
