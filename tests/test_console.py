@@ -378,3 +378,19 @@ def test_the_report_says_what_was_published_who_approved_it_and_where_it_was_sho
         "Lịch tiêm chủng"
         not in client("tac-gia-khac").get(f"/reports/?from={day}").content.decode()
     )
+
+
+def test_login_records_are_bounded(console):
+    from datetime import timedelta
+
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+
+    from kiosk.province.server.housekeeping import prune_login_records
+
+    c = client()
+    c.post("/login/", {"username": "tac-gia", "password": "sai"})
+    assert AccessAttempt.objects.count() == 1
+    assert prune_login_records(timezone.now()) == 0
+    assert prune_login_records(timezone.now() + timedelta(days=2)) == 1
+    assert AccessAttempt.objects.count() == 0

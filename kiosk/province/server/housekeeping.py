@@ -118,11 +118,22 @@ def resign_channels(now: datetime, expires_days: int) -> list[str]:
     return names
 
 
+def prune_login_records(now: datetime) -> int:
+    """django-axes' records bounded: failed attempts a day after the last (the lockout is
+    15 minutes), the log of logins after a year."""
+    from axes.models import AccessAttempt, AccessLog
+
+    gone, _ = AccessAttempt.objects.filter(attempt_time__lt=now - timedelta(days=1)).delete()
+    old, _ = AccessLog.objects.filter(attempt_time__lt=now - timedelta(days=366)).delete()
+    return gone + old
+
+
 def run_once(now: datetime, raw_days: int, site_dir: Path, expires_days: int = 14) -> None:
     dark = note_dark_boards(now)
     folded = fold_old_plays(now, raw_days)
     titled = remember_titles(site_dir, now)
     resigned = resign_channels(now, expires_days)
+    prune_login_records(now)
     if dark or folded or titled or resigned:
         log.info(
             "housekeeping: %d boards went dark, %d old plays folded, %d bulletins titled, "

@@ -37,7 +37,6 @@ def preview_png(b: Bulletin, orientation: str, unit_name: str, tz: str, now: dat
     config = dataclasses.replace(
         base, device=dataclasses.replace(base.device, unit_name=unit_name, timezone=tz)
     )
-    pygame.init()
     previewer = Previewer(config, PANELS[orientation], 0, playlist.assets)
     shots, problems = previewer.item_shots(playlist.items, now)
     if problems or not shots:
