@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -110,6 +111,19 @@ LAST = ("test_arm64.py", "test_boot.py")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: LAST.index(item.path.name) + 1 if item.path.name in LAST else 0)
+
+
+def figures_printed(label: str, figures: dict):
+    """A module-wide autouse fixture that prints `figures` (filled by the module's tests)
+    once its tests are done: `print_figures = figures_printed("boot test", figures)`."""
+
+    @pytest.fixture(scope="module", autouse=True)
+    def print_figures(request):
+        yield
+        if figures:
+            tell(request, f"\n{label} figures: " + json.dumps(figures))
+
+    return print_figures
 
 
 def tell(request: pytest.FixtureRequest, text: str) -> None:

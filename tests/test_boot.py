@@ -33,7 +33,7 @@ from PIL import Image, ImageStat
 
 from bench.site import free_port
 from tests.boards import TOKEN, WIFI, read_from_image
-from tests.conftest import ROOT, require_tool, tell
+from tests.conftest import ROOT, figures_printed, require_tool
 from tests.province import Province, image, noise_png, text
 from tests.test_ocr import normalise, read_back, tesseract_vie
 from tests.vm import GUEST_SOURCE, PANEL, Machine, Ports
@@ -84,11 +84,7 @@ TITLES = [
 figures: dict[str, object] = {}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def print_figures(request):
-    yield
-    if figures:
-        tell(request, "\nboot test figures: " + json.dumps(figures))
+print_figures = figures_printed("boot test", figures)
 
 
 def build_image(out: Path) -> Path:

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from bench.provinceserver import ProvinceServer, inventory_row
 from kiosk.core.signing import write_private_key
 from tests.browser import PHONE, body_text, chromium, click_and_load, click_id, log_in, log_out
-from tests.conftest import tell
+from tests.conftest import figures_printed
 from tests.test_healthsrv import fetch
 from tests.test_ocr import normalise, read_back, tesseract_vie
 from tests.test_province_server import running_board, wait_for
@@ -33,11 +33,7 @@ FLOOD = "Cảnh báo lũ quét khẩn cấp"
 figures: dict[str, float] = {}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def print_figures(request):
-    yield
-    if figures:
-        tell(request, "\nconsole figures: " + json.dumps(figures))
+print_figures = figures_printed("console", figures)
 
 
 @pytest.fixture

@@ -244,17 +244,25 @@ def plays_csv(request: HttpRequest) -> HttpResponse:
     start, end, error = days_asked(request)
     if error:
         return HttpResponse(error, status=400)
+    rows = [
+        [*(spreadsheet_safe(v) for v in (r.channel, r.item, r.title, area)),
+         int(n), int(p), round(s)]
+        for r in play_report(start, end)
+        for area, (n, p, s) in sorted(r.areas.items(), key=lambda kv: sort_key(kv[0]))
+    ]  # fmt: skip
+    header = ["channel", "item", "title", "area", "boards", "plays", "seconds"]
+    return csv_response(header, rows, f"phat-song-{start}-{end}.csv")
+
+
+def csv_response(header: list[str], rows: list[list], filename: str) -> HttpResponse:
+    """A CSV download that Excel opens as UTF-8 (a BOM first); the caller made each text
+    cell spreadsheet_safe."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["channel", "item", "title", "area", "boards", "plays", "seconds"])
-    for r in play_report(start, end):
-        for area, (n, p, s) in sorted(r.areas.items(), key=lambda kv: sort_key(kv[0])):
-            writer.writerow(
-                [spreadsheet_safe(v) for v in (r.channel, r.item, r.title, area)]
-                + [int(n), int(p), round(s)]
-            )
+    writer.writerow(header)
+    writer.writerows(rows)
     response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="phat-song-{start}-{end}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

@@ -4,8 +4,6 @@ proof of play), as a page and a CSV whose cells are safe in a spreadsheet."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,7 +19,7 @@ from kiosk.province.server.bulletins import KIND_VI, PRIORITY_VI, STATE_VI, head
 from kiosk.province.server.console import target_choices, writers
 from kiosk.province.server.fleetdata import day_bounds, play_report, province_tz
 from kiosk.province.server.models import Bulletin
-from kiosk.province.server.pages import days_asked
+from kiosk.province.server.pages import csv_response, days_asked
 from kiosk.province.targets import describe
 
 COLUMNS = ["id", "title", "kind", "priority", "state", "channels", "author", "approved_by",
@@ -84,9 +82,7 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     start, end, error = days_asked(request)
     if error:
         return HttpResponse(error, status=400)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    rows = []
     for line in report_lines(request, start, end):
         b = line.b
         cells = [b.item_id, line.title, b.kind, b.priority, b.state, " ".join(b.channels),
@@ -94,12 +90,10 @@ def report_csv(request: HttpRequest) -> HttpResponse:
                  b.published_by.username if b.published_by else "",
                  b.published_at.isoformat() if b.published_at else "",
                  b.withdrawn_at.isoformat() if b.withdrawn_at else ""]  # fmt: skip
-        writer.writerow(
+        rows.append(
             [spreadsheet_safe(c) for c in cells] + [line.boards, line.plays, round(line.seconds)]
         )
-    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="ban-tin-{start}-{end}.csv"'
-    return response
+    return csv_response(COLUMNS, rows, f"ban-tin-{start}-{end}.csv")
 
 
 urlpatterns = [
