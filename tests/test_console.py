@@ -394,3 +394,26 @@ def test_login_records_are_bounded(console):
     assert prune_login_records(timezone.now()) == 0
     assert prune_login_records(timezone.now() + timedelta(days=2)) == 1
     assert AccessAttempt.objects.count() == 0
+
+
+def test_uploads_no_bulletin_uses_are_removed_after_a_day(console):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kiosk.province.server.housekeeping import prune_uploads
+    from kiosk.province.server.models import Bulletin
+    from kiosk.province.server.uploads import uploads_dir
+
+    author = client("tac-gia")
+    kept = write(author, kind="image", image=_upload(png_bytes((320, 200)), "a.png"))
+    # a form sent with a good image but a bad title: the image is stored, no bulletin uses it
+    author.post("/bulletins/new", form(kind="image", title="x", caption="\x07",
+                                       image=_upload(png_bytes((300, 200)), "b.png")))  # fmt: skip
+    folder = uploads_dir()
+    before = {p.name for p in folder.iterdir()}
+    used = Bulletin.objects.get(pk=kept).image_sha256
+    assert used in before and len(before) >= 2
+    assert prune_uploads(folder, timezone.now()) == 0  # younger than a day
+    prune_uploads(folder, timezone.now() + timedelta(days=2))
+    assert {p.name for p in folder.iterdir()} == {used}

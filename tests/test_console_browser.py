@@ -195,6 +195,14 @@ def test_an_author_writes_an_approver_publishes_and_the_board_shows_it(
         figures["withdraw_click_to_screen_s"] = round(time.monotonic() - clicked, 2)
         wait_for(lambda: not on_screen(board, tesseract, tmp_path, "lũ quét"), 30,
                  "the emergency gone from the screen", every=0.5)  # fmt: skip
+    # the server's own log (gunicorn, Django, the housekeeping) never holds the key
+    from cryptography.hazmat.primitives import serialization
+
+    pem = province.key.private_bytes(serialization.Encoding.PEM,
+                                     serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()).decode()  # fmt: skip
+    log = (server.root / "serve.log").read_text("utf-8", errors="replace")
+    assert pem.splitlines()[1] not in log
     # push, not the 300 s poll, brought both: well within a poll's time
     assert figures["emergency_click_to_screen_s"] < 30
     assert figures["withdraw_click_to_screen_s"] < 30

@@ -21,6 +21,7 @@ from kiosk.province.targets import Target, describe, expand
 # (field, most characters, many lines) as SPEC 1.4 bounds them
 TEXTS = (("title", 200, False), ("body", 5000, True), ("ticker", 500, False),
          ("caption", 300, False))  # fmt: skip
+KIND_TEXTS = {"text": ("title", "body"), "image": ("caption",), "ticker": ("ticker",)}
 FIELD_OF_ITEM = {"text": "ticker", "asset": "image", "file": "image"}
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M"]
 
@@ -132,8 +133,10 @@ class BulletinForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        for name, most, lines in TEXTS:
-            data[name] = self._text(name, most, lines)
+        kind = data.get("kind")
+        for name, most, lines in TEXTS:  # a hidden field of another kind is not looked at
+            used = name in KIND_TEXTS.get(kind or "", ())
+            data[name] = self._text(name, most, lines) if used else ""
         self._clean_hours(data.get("hours") or "")
         vf, vu = data.get("valid_from"), data.get("valid_until")
         if vf and vu and vu <= vf:
@@ -148,7 +151,6 @@ class BulletinForm(forms.Form):
                 "Tài khoản này không được viết cho: "
                 + describe(set(self.channels) - self.officer.channels, self.choices),
             )
-        kind = data.get("kind")
         if kind == "text" and not (data["title"] or data["body"]):
             self.add_error("title", "Bản tin văn bản cần tiêu đề hoặc nội dung.")
         if kind == "ticker" and not data["ticker"]:

@@ -118,6 +118,27 @@ def resign_channels(now: datetime, expires_days: int) -> list[str]:
     return names
 
 
+def prune_uploads(folder: Path, now: datetime) -> int:
+    """Images uploaded a day ago or more that no bulletin uses (a form abandoned, a picture
+    replaced) are deleted, so the uploads folder holds what bulletins use and little more.
+    A published image stays in the site's assets either way."""
+    from kiosk.province.server.models import Bulletin
+
+    if not folder.is_dir():
+        return 0
+    used = set(Bulletin.objects.exclude(image_sha256="").values_list("image_sha256", flat=True))
+    cutoff = now.timestamp() - 86400
+    gone = 0
+    for path in folder.iterdir():
+        try:
+            if path.name not in used and path.stat().st_mtime < cutoff:
+                path.unlink()
+                gone += 1
+        except OSError as exc:
+            log.warning("housekeeping: %s not removed: %s", path, exc)
+    return gone
+
+
 def prune_login_records(now: datetime) -> int:
     """django-axes' records bounded: failed attempts a day after the last (the lockout is
     15 minutes), the log of logins after a year."""
@@ -134,6 +155,9 @@ def run_once(now: datetime, raw_days: int, site_dir: Path, expires_days: int = 1
     titled = remember_titles(site_dir, now)
     resigned = resign_channels(now, expires_days)
     prune_login_records(now)
+    from django.conf import settings
+
+    prune_uploads(settings.KIOSK_PROVINCE.uploads_path, now)
     if dark or folded or titled or resigned:
         log.info(
             "housekeeping: %d boards went dark, %d old plays folded, %d bulletins titled, "
