@@ -65,14 +65,22 @@ def click_and_load(driver, element) -> None:
     """Clicks a link or a form's button and returns once the next page has loaded: Selenium's
     click does not wait for the navigation it starts, and the old page's elements go stale
     under whoever reads them meanwhile."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
+
+    def old_page_gone(_driver) -> bool:
+        try:
+            old.is_enabled()
+        except WebDriverException:  # stale; mid-navigation chromedriver may say "does not
+            return True  # belong to the document" instead, which means the same
+        return False
+
     element.click()
-    wait = WebDriverWait(driver, LOAD_TIMEOUT_S)
-    wait.until(expected_conditions.staleness_of(old))
+    wait = WebDriverWait(driver, LOAD_TIMEOUT_S, ignored_exceptions=(WebDriverException,))
+    wait.until(old_page_gone)
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 

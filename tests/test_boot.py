@@ -176,7 +176,10 @@ class Rig:
         subprocess.run(["cp", "--sparse=always", str(self.pristine), str(self.image)], check=True)
 
     def boot(self, why: str) -> Machine:
-        assert self.machine is None or not self.machine.running()
+        if self.machine is not None and self.machine.running():
+            # a test before failed and left it on: unplugged, so this one starts clean
+            self.power_cut()
+            self.boots[-1]["left_on_by_a_failed_test"] = True
         self.machine = Machine(self.image, self.work, self.ports)
         self.machine.start()
         self.boots.append({"why": why})
@@ -209,7 +212,17 @@ class Rig:
             if got:
                 return got
             time.sleep(step)
-        pytest.fail(f"{what}: not within {timeout:.0f} s\n{self.console_tail()}")
+        pytest.fail(f"{what}: not within {timeout:.0f} s\n{self.console_tail()}{self.journal()}")
+
+    def journal(self) -> str:
+        """The kiosk units' journal of this boot, when the guest agent answers: why a
+        frame never came."""
+        units = "-u kiosk-firstboot.path -u kiosk-firstboot -u kiosk-setup -u kiosk"
+        try:
+            done = self.machine.agent.run(f"journalctl -b --no-pager {units} | tail -n 80", 30)  # type: ignore[union-attr]
+        except Exception as exc:  # a diagnostic only: never hide the failure it explains
+            return f"\n(no journal: {type(exc).__name__})"
+        return "\n--- journal ---\n" + done.stdout[-6000:]
 
     # -- what a technician and a passer-by see ---------------------------------------------
     def health(self) -> dict | None:

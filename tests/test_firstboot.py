@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 
 import pytest
 
@@ -146,3 +147,35 @@ def test_a_kiosk_toml_nested_too_deeply_is_refused_and_says_why(root):
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert (boot / "kiosk.toml.rejected").exists()
     assert "nested" in (root / "etc/kiosk/import-error.txt").read_text()
+
+
+def test_files_that_land_while_firstboot_runs_are_taken_in_the_same_run(tmp_path, root):
+    """systemd merges a path event that comes while kiosk-firstboot.service runs into the
+    running job: kiosk.toml copied just after kiosk-token must not wait for the next boot."""
+    from kiosk.installer.firstboot import import_boot, import_until_settled
+
+    files = provision(tmp_path, root)
+    boot = root / "boot/firmware"
+    late_config = (boot / "kiosk.toml").read_bytes()
+    (boot / "kiosk.toml").unlink()  # the installer's copy has only reached the token so far
+    passes, slept = [], []
+    clock = [time.time()]  # the copy's clock: sleeping moves it on
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    def run(root_, boot_, live):
+        code = import_boot(root_, boot_, live)
+        passes.append(code)
+        if len(passes) == 1:  # ...and kiosk.toml lands while this first pass works
+            (boot / "kiosk.toml").write_bytes(late_config)
+            os.utime(boot / "kiosk.toml", (clock[0], clock[0]))  # written just now
+        return code
+
+    assert import_until_settled(root, boot, False, run=run, sleep=sleep, now=lambda: clock[0]) == 0
+    assert passes == [1, 0]  # refused (no configuration yet), then imported
+    assert slept == [pytest.approx(2.0, abs=0.01)]  # the copy settled, then no more waiting
+    assert (root / "etc/kiosk/kiosk.toml").read_bytes() == late_config
+    assert not (boot / "kiosk.toml").exists() and not (root / "etc/kiosk/import-error.txt").exists()
+    assert files["token"].read_text().strip() == (root / "etc/kiosk/token").read_text().strip()

@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,6 +262,51 @@ def import_boot(root: Path, boot_dir: Path, live: bool) -> int:
     return 0
 
 
+SETTLE_S = 2.0  # a file not written to for this long is whole
+MAX_PASSES = 5
+MAX_SETTLE_WAIT_S = 60.0
+
+
+def arrivals(boot_dir: Path) -> list[Path]:
+    """The installer's files on the boot partition: a run removes every one it takes (or
+    renames it .rejected), so any still there arrived while it ran."""
+    return [boot_dir / n for n in (BOOT_CONFIG, BOOT_TOKEN, BOOT_WIFI) if (boot_dir / n).exists()]
+
+
+def settle(paths: list[Path], sleep=time.sleep, now=time.time) -> None:
+    """Waits (at most MAX_SETTLE_WAIT_S) until none of the files was written in the last
+    SETTLE_S: one still being copied over SSH is read whole."""
+    waited = 0.0
+    while waited < MAX_SETTLE_WAIT_S:
+        try:
+            newest = max(p.stat().st_mtime for p in paths if p.exists())
+        except ValueError:  # all gone meanwhile
+            return
+        young = SETTLE_S - (now() - newest)
+        if young <= 0:
+            return
+        sleep(young)
+        waited += young
+
+
+def import_until_settled(
+    root: Path, boot_dir: Path, live: bool, run=None, sleep=time.sleep, now=time.time
+) -> int:
+    """import_boot, again while files keep arriving. systemd merges a path event that comes
+    while this service runs into the running job: kiosk.toml copied a second after
+    kiosk-token would otherwise wait on the partition, unseen, until the next boot."""
+    run = run or import_boot
+    code = run(root, boot_dir, live)
+    for _ in range(MAX_PASSES - 1):
+        waiting = arrivals(boot_dir)
+        if not waiting:
+            break
+        log.info("%s arrived meanwhile: importing again", ", ".join(p.name for p in waiting))
+        settle(waiting, sleep, now)
+        code = run(root, boot_dir, live)
+    return code
+
+
 def firstboot_command(args: argparse.Namespace) -> int:
     root = Path(args.root)
     boot = Path(args.boot) if args.boot else boot_folder(root)
@@ -268,4 +314,4 @@ def firstboot_command(args: argparse.Namespace) -> int:
     if live and os.geteuid() != 0:
         print("error: kiosk firstboot configures the system: run it as root", file=sys.stderr)
         return 2
-    return import_boot(root, boot, live)
+    return import_until_settled(root, boot, live)
