@@ -104,3 +104,4 @@ def log_out(driver) -> None:
     from selenium.webdriver.common.by import By
 
     click_and_load(driver, driver.find_element(By.XPATH, "//button[contains(., 'Đăng xuất')]"))
+    assert "Đăng nhập" in driver.title, driver.title  # back at the login page

@@ -203,6 +203,7 @@ def test_an_author_writes_an_approver_publishes_and_the_board_shows_it(
                                      serialization.NoEncryption()).decode()  # fmt: skip
     log = (server.root / "serve.log").read_text("utf-8", errors="replace")
     assert pem.splitlines()[1] not in log
+    assert "Traceback" not in log  # no page failed on the server's side
     # push, not the 300 s poll, brought both: well within a poll's time
     assert figures["emergency_click_to_screen_s"] < 30
     assert figures["withdraw_click_to_screen_s"] < 30

@@ -28,6 +28,10 @@ class TooSlow(BodyRefused):
     """The deadline passed before the body was whole."""
 
 
+class TooLarge(BodyRefused):
+    """The body is (or says it is) over the limit."""
+
+
 def chunks(response: requests.Response, deadline: float) -> Iterator[bytes]:
     """The reply's body as the socket gives it, by `deadline` (time.monotonic()). Raises
     BodyRefused; a broken connection's own exception is its __cause__."""
@@ -49,10 +53,10 @@ def read_body(response: requests.Response, limit: int, deadline: float) -> bytes
     """The reply's body, at most `limit` bytes, by `deadline` (time.monotonic())."""
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > limit:
-        raise BodyRefused(f"{int(length)} bytes; at most {limit} are read")
+        raise TooLarge(f"{int(length)} bytes; at most {limit} are read")
     body = bytearray()
     for chunk in chunks(response, deadline):
         body += chunk
         if len(body) > limit:
-            raise BodyRefused(f"more than {limit} bytes")
+            raise TooLarge(f"more than {limit} bytes")
     return bytes(body)

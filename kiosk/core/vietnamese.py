@@ -51,9 +51,11 @@ def header_text(local: datetime) -> str:
     return f"{date_text(local)} · {time_text(local)}"
 
 
-def moment_text(local: datetime) -> str:
-    """A moment as a technician reads it: "08:30 ngày 16/4/2024"."""
-    return f"{time_text(local)} ngày {local.day}/{local.month}/{local.year}"
+def moment_text(local: datetime, seconds: bool = False) -> str:
+    """A moment as a technician reads it: "08:30 ngày 16/4/2024" ("08:30:05 ngày …" with
+    seconds)."""
+    clock = time_text(local) + (f":{local.second:02d}" if seconds else "")
+    return f"{clock} ngày {local.day}/{local.month}/{local.year}"
 
 
 def when_text(moment: datetime, now: datetime, tz: tzinfo) -> str:

@@ -261,12 +261,7 @@ def serve_command(args: argparse.Namespace) -> int:
     log.info("the province server listens on %s:%d", host, port)
     while True:
         try:
-            housekeeping.run_once(
-                datetime.now().astimezone(),
-                config.plays_raw_days,
-                config.site_dir,
-                config.expires_days,
-            )
+            housekeeping.run_once(datetime.now().astimezone(), config)
         except Exception:  # noticed and logged; the server goes on
             log.exception("housekeeping failed")
         finally:

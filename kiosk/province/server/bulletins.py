@@ -57,14 +57,14 @@ def officer(user) -> Officer:
     return Officer(user.username, profile.role, frozenset(profile.channels or ()))
 
 
-def _name(user) -> str:
+def username_of(user) -> str:
     return user.username if user is not None else ""
 
 
 def facts(b: Bulletin) -> Facts:
     return Facts(
-        author=_name(b.author),
-        edited_by=_name(b.edited_by),
+        author=username_of(b.author),
+        edited_by=username_of(b.edited_by),
         state=b.state,
         priority=b.priority,
         channels=frozenset(b.channels),
@@ -78,9 +78,9 @@ def snapshot(b: Bulletin) -> dict[str, Any]:
         **authored(b),
         "channels": list(b.channels),
         "state": b.state,
-        "author": _name(b.author),
-        "edited_by": _name(b.edited_by),
-        "published_by": _name(b.published_by),
+        "author": username_of(b.author),
+        "edited_by": username_of(b.edited_by),
+        "published_by": username_of(b.published_by),
         "note": b.note,
     }
 

@@ -30,8 +30,9 @@ from kiosk.province.server.bulletins import (
     headline,
     officer,
     snapshot,
+    username_of,
 )
-from kiosk.province.server.fleetdata import province_tz
+from kiosk.province.server.fleetdata import province_moment, province_tz
 from kiosk.province.server.models import AuditEntry, Board, Bulletin
 from kiosk.province.server.preview import PANELS, PreviewError, preview_png
 from kiosk.province.server.publishing import PublishError, announce, publish_channels
@@ -86,8 +87,8 @@ def _row(b: Bulletin, choices: list[Target]) -> dict:
         "priority": PRIORITY_VI[b.priority],
         "state": STATE_VI[b.state],
         "where": describe(b.channels, choices),
-        "author": b.author.username if b.author else "",
-        "updated": timezone.localtime(b.updated_at, province_tz()).strftime("%H:%M %d/%m/%Y"),
+        "author": username_of(b.author),
+        "updated": province_moment(b.updated_at),
     }
 
 
@@ -185,15 +186,7 @@ def bulletin_page(request: HttpRequest, pk: int) -> HttpResponse:
         "withdraw": rights.may_withdraw(me, f),
         "delete": rights.may_delete(me, f),
     }
-    history = [
-        {
-            "at": timezone.localtime(e.at, province_tz()).strftime("%H:%M:%S %d/%m/%Y"),
-            "who": e.username,
-            "what": audit.ACTION_VI.get(e.action, e.action),
-            "detail": e.detail,
-        }
-        for e in b.auditentry_set.all()[:50]
-    ]
+    history = [audit_row(e) for e in b.auditentry_set.all()[:50]]
     return render(
         request,
         "province/bulletin.html",
@@ -207,6 +200,16 @@ def bulletin_page(request: HttpRequest, pk: int) -> HttpResponse:
             "panels": PANELS,
         },
     )
+
+
+def audit_row(e: AuditEntry) -> dict:
+    """An audit entry as the pages show it."""
+    return {
+        "at": province_moment(e.at, seconds=True),
+        "who": e.username,
+        "what": audit.ACTION_VI.get(e.action, e.action),
+        "detail": e.detail,
+    }
 
 
 def _act(request: HttpRequest, pk: int, allowed, change, done: str) -> HttpResponse:
@@ -325,17 +328,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     for e in AuditEntry.objects.select_related("bulletin").iterator(chunk_size=500):
         channels = (e.after or e.before or {}).get("channels") or []
         if me.role == "admin" or me.sees(channels):
-            entries.append(
-                {
-                    "at": timezone.localtime(e.at, province_tz()).strftime("%H:%M:%S %d/%m/%Y"),
-                    "who": e.username,
-                    "what": audit.ACTION_VI.get(e.action, e.action),
-                    "bulletin": e.bulletin,
-                    "title": headline(e.bulletin) if e.bulletin else
-                    (e.before or {}).get("title", "") or e.detail,
-                    "detail": e.detail,
-                }
-            )  # fmt: skip
+            title = headline(e.bulletin) if e.bulletin else (e.before or {}).get("title", "")
+            entries.append(audit_row(e) | {"bulletin": e.bulletin, "title": title or e.detail})
             if len(entries) >= AUDIT_LIMIT:
                 break
     return render(request, "province/audit.html", {"entries": entries})

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Count, Sum
 
 from kiosk.core.health import rfc3339
-from kiosk.core.vietnamese import STATUS_VI
+from kiosk.core.vietnamese import STATUS_VI, moment_text
 from kiosk.province.fleet import heartbeat_online
 from kiosk.province.server.models import Board, ItemTitle, Play, PlayDay
 from kiosk.province.sitetitles import published_titles
@@ -33,6 +33,14 @@ def board_state(board: Board, now: datetime) -> str:
 
 def province_tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
+
+
+def province_moment(moment: datetime | None, seconds: bool = False) -> str:
+    """A stored moment as officers read it, in the province's time: "08:30 ngày 16/4/2024"
+    ("08:30:05 ngày …" with seconds, for the audit log); "" for none."""
+    if moment is None:
+        return ""
+    return moment_text(moment.astimezone(province_tz()), seconds)
 
 
 def board_row(board: Board, now: datetime, with_health: bool = False) -> dict[str, Any]:

@@ -12,9 +12,17 @@ from pathlib import Path
 from django.db import transaction
 
 from kiosk.province.fleet import ONLINE_WINDOW
+from kiosk.province.provinceconf import ProvinceConfig
+from kiosk.province.server import audit
 from kiosk.province.server.fleetdata import province_tz
 from kiosk.province.server.ingest import note_change
-from kiosk.province.server.models import Board, ItemTitle, Play, PlayDay
+from kiosk.province.server.models import Board, Bulletin, ItemTitle, Play, PlayDay
+from kiosk.province.server.publishing import (
+    PublishError,
+    announce,
+    channels_to_refresh,
+    publish_channels,
+)
 from kiosk.province.sitetitles import published_titles
 
 log = logging.getLogger(__name__)
@@ -95,14 +103,6 @@ def resign_channels(now: datetime, expires_days: int) -> list[str]:
     """The console's channels whose manifests have used half their life, signed again with
     a new sequence (the same bulletins), so a quiet province's boards never reach their
     manifests' expires_at (SPEC 2.4) and go blank."""
-    from kiosk.province.server import audit
-    from kiosk.province.server.publishing import (
-        PublishError,
-        announce,
-        channels_to_refresh,
-        publish_channels,
-    )
-
     names = channels_to_refresh(now, expires_days)
     if not names:
         return []
@@ -122,8 +122,6 @@ def prune_uploads(folder: Path, now: datetime) -> int:
     """Images uploaded a day ago or more that no bulletin uses (a form abandoned, a picture
     replaced) are deleted, so the uploads folder holds what bulletins use and little more.
     A published image stays in the site's assets either way."""
-    from kiosk.province.server.models import Bulletin
-
     if not folder.is_dir():
         return 0
     used = set(Bulletin.objects.exclude(image_sha256="").values_list("image_sha256", flat=True))
@@ -149,15 +147,13 @@ def prune_login_records(now: datetime) -> int:
     return gone + old
 
 
-def run_once(now: datetime, raw_days: int, site_dir: Path, expires_days: int = 14) -> None:
+def run_once(now: datetime, config: ProvinceConfig) -> None:
     dark = note_dark_boards(now)
-    folded = fold_old_plays(now, raw_days)
-    titled = remember_titles(site_dir, now)
-    resigned = resign_channels(now, expires_days)
+    folded = fold_old_plays(now, config.plays_raw_days)
+    titled = remember_titles(config.site_dir, now)
+    resigned = resign_channels(now, config.expires_days)
     prune_login_records(now)
-    from django.conf import settings
-
-    prune_uploads(settings.KIOSK_PROVINCE.uploads_path, now)
+    prune_uploads(config.uploads_path, now)
     if dark or folded or titled or resigned:
         log.info(
             "housekeeping: %d boards went dark, %d old plays folded, %d bulletins titled, "

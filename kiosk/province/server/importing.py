@@ -44,7 +44,7 @@ def read_source(where: str, limit: int = MAX_XML) -> bytes:
     if urlsplit(where).scheme in ("http", "https"):
         import requests
 
-        from kiosk.core.httpbody import IDENTITY, BodyRefused, read_body
+        from kiosk.core.httpbody import IDENTITY, BodyRefused, TooLarge, read_body
 
         try:
             with requests.Session() as session, session.get(
@@ -53,9 +53,9 @@ def read_source(where: str, limit: int = MAX_XML) -> bytes:
                 if answer.status_code != 200:
                     raise ImportFailed(f"{where}: HTTP {answer.status_code}")
                 return read_body(answer, limit, time.monotonic() + FETCH_DEADLINE_S)
+        except TooLarge as exc:  # oversized XML: exit 2, as the spec asks
+            raise XmlRefused(f"{where}: {exc}") from None
         except BodyRefused as exc:
-            if "bytes" in str(exc):
-                raise XmlRefused(f"{where}: {exc}") from None
             raise ImportFailed(f"{where}: {exc}") from None
         except requests.RequestException as exc:
             raise ImportFailed(f"{where}: cannot be fetched ({type(exc).__name__})") from None

@@ -5,19 +5,25 @@ proof of play), as a page and a CSV whose cells are safe in a spreadsheet."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from kiosk.core.textrules import spreadsheet_safe
-from kiosk.province.server.bulletins import KIND_VI, PRIORITY_VI, STATE_VI, headline, officer
+from kiosk.province.server.bulletins import (
+    KIND_VI,
+    PRIORITY_VI,
+    STATE_VI,
+    headline,
+    officer,
+    username_of,
+)
 from kiosk.province.server.console import target_choices, writers
-from kiosk.province.server.fleetdata import day_bounds, play_report, province_tz
+from kiosk.province.server.fleetdata import day_bounds, play_report, province_moment
 from kiosk.province.server.models import Bulletin
 from kiosk.province.server.pages import csv_response, days_asked
 from kiosk.province.targets import describe
@@ -34,10 +40,6 @@ class Line:
     boards: int = 0
     plays: int = 0
     seconds: float = 0.0
-
-
-def _local(moment: datetime | None) -> str:
-    return timezone.localtime(moment, province_tz()).strftime("%H:%M %d/%m/%Y") if moment else ""
 
 
 def report_lines(request: HttpRequest, start: date, end: date) -> list[Line]:
@@ -68,8 +70,8 @@ def report_page(request: HttpRequest) -> HttpResponse:
     start, end, error = days_asked(request)
     rows = [
         {"l": line, "kind": KIND_VI[line.b.kind], "priority": PRIORITY_VI[line.b.priority],
-         "state": STATE_VI[line.b.state], "published": _local(line.b.published_at),
-         "withdrawn": _local(line.b.withdrawn_at), "minutes": round(line.seconds / 60)}
+         "state": STATE_VI[line.b.state], "published": province_moment(line.b.published_at),
+         "withdrawn": province_moment(line.b.withdrawn_at), "minutes": round(line.seconds / 60)}
         for line in report_lines(request, start, end)
     ]  # fmt: skip
     return render(request, "province/reports.html",
@@ -86,8 +88,7 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     for line in report_lines(request, start, end):
         b = line.b
         cells = [b.item_id, line.title, b.kind, b.priority, b.state, " ".join(b.channels),
-                 b.author.username if b.author else "",
-                 b.published_by.username if b.published_by else "",
+                 username_of(b.author), username_of(b.published_by),
                  b.published_at.isoformat() if b.published_at else "",
                  b.withdrawn_at.isoformat() if b.withdrawn_at else ""]  # fmt: skip
         rows.append(

@@ -139,6 +139,7 @@ def configure(config: ProvinceConfig) -> None:
         ],
         LOGIN_URL="/login/",
         LOGIN_REDIRECT_URL="/",
+        LOGOUT_REDIRECT_URL="/login/",  # back to the login page (not Django's admin template)
         LOGGING={
             "version": 1,
             "disable_existing_loggers": False,
