@@ -215,12 +215,13 @@ class ProvinceServer:
         with psycopg.connect(self.database) as conn:
             conn.execute(statement)
 
-    def sql(self, query: str) -> list[tuple]:
-        """Read the database behind the server's back, as an auditor would."""
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        """Read (or change) the database behind the server's back, as an auditor would;
+        parameters are written %s, as in PostgreSQL."""
         if self.database.startswith("sqlite"):
             with sqlite3.connect(self.database.removeprefix("sqlite:///")) as conn:
-                return conn.execute(query).fetchall()
+                return conn.execute(query.replace("%s", "?"), params).fetchall()
         import psycopg
 
         with psycopg.connect(self.database) as conn:
-            return conn.execute(query).fetchall()
+            return conn.execute(query, params).fetchall()

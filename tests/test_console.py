@@ -87,6 +87,13 @@ def write(c, **fields) -> int:
     return pk
 
 
+def seen(pk: int) -> dict:
+    """What the publish button sends: the revision the approver is looking at."""
+    from kiosk.province.server.models import Bulletin
+
+    return {"revision": Bulletin.objects.get(pk=pk).revision}
+
+
 def state(pk: int) -> str:
     from kiosk.province.server.models import Bulletin
 
@@ -100,18 +107,25 @@ def manifest(root: Path, channel: str, key) -> dict:
     return json.loads(verify_envelope(data, [public_key_text(raw_public_key(key))]))
 
 
+def on_air_ids(console, channel: str = TAN_TRAO) -> list[str]:
+    """The item ids a channel's signed manifest carries ([] before its first publication)."""
+    if not (console["root"] / "site" / "channels" / channel / "manifest.json").exists():
+        return []
+    return [i["id"] for i in manifest(console["root"], channel, console["key"])["items"]]
+
+
 def test_an_author_writes_and_submits_an_approver_publishes_and_boards_get_it(console):
     author, approver = client("tac-gia"), client("duyet-xa")
     pk = write(author, title=unicodedata.normalize("NFD", "Thông báo cắt điện"))
     assert state(pk) == "draft"
     page = author.get(f"/bulletins/{pk}/").content.decode()
     assert "Bản nháp" in page and "Gửi duyệt" in page and "Duyệt và xuất bản" not in page
-    assert author.post(f"/bulletins/{pk}/publish").status_code == 403  # forged: still no
+    assert author.post(f"/bulletins/{pk}/publish", seen(pk)).status_code == 403  # forged: still no
     assert author.post(f"/bulletins/{pk}/submit").status_code == 302
     assert state(pk) == "submitted"
-    assert author.post(f"/bulletins/{pk}/publish").status_code == 403
+    assert author.post(f"/bulletins/{pk}/publish", seen(pk)).status_code == 403
     assert "Duyệt và xuất bản" in approver.get(f"/bulletins/{pk}/").content.decode()
-    assert approver.post(f"/bulletins/{pk}/publish").status_code == 302
+    assert approver.post(f"/bulletins/{pk}/publish", seen(pk)).status_code == 302
     assert state(pk) == "published"
 
     doc = manifest(console["root"], TAN_TRAO, console["key"])
@@ -135,7 +149,7 @@ def test_nobody_approves_their_own_work_but_an_emergency_goes_out_at_once(consol
     approver = client("duyet-xa")
     pk = write(approver)
     assert approver.post(f"/bulletins/{pk}/submit").status_code == 302
-    assert approver.post(f"/bulletins/{pk}/publish").status_code == 403
+    assert approver.post(f"/bulletins/{pk}/publish", seen(pk)).status_code == 403
     assert "một người duyệt khác" in approver.get(f"/bulletins/{pk}/").content.decode()
     # an approver who edits someone's bulletin is its second author, not its reviewer
     author = client("tac-gia")
@@ -143,26 +157,26 @@ def test_nobody_approves_their_own_work_but_an_emergency_goes_out_at_once(consol
     edit = approver.post(f"/bulletins/{theirs}/edit", form(title="Sửa lại tiêu đề"))
     assert edit.status_code == 302
     assert author.post(f"/bulletins/{theirs}/submit").status_code == 302
-    assert approver.post(f"/bulletins/{theirs}/publish").status_code == 403
-    assert client("duyet-tinh").post(f"/bulletins/{theirs}/publish").status_code == 302
+    assert approver.post(f"/bulletins/{theirs}/publish", seen(theirs)).status_code == 403
+    assert client("duyet-tinh").post(f"/bulletins/{theirs}/publish", seen(theirs)).status_code == 302
 
     flood = write(approver, priority="emergency", title="Lũ quét: sơ tán ngay")
     assert "Phát khẩn cấp ngay" in approver.get(f"/bulletins/{flood}/").content.decode()
-    assert approver.post(f"/bulletins/{flood}/publish").status_code == 302
+    assert approver.post(f"/bulletins/{flood}/publish", seen(flood)).status_code == 302
     items = manifest(console["root"], TAN_TRAO, console["key"])["items"]
     assert [i["id"] for i in items] == [f"bt-{theirs}", f"bt-{flood}"]
     assert items[1]["priority"] == "emergency"
     # an author may not send an emergency out alone
     own = write(author, priority="emergency")
-    assert author.post(f"/bulletins/{own}/publish").status_code == 403
+    assert author.post(f"/bulletins/{own}/publish", seen(own)).status_code == 403
 
 
-def test_withdrawing_or_editing_a_published_bulletin_publishes_a_sequence_without_it(console):
+def test_withdrawing_publishes_a_sequence_without_it_and_editing_keeps_it_on_air(console):
     author, approver = client("tac-gia"), client("duyet-tinh")
     first, second = write(author, title="Một"), write(author, title="Hai")
     for pk in (first, second):
         author.post(f"/bulletins/{pk}/submit")
-        approver.post(f"/bulletins/{pk}/publish")
+        approver.post(f"/bulletins/{pk}/publish", seen(pk))
     doc = manifest(console["root"], TAN_TRAO, console["key"])
     assert [i["title"] for i in doc["items"]] == ["Một", "Hai"]
 
@@ -172,12 +186,63 @@ def test_withdrawing_or_editing_a_published_bulletin_publishes_a_sequence_withou
     assert [i["title"] for i in after["items"]] == ["Hai"]
     assert state(first) == "withdrawn"
 
+    # SPEC 7.4: editing what is on air makes a draft revision; the approved one stays
     assert author.post(f"/bulletins/{second}/edit", form(title="Hai (sửa)")).status_code == 302
-    edited = manifest(console["root"], TAN_TRAO, console["key"])
-    assert edited["sequence"] == after["sequence"] + 1 and edited["items"] == []
+    assert manifest(console["root"], TAN_TRAO, console["key"]) == after
     assert state(second) == "draft"
+    page = author.get(f"/bulletins/{second}/").content.decode()
+    assert 'id="on-air-older"' in page and "bản sửa 1" in page
     # a bulletin once published stays (the yearly report): withdrawn, never deleted
     assert author.post(f"/bulletins/{second}/delete").status_code == 403
+    author.post(f"/bulletins/{second}/submit")
+    assert approver.post(f"/bulletins/{second}/publish", seen(second)).status_code == 302
+    edited = manifest(console["root"], TAN_TRAO, console["key"])
+    assert edited["sequence"] == after["sequence"] + 1
+    assert [i["title"] for i in edited["items"]] == ["Hai (sửa)"]
+
+
+def test_an_author_cannot_take_a_published_emergency_off_air_by_editing_it(console):
+    """Issue 23, 5: the author, refused the right to withdraw, edited the emergency and the
+    boards lost it. Now the edit is a draft; the emergency stays on every board."""
+    author, approver = client("tac-gia"), client("duyet-xa")
+    flood = write(author, priority="emergency", title="Lũ quét", body="Sơ tán ngay.")
+    assert approver.post(f"/bulletins/{flood}/publish", seen(flood)).status_code == 302
+    on_air = manifest(console["root"], TAN_TRAO, console["key"])
+    assert [(i["title"], i["priority"]) for i in on_air["items"]] == [("Lũ quét", "emergency")]
+
+    assert author.post(f"/bulletins/{flood}/withdraw").status_code == 403
+    edit = form(priority="normal", title="Hết lũ", body="Đã an toàn.", valid_until="")
+    assert author.post(f"/bulletins/{flood}/edit", edit).status_code == 302
+    assert manifest(console["root"], TAN_TRAO, console["key"]) == on_air  # not a byte changed
+    assert state(flood) == "draft"
+    assert author.post(f"/bulletins/{flood}/withdraw").status_code == 403
+
+
+def test_an_approver_publishes_only_the_revision_they_saw(console):
+    """Issue 23, 4: the author edited while the approver read; the click approved text the
+    approver never saw. Now it is 409, with what changed, and nothing goes out."""
+    author, approver = client("tac-gia"), client("duyet-xa")
+    pk = write(author, title="Họp dân", body="Họp dân lúc 8 giờ sáng Chủ Nhật.")
+    author.post(f"/bulletins/{pk}/submit")
+    looked_at = seen(pk)  # the approver opens the page ...
+    assert f'name="revision" value="{looked_at["revision"]}"' in approver.get(
+        f"/bulletins/{pk}/").content.decode()
+    # ... the author changes the text meanwhile, and submits again
+    author.post(f"/bulletins/{pk}/edit", form(title="Họp dân", body="Không họp nữa."))
+    author.post(f"/bulletins/{pk}/submit")
+    answer = approver.post(f"/bulletins/{pk}/publish", looked_at)
+    assert answer.status_code == 409
+    page = answer.content.decode()
+    assert "Bản tin đã thay đổi trong lúc bạn xem" in page
+    assert "Họp dân lúc 8 giờ sáng Chủ Nhật." in page and "Không họp nữa." in page
+    assert "Nội dung" in page and "Tiêu đề" not in page.split('id="changes"')[1]
+    assert state(pk) == "submitted"
+    assert f"bt-{pk}" not in on_air_ids(console)
+    assert approver.post(f"/bulletins/{pk}/publish", {}).status_code == 409  # no revision
+    # having looked again, the approver publishes what they saw
+    assert approver.post(f"/bulletins/{pk}/publish", seen(pk)).status_code == 302
+    doc = manifest(console["root"], TAN_TRAO, console["key"])
+    assert [i["body"] for i in doc["items"]] == ["Không họp nữa."]
 
 
 def test_a_commune_officer_sees_and_touches_only_the_communes_channels(console):
@@ -202,7 +267,7 @@ def test_a_commune_officer_sees_and_touches_only_the_communes_channels(console):
     wide = write(client("duyet-tinh"), targets=["district:Sơn Dương"])
     assert Bulletin.objects.get(pk=wide).channels == [TAN_TRAO, SON_DUONG]
     client("duyet-tinh").post(f"/bulletins/{wide}/submit")
-    assert client("duyet-xa").post(f"/bulletins/{wide}/publish").status_code == 403
+    assert client("duyet-xa").post(f"/bulletins/{wide}/publish", seen(wide)).status_code == 403
     # a technician writes nothing
     assert client("ky-thuat").get("/bulletins/").status_code == 403
 
@@ -274,7 +339,7 @@ def test_images_are_checked_as_the_board_checks_them_and_previewed(console):
         assert s.width > 960  # a sheet of several pages
 
     author.post(f"/bulletins/{pk}/submit")
-    client("duyet-xa").post(f"/bulletins/{pk}/publish")
+    client("duyet-xa").post(f"/bulletins/{pk}/publish", seen(pk))
     (item,) = manifest(console["root"], TAN_TRAO, console["key"])["items"]
     assert item["asset"]["size"] == len(photo)
     asset = console["root"] / "site" / "assets" / item["asset"]["sha256"]
@@ -314,13 +379,13 @@ def test_the_key_never_appears_in_a_page_a_response_or_the_audit_log(console, ca
     pem_body = secrets[0].splitlines()[1]
     admin = client("quan-tri")
     pk = write(admin, priority="emergency")
-    seen = []
+    shown = []
     for url in ("/bulletins/", f"/bulletins/{pk}/", "/audit/", f"/bulletins/{pk}/edit"):
-        seen.append(admin.get(url).content.decode())
-    seen.append(admin.post(f"/bulletins/{pk}/publish", follow=True).content.decode())
-    seen += [json.dumps([e.before, e.after, e.detail]) for e in AuditEntry.objects.all()]
-    seen.append(caplog.text)
-    for text in seen:
+        shown.append(admin.get(url).content.decode())
+    shown.append(admin.post(f"/bulletins/{pk}/publish", seen(pk), follow=True).content.decode())
+    shown += [json.dumps([e.before, e.after, e.detail]) for e in AuditEntry.objects.all()]
+    shown.append(caplog.text)
+    for text in shown:
         for secret in [*secrets, pem_body]:
             assert secret not in text
     assert state(pk) == "published"
@@ -337,7 +402,7 @@ def test_a_quiet_provinces_channels_are_signed_again_before_boards_would_drop_th
     author = client("tac-gia")
     pk = write(author)
     author.post(f"/bulletins/{pk}/submit")
-    client("duyet-xa").post(f"/bulletins/{pk}/publish")
+    client("duyet-xa").post(f"/bulletins/{pk}/publish", seen(pk))
     doc = manifest(console["root"], TAN_TRAO, console["key"])
     now = timezone.now()
     assert resign_channels(now + timedelta(days=6), 14) == []  # far from expiry: untouched
@@ -358,7 +423,7 @@ def test_the_report_says_what_was_published_who_approved_it_and_where_it_was_sho
     author = client("tac-gia")
     pk = write(author, title="Lịch tiêm chủng")
     author.post(f"/bulletins/{pk}/submit")
-    client("duyet-xa").post(f"/bulletins/{pk}/publish")
+    client("duyet-xa").post(f"/bulletins/{pk}/publish", seen(pk))
     board = Board.objects.get(device_id="08-02263-01")
     start = timezone.now()
     for n in range(3):

@@ -96,8 +96,16 @@ def test_a_cap_alert_is_read_in_vietnamese_with_its_area_and_expiry():
 def test_an_alerts_area_is_matched_by_geocode_then_by_name():
     communes = {"02001": "UBND xã Số 1", "02002": "UBND thị trấn Số 2"}
     assert match_area(parse_cap(cap()), communes, "08") == ("xa-02001",)
-    by_name = parse_cap(cap(geocode="", area="Thị trấn Số 2 và vùng lân cận"))
+    by_name = parse_cap(cap(geocode="", area="Thị trấn  SỐ 2; vùng lân cận"))
     assert match_area(by_name, communes, "08") == ("xa-02002",)
+    # issue 23, 7: an exact name, never a part of one (the alert for "xã Tân Trào" reached
+    # "xã Tân" too), nor a name inside a sentence
+    tan = {"02263": "UBND xã Tân Trào", "02264": "UBND xã Tân"}
+    assert match_area(parse_cap(cap(geocode="", area="Xã Tân Trào")), tan, "08") == ("xa-02263",)
+    assert match_area(parse_cap(cap(geocode="", area="xã Tân")), tan, "08") == ("xa-02264",)
+    sentence = parse_cap(cap(geocode="", area="Thị trấn Số 2 và vùng lân cận"))
+    assert match_area(sentence, communes, "08") == ()
+    assert match_area(parse_cap(cap(geocode="0200", area="?")), communes, "08") == ()  # a part
     assert match_area(parse_cap(cap(geocode="08")), communes, "08") == ("tinh-08",)
     assert match_area(parse_cap(cap(geocode="99999", area="Nơi khác")), communes, "08") == ()
 
@@ -174,6 +182,18 @@ def bulletins(p: ProvinceServer) -> list[tuple]:
                  "province_bulletin ORDER BY id")  # fmt: skip
 
 
+def publish_all(p: ProvinceServer) -> None:
+    """What an approver's click does to the rows (the console is tested in test_console)."""
+    for pk, title, body, channels in p.sql(
+        "SELECT id, title, body, channels FROM province_bulletin WHERE state = 'submitted'"
+    ):
+        item = {"id": f"bt-{pk}", "type": "text", "priority": "emergency", "duration": 30,
+                "title": title, "body": body}  # fmt: skip
+        aired = {"revision": 1, "item": item, "channels": json.loads(channels)}
+        p.sql("UPDATE province_bulletin SET state = 'published', aired = %s, published_at = "
+              "CURRENT_TIMESTAMP WHERE id = %s", (json.dumps(aired), pk))  # fmt: skip
+
+
 def test_a_cap_alert_becomes_an_emergency_waiting_for_approval_and_a_cancel_withdraws_it(
     province, served
 ):
@@ -192,8 +212,7 @@ def test_a_cap_alert_becomes_an_emergency_waiting_for_approval_and_a_cancel_with
     assert again.returncode == 0 and again.stdout == "" and len(bulletins(province)) == 1
 
     # an approver published it; the weather service cancels it: off the boards at once
-    province.sql("UPDATE province_bulletin SET state = 'published', published_at = "
-                 "CURRENT_TIMESTAMP")  # fmt: skip
+    publish_all(province)
     (root / "cancel.xml").write_bytes(
         cap("KTTV-2026-1202", "Cancel",
             references="kttv@nchmf.gov.vn,KTTV-2026-1201,2026-12-02T09:00:00+07:00")

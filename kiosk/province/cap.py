@@ -28,6 +28,7 @@ class Area:
 @dataclass(frozen=True)
 class Alert:
     key: str  # "sender,identifier": how CAP references an alert
+    sender: str
     status: str  # Actual | Exercise | System | Test | Draft
     msg_type: str  # Alert | Update | Cancel | Ack | Error
     references: tuple[str, ...]  # "sender,identifier" of earlier alerts
@@ -79,6 +80,7 @@ def parse_cap(data: bytes) -> Alert:
     get = (lambda name: text_of(info, name)) if info is not None else (lambda name: "")
     return Alert(
         key=f"{sender},{identifier}"[:500],
+        sender=sender[:400],
         status=text_of(root, "status").strip(),
         msg_type=text_of(root, "msgType").strip(),
         references=references,
@@ -94,19 +96,27 @@ def parse_cap(data: bytes) -> Alert:
 
 
 _UNIT_WORDS = re.compile(r"^(ubnd|ủy ban nhân dân|uỷ ban nhân dân)\s+", re.IGNORECASE)
+_AREA_PARTS = re.compile(r"[,;|\n]")
 
 
 def unit_words(name: str) -> str:
-    """A unit's name as an area description would say it: "UBND xã Tân Trào" is
-    "xã tân trào"."""
+    """A unit's name as an area description would say it, normalised (NFC, one space,
+    casefolded): "UBND xã Tân Trào" is "xã tân trào"."""
     name = unicodedata.normalize("NFC", " ".join(name.split()))
-    return _UNIT_WORDS.sub("", name).lower()
+    return _UNIT_WORDS.sub("", name).casefold()
+
+
+def named_areas(description: str) -> set[str]:
+    """The names an areaDesc lists ("Xã Tân Trào, xã Hợp Thành"), each normalised."""
+    return {unit_words(part) for part in _AREA_PARTS.split(description) if part.strip()}
 
 
 def match_area(alert: Alert, communes: dict[str, str], province_code: str) -> tuple[str, ...]:
     """The channels the alert's areas name, of the communes the inventory has (code -> unit
-    name): by geocode first (a 5-digit commune code, or the province's 2-digit code for
-    the province's channel), else by a commune's name in an area description."""
+    name): by exact geocode first (a 5-digit commune code of Decision 19/2025/QĐ-TTg, or
+    the province's 2-digit code for the province's channel), else by a commune's exact
+    normalised name in an area description, never by a part of one: "xã Tân" does not
+    reach "xã Tân Trào" (SPEC 7.4). Nothing matched: empty, never a wider broadcast."""
     found: set[str] = set()
     for area in alert.areas:
         for code in area.geocodes:
@@ -116,10 +126,10 @@ def match_area(alert: Alert, communes: dict[str, str], province_code: str) -> tu
                 found.add(province_channel(code))
     if found:
         return tuple(sorted(found))
-    described = unicodedata.normalize("NFC", " | ".join(a.description for a in alert.areas))
-    described = described.lower()
+    named: set[str] = set()
+    for area in alert.areas:
+        named |= named_areas(area.description)
     for code, name in communes.items():
-        words = unit_words(name)
-        if words and words in described:
+        if unit_words(name) in named:
             found.add(commune_channel(code))
     return tuple(sorted(found))

@@ -54,6 +54,9 @@ class ProvinceConfig:
     push_url: str = ""
     uploads_dir: Path | None = None  # default: beside site_dir
     expires_days: int = 14
+    # CAP senders whose alerts are imported; empty: any sender (a Cancel or Update still acts
+    # only on its own sender's alerts, SPEC 7.4)
+    cap_senders: tuple[str, ...] = ()
     path: Path | None = None
 
     @property
@@ -100,11 +103,14 @@ def _boolean(value: Any) -> bool:
     return value
 
 
+TABLES = ("server", "push", "import")
+
+
 def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> ProvinceConfig:
     problems: list[str] = []
     for name in doc:
-        if name not in ("server", "push"):
-            near = difflib.get_close_matches(name, ("server", "push"), n=1)
+        if name not in TABLES:
+            near = difflib.get_close_matches(name, TABLES, n=1)
             hint = f" (did you mean [{near[0]}]?)" if near else ""
             problems.append(f"{where}: [{name}]: unknown table{hint}")
     s = _Section(doc, "server", where, problems)
@@ -125,6 +131,9 @@ def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> 
     p = _Section(doc, "push", where, problems)
     url = p.get("url", push_url, "")
     p.finish()
+    i = _Section(doc, "import", where, problems)
+    cap_senders = i.get("cap_senders", _list(_string()), ())
+    i.finish()
     if problems:
         raise ConfigError(problems)
     return ProvinceConfig(
@@ -142,6 +151,7 @@ def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> 
         push_url=url,
         uploads_dir=uploads,
         expires_days=expires_days,
+        cap_senders=tuple(cap_senders),
     )
 
 

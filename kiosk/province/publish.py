@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import stat
 import sys
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.cli import UsageError
 from kiosk.core.authoring import Playlist, PlaylistError, load_playlist
-from kiosk.core.fsutil import atomic_write
+from kiosk.core.fsutil import atomic_promote, atomic_write, stage_write
 from kiosk.core.model import MANIFEST_FORMAT
 from kiosk.core.signing import (
     load_private_key,
@@ -41,8 +42,9 @@ class Published:
     expires_at: datetime
 
 
-def site_sequence(site: Path, channel: str) -> int:
-    """The sequence the site already holds for a channel (0 for none)."""
+def read_sequence(site: Path, channel: str) -> int:
+    """The sequence the site holds for a channel (0 for none); ValueError when its manifest
+    is there but cannot be read."""
     path = site / "channels" / channel / "manifest.json"
     if not path.exists():
         return 0
@@ -54,9 +56,15 @@ def site_sequence(site: Path, channel: str) -> int:
             raise ValueError("sequence is not a whole number")
         return sequence
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(
-            f"{path}: cannot read its sequence ({exc}); give the next one with --sequence N"
-        ) from None
+        raise ValueError(f"{path}: cannot read its sequence ({exc})") from None
+
+
+def site_sequence(site: Path, channel: str) -> int:
+    """The sequence the site already holds for a channel (0 for none)."""
+    try:
+        return read_sequence(site, channel)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; give the next one with --sequence N") from None
 
 
 def _json_value(value: object) -> str:
@@ -97,17 +105,35 @@ def publish_playlist(
     return write_channel(playlist, key, site, now, expires_days, number)
 
 
-def write_channel(
+@dataclass(frozen=True)
+class StagedChannel:
+    """A channel written but not yet visible: its assets are in place (content-addressed, so
+    harmless until a manifest names them) and its signed manifest waits in a temp file beside
+    its final place. promote() makes it visible; discard() forgets it."""
+
+    published: Published
+    manifest: Path
+    temp: Path
+
+    def promote(self) -> None:
+        atomic_promote(self.temp, self.manifest)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.temp.unlink()
+
+
+def stage_channel(
     playlist: Playlist,
     key: Ed25519PrivateKey,
     site: Path,
     now: datetime,
     expires_days: float,
     sequence: int,
-) -> Published:
-    """Write one channel with a sequence already checked: its assets first (so a device
-    never finds a manifest naming an asset that is not there yet), then its signed
-    manifest, each atomically."""
+) -> StagedChannel:
+    """Everything of one channel that can fail, done before anything is visible: its assets
+    written (so a device never finds a manifest naming an asset that is not there yet), its
+    manifest signed and written, fsynced, beside its place."""
     new = 0
     for sha, path in sorted(playlist.assets.files.items()):
         dest = site / "assets" / sha
@@ -125,10 +151,29 @@ def write_channel(
     }
     data = json.dumps(payload, ensure_ascii=False, indent=1, default=_json_value).encode()
     manifest = site / "channels" / playlist.channel / "manifest.json"
-    atomic_write(manifest, sign_envelope(data, key))
-    return Published(
+    temp = stage_write(manifest, sign_envelope(data, key))
+    done = Published(
         playlist.channel, sequence, len(playlist.items), new, len(playlist.assets.files), expires
     )
+    return StagedChannel(done, manifest, temp)
+
+
+def write_channel(
+    playlist: Playlist,
+    key: Ed25519PrivateKey,
+    site: Path,
+    now: datetime,
+    expires_days: float,
+    sequence: int,
+) -> Published:
+    """Write one channel with a sequence already checked, and make it visible."""
+    staged = stage_channel(playlist, key, site, now, expires_days, sequence)
+    try:
+        staged.promote()
+    except BaseException:
+        staged.discard()
+        raise
+    return staged.published
 
 
 def load_playlists(paths: list[Path]) -> list[Playlist]:
@@ -172,9 +217,19 @@ def publish_command(args: argparse.Namespace) -> int:
     now = datetime.now(UTC).replace(microsecond=0)
     # every channel's number checked before anything is written
     numbers = [sequence_to_publish(site, p.channel, args.sequence) for p in playlists]
+    # every channel staged (signed, written beside its place) before any becomes visible
+    staged: list[StagedChannel] = []
+    try:
+        for playlist, number in zip(playlists, numbers, strict=True):
+            staged.append(stage_channel(playlist, key, site, now, args.expires_days, number))
+    except BaseException:
+        for s in staged:
+            s.discard()
+        raise
     written: dict[str, int] = {}
-    for playlist, number in zip(playlists, numbers, strict=True):
-        done = write_channel(playlist, key, site, now, args.expires_days, number)
+    for s in staged:
+        s.promote()
+        done = s.published
         written[done.channel] = done.sequence
         print(
             f"{done.channel}: sequence {done.sequence}, {done.items} items, "

@@ -44,6 +44,7 @@ class Facts:
     priority: str
     channels: frozenset[str]
     ever_published: bool = False
+    on_air: frozenset[str] = frozenset()  # the channels its approved revision is on air in
 
 
 def may_write(o: Officer) -> bool:
@@ -78,7 +79,10 @@ def may_return(o: Officer, b: Facts) -> bool:
 
 
 def may_withdraw(o: Officer, b: Facts) -> bool:
-    return b.state == "published" and _approves(o, b)
+    """Taking a bulletin off air is its own action, an approver's, of every channel it is
+    on air in; an edit never takes it off (the approved revision stays until its successor
+    is approved)."""
+    return bool(b.on_air) and o.role in APPROVERS and o.covers(b.on_air)
 
 
 def may_delete(o: Officer, b: Facts) -> bool:

@@ -20,6 +20,7 @@ ACTION_VI = {
     "deleted": "Xóa bản nháp",
     "imported": "Nhập tự động",
     "republished": "Ký lại kênh",
+    "refused": "Từ chối cảnh báo CAP",
 }
 
 

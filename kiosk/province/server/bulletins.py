@@ -69,6 +69,7 @@ def facts(b: Bulletin) -> Facts:
         priority=b.priority,
         channels=frozenset(b.channels),
         ever_published=b.published_at is not None,
+        on_air=frozenset(b.aired_channels),
     )
 
 
@@ -77,12 +78,44 @@ def snapshot(b: Bulletin) -> dict[str, Any]:
     return {
         **authored(b),
         "channels": list(b.channels),
+        "revision": b.revision,
         "state": b.state,
         "author": username_of(b.author),
         "edited_by": username_of(b.edited_by),
         "published_by": username_of(b.published_by),
         "note": b.note,
     }
+
+
+def aired(b: Bulletin) -> dict[str, Any]:
+    """The revision an approver publishes, frozen as it is now: what boards show until a
+    later revision is approved or the bulletin is taken off air."""
+    return {"revision": b.revision, "item": authored(b), "channels": list(b.channels)}
+
+
+FIELD_VI = {
+    "title": "Tiêu đề", "body": "Nội dung", "text": "Chữ chạy", "caption": "Chú thích",
+    "file": "Ảnh", "fit": "Cách đặt ảnh", "background": "Màu nền", "type": "Loại",
+    "priority": "Mức độ", "duration": "Mỗi lượt (giây)", "valid_from": "Hiện từ",
+    "valid_until": "Hiện đến", "days": "Ngày trong tuần", "hours": "Khung giờ",
+    "channels": "Nơi nhận",
+}  # fmt: skip
+
+
+def changes(seen: dict[str, Any], now: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What differs between two snapshots, as (field, before, after) in Vietnamese: what an
+    approver is shown when the bulletin changed under their eyes."""
+
+    def shown(value: Any) -> str:
+        if value in (None, "", []):
+            return "—"
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    return [
+        (label, shown(seen.get(key)), shown(now.get(key)))
+        for key, label in FIELD_VI.items()
+        if seen.get(key) != now.get(key)
+    ]
 
 
 def headline(b: Bulletin) -> str:

@@ -26,6 +26,8 @@ from kiosk.province.server.bulletins import (
     KIND_VI,
     PRIORITY_VI,
     STATE_VI,
+    aired,
+    changes,
     facts,
     headline,
     officer,
@@ -33,7 +35,7 @@ from kiosk.province.server.bulletins import (
     username_of,
 )
 from kiosk.province.server.fleetdata import province_moment, province_tz
-from kiosk.province.server.models import AuditEntry, Board, Bulletin
+from kiosk.province.server.models import AuditEntry, Board, Bulletin, Channel
 from kiosk.province.server.preview import PANELS, PreviewError, preview_png
 from kiosk.province.server.publishing import PublishError, announce, publish_channels
 from kiosk.province.targets import Target, Unit, describe, targets
@@ -130,32 +132,29 @@ def _save_form(request: HttpRequest, b: Bulletin | None) -> HttpResponse:
 
 
 def _saved(request: HttpRequest, form: BulletinForm, old: Bulletin | None) -> HttpResponse:
+    """A new bulletin, or a new draft revision of one. Editing never changes what boards
+    show: a revision on air stays on air until its successor is approved (SPEC 7.4)."""
     now = timezone.now()
-    republish: list[str] = []
-    try:
-        with transaction.atomic():
-            if old is None:
-                b, before = Bulletin(author=request.user, created_at=now), None
-            else:
-                b = Bulletin.objects.select_for_update().get(pk=old.pk)
-                if not rights.may_edit(officer(request.user), facts(b)):
-                    return HttpResponseForbidden(REFUSED)
-                before = snapshot(b)
-                if b.state == "published":
-                    republish = list(b.channels)  # taken off the boards until approved again
-            form.apply(b)
-            b.state, b.edited_by, b.updated_at, b.note = "draft", request.user, now, ""
-            b.save()
-            audit.record(request.user, "created" if old is None else "edited", b, before,
-                         snapshot(b))  # fmt: skip
-            sequences = publish_channels(republish, now)
-    except PublishError as exc:
-        messages.error(request, str(exc))
-        return redirect("bulletin", pk=old.pk) if old else redirect("bulletins")
-    announce(sequences)
+    with transaction.atomic():
+        if old is None:
+            b, before = Bulletin(author=request.user, created_at=now), None
+        else:
+            b = Bulletin.objects.select_for_update().get(pk=old.pk)
+            if not rights.may_edit(officer(request.user), facts(b)):
+                return HttpResponseForbidden(REFUSED)
+            before = snapshot(b)
+            b.revision += 1
+        form.apply(b)
+        b.state, b.edited_by, b.updated_at, b.note = "draft", request.user, now, ""
+        b.save()
+        audit.record(request.user, "created" if old is None else "edited", b, before,
+                     snapshot(b))  # fmt: skip
     note = "Đã lưu bản nháp. Xem trước bên dưới, rồi gửi duyệt."
-    if republish:
-        note = "Đã lưu; bản tin đã được gỡ khỏi các bảng tin và cần được duyệt lại."
+    if b.aired:
+        note = (
+            "Đã lưu bản sửa. Bảng tin vẫn phát bản đã duyệt cho tới khi bản sửa này "
+            "được duyệt."
+        )
     messages.success(request, note)
     return redirect("bulletin", pk=b.pk)
 
@@ -198,6 +197,11 @@ def bulletin_page(request: HttpRequest, pk: int) -> HttpResponse:
             "history": history,
             "days": ", ".join(str(d) for d in b.days),
             "panels": PANELS,
+            "stale": list(
+                Channel.objects.filter(name__in=b.aired_channels, stale=True).values_list(
+                    "name", flat=True
+                )
+            ),
         },
     )
 
@@ -210,6 +214,31 @@ def audit_row(e: AuditEntry) -> dict:
         "what": audit.ACTION_VI.get(e.action, e.action),
         "detail": e.detail,
     }
+
+
+class Conflict(Exception):
+    """The bulletin changed since the approver saw it (SPEC 7.4: HTTP 409)."""
+
+    def __init__(self, b: Bulletin, seen: int | None):
+        super().__init__(b.pk)
+        self.b, self.seen = b, seen
+
+
+def _conflict(request: HttpRequest, c: Conflict) -> HttpResponse:
+    """The 409 page: what changed between the revision the approver saw and the one now."""
+    entry = (
+        AuditEntry.objects.filter(bulletin=c.b, after__revision=c.seen).order_by("-at", "-id")
+        if c.seen
+        else AuditEntry.objects.none()
+    ).first()
+    seen = entry.after if entry else {}
+    context = {
+        "b": c.b,
+        "headline": headline(c.b),
+        "changes": changes(seen, snapshot(c.b)),
+        "known": entry is not None,
+    }
+    return render(request, "province/conflict.html", context, status=409)
 
 
 def _act(request: HttpRequest, pk: int, allowed, change, done: str) -> HttpResponse:
@@ -228,16 +257,17 @@ def _act(request: HttpRequest, pk: int, allowed, change, done: str) -> HttpRespo
             action, channels, detail = change(b, now)
             b.updated_at = now
             b.save()
-            sequences = publish_channels(channels, now)
-            if sequences:
-                detail = (detail + " " if detail else "") + ", ".join(
-                    f"{c} số {n}" for c, n in sequences.items()
-                )
+            outcome = publish_channels(channels, now)
+            detail = " ".join(part for part in (detail, outcome.detail()) if part)
             audit.record(request.user, action, b, before, snapshot(b), detail)
+    except Conflict as exc:
+        return _conflict(request, exc)
     except PublishError as exc:
         messages.error(request, str(exc))
         return redirect("bulletin", pk=pk)
-    if not announce(sequences):
+    if outcome.failed:
+        messages.warning(request, outcome.detail())
+    if not announce(outcome.sequences):
         done += " Chưa báo được cho bảng tin qua kênh đẩy; bảng tin sẽ nhận ở lần hỏi tới."
     messages.success(request, done)
     return redirect("bulletin", pk=pk)
@@ -256,9 +286,15 @@ def bulletin_submit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @writers
 def bulletin_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    seen = request.POST.get("revision", "")
+
     def change(b: Bulletin, now):
+        if seen != str(b.revision):  # approve only what was seen
+            raise Conflict(b, int(seen) if seen.isdigit() else None)
+        channels = sorted(set(b.aired_channels) | set(b.channels))  # moved: off the old too
         b.state, b.published_at, b.published_by, b.note = "published", now, request.user, ""
-        return "published", b.channels, ""
+        b.aired = aired(b)
+        return "published", channels, f"bản sửa {b.revision}"
 
     return _act(request, pk, rights.may_publish, change, "Đã xuất bản; bảng tin sẽ hiện ngay.")
 
@@ -279,8 +315,9 @@ def bulletin_return(request: HttpRequest, pk: int) -> HttpResponse:
 @writers
 def bulletin_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     def change(b: Bulletin, now):
-        b.state, b.withdrawn_at = "withdrawn", now
-        return "withdrawn", b.channels, ""
+        channels = b.aired_channels
+        b.state, b.withdrawn_at, b.aired = "withdrawn", now, None
+        return "withdrawn", channels, ""
 
     return _act(request, pk, rights.may_withdraw, change, "Đã gỡ bản tin khỏi các bảng tin.")
 

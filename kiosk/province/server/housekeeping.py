@@ -100,22 +100,22 @@ def remember_titles(site_dir: Path, now: datetime) -> int:
 
 
 def resign_channels(now: datetime, expires_days: int) -> list[str]:
-    """The console's channels whose manifests have used half their life, signed again with
-    a new sequence (the same bulletins), so a quiet province's boards never reach their
-    manifests' expires_at (SPEC 2.4) and go blank."""
+    """The console's channels signed again with a new sequence (the same bulletins): those
+    whose manifests have used half their life, so a quiet province's boards never reach
+    their manifests' expires_at (SPEC 2.4) and go blank; those a failed publication left
+    stale; those whose manifest the site lost."""
     names = channels_to_refresh(now, expires_days)
     if not names:
         return []
     try:
         with transaction.atomic():
-            sequences = publish_channels(names, now)
-            detail = ", ".join(f"{c} số {n}" for c, n in sequences.items())
-            audit.record(None, "republished", detail=detail)
+            outcome = publish_channels(names, now)
+            audit.record(None, "republished", detail=outcome.detail())
     except PublishError as exc:
         log.error("housekeeping: channels %s not signed again: %s", ", ".join(names), exc)
         return []
-    announce(sequences)
-    return names
+    announce(outcome.sequences)
+    return list(outcome.sequences)
 
 
 def prune_uploads(folder: Path, now: datetime) -> int:

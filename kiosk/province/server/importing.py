@@ -6,12 +6,14 @@ checked by the board's own parser before it is saved, like the console's form.""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 
 from kiosk.core.model import ItemError, nfc, parse_item
@@ -20,10 +22,11 @@ from kiosk.province.cap import Alert, match_area, parse_cap
 from kiosk.province.feeds import parse_feed
 from kiosk.province.server import audit
 from kiosk.province.server.bulletins import authored, snapshot
-from kiosk.province.server.models import Board, Bulletin
+from kiosk.province.server.models import Board, Bulletin, Imported
 from kiosk.province.server.publishing import announce, publish_channels
 from kiosk.province.xmlsafe import MAX_XML, XmlRefused
 
+log = logging.getLogger(__name__)
 FETCH_DEADLINE_S = 30.0
 TITLE_MOST, BODY_MOST = 200, 5000
 
@@ -80,14 +83,25 @@ def fitted(text: str, most: int) -> str:
     return cut + "…"
 
 
-def _save(b: Bulletin, now: datetime) -> None:
-    b.created_at = b.updated_at = b.submitted_at = now
-    b.state = "submitted"
-    b.save()
+def _known(origin: str, ref: str) -> bool:
+    """Imported before, whether its bulletin still exists or an officer deleted it."""
+    return Imported.objects.filter(origin=origin, ref=ref).exists()
+
+
+def _check(b: Bulletin) -> None:
     try:
         parse_item(authored(b))  # imports make text items only
     except ItemError as exc:
         raise ImportFailed(f"the bulletin would be refused by boards: {exc}") from None
+
+
+def _save(b: Bulletin, now: datetime) -> None:
+    """A new bulletin waiting for an approver, remembered by its origin for good."""
+    b.created_at = b.updated_at = b.submitted_at = now
+    b.state = "submitted"
+    _check(b)
+    b.save()
+    Imported.objects.create(origin=b.origin, ref=b.origin_ref, bulletin=b, at=now)
     audit.record(None, "imported", b, None, snapshot(b), f"{b.origin}: {b.origin_ref}"[:500])
 
 
@@ -99,15 +113,40 @@ def _communes() -> tuple[dict[str, str], set[str]]:
     return communes, {p for _, _, p in rows}
 
 
+def _refuse(alert: Alert, why: str) -> ImportFailed:
+    """A message a province must not act on: logged, in the audit log, exit 1."""
+    log.warning("CAP %s refused: %s", printable(alert.key), why)
+    audit.record(None, "refused", detail=f"CAP {alert.msg_type} {alert.key}: {why}")
+    return ImportFailed(f"{alert.key}: {why}")
+
+
+def _referenced(alert: Alert) -> list[Bulletin]:
+    """The bulletins of the alerts a Cancel or Update references, locked (its own sender's:
+    import_alert refused any other first)."""
+    found = Imported.objects.filter(origin="cap", ref__in=alert.references)
+    return [
+        b for b in Bulletin.objects.select_for_update().filter(
+            pk__in=found.exclude(bulletin=None).values("bulletin"))
+    ]  # fmt: skip
+
+
 def import_alert(alert: Alert, now: datetime) -> Done:
+    senders = settings.KIOSK_PROVINCE.cap_senders
+    if senders and alert.sender not in senders:
+        raise _refuse(alert, f"sender {printable(alert.sender)[:200]} is not in cap_senders")
+    # A Cancel or Update acts only on its own sender's alerts (CAP 1.2 3.2.1): one naming
+    # another sender's is refused whole, before anything is changed.
+    others = [ref for ref in alert.references if ref.split(",", 1)[0] != alert.sender]
+    if alert.msg_type in ("Cancel", "Update") and others:
+        raise _refuse(alert, f"references another sender's alert ({printable(others[0])[:200]})")
     if alert.status != "Actual":
         return Done([], [f"{alert.key}: status {alert.status or '?'}, not Actual; not shown"])
+    if alert.msg_type not in ("Alert", "Update", "Cancel"):
+        return Done([], [f"{alert.key}: msgType {alert.msg_type or '?'}; nothing to show"])
+    if _known("cap", alert.key):
+        return Done([], [])
     if alert.msg_type == "Cancel":
         return _cancel(alert, now)
-    if alert.msg_type not in ("Alert", "Update"):
-        return Done([], [f"{alert.key}: msgType {alert.msg_type or '?'}; nothing to show"])
-    if Bulletin.objects.filter(origin="cap", origin_ref=alert.key).exists():
-        return Done([], [])
     if alert.expires is not None and alert.expires <= now:
         return Done([], [f"{alert.key}: expired at {alert.expires.isoformat()}"])
     communes, provinces = _communes()
@@ -117,48 +156,65 @@ def import_alert(alert: Alert, now: datetime) -> Done:
     if not channels:
         areas = "; ".join(a.description for a in alert.areas)[:200]
         raise ImportFailed(
-            f"{alert.key}: its area ({printable(areas)}) matches no commune of the inventory"
+            f"{alert.key}: its area ({printable(areas)}) matches no commune of the inventory "
+            "by code or exact name; nothing was sent: an officer writes it for the communes"
         )
     title = fitted(alert.headline or alert.event or "Cảnh báo khẩn cấp", TITLE_MOST)
     body = "\n\n".join(p for p in (alert.description, alert.instruction) if p.strip())
-    valid_from = alert.onset if alert.onset and alert.onset > now else None
-    b = Bulletin(
-        kind="text",
-        priority="priority" if alert.severity == "Minor" else "emergency",
-        title=title,
-        body=fitted(body, BODY_MOST),
-        duration=30,
-        valid_from=valid_from,
-        valid_until=alert.expires,
-        channels=sorted(channels),
-        origin="cap",
-        origin_ref=alert.key,
-    )
+    fields = {
+        "kind": "text",
+        "priority": "priority" if alert.severity == "Minor" else "emergency",
+        "title": title,
+        "body": fitted(body, BODY_MOST),
+        "duration": 30,
+        "valid_from": alert.onset if alert.onset and alert.onset > now else None,
+        "valid_until": alert.expires,
+        "channels": sorted(channels),
+        "origin": "cap",
+        "origin_ref": alert.key,
+    }
     with transaction.atomic():
+        earlier = _referenced(alert) if alert.msg_type == "Update" else []
+        if earlier:
+            return _update(alert, earlier[0], fields, now)
+        b = Bulletin(**fields)
         _save(b, now)
     return Done([f"{' '.join(b.channels)}: {title}"], [])
+
+
+def _update(alert: Alert, b: Bulletin, fields: dict, now: datetime) -> Done:
+    """A CAP Update replaces the alert it references: a new revision of the same bulletin,
+    waiting for an approver, while the revision on air stays until it is approved (one
+    bulletin on air, never two)."""
+    before = snapshot(b)
+    for name, value in fields.items():
+        setattr(b, name, value)
+    b.revision += 1
+    b.state, b.updated_at, b.submitted_at, b.note = "submitted", now, now, ""
+    _check(b)
+    b.save()
+    Imported.objects.create(origin="cap", ref=alert.key, bulletin=b, at=now)
+    audit.record(None, "imported", b, before, snapshot(b), f"CAP Update {alert.key}"[:500])
+    return Done([f"updated {' '.join(b.channels)}: {b.title}"], [])
 
 
 def _cancel(alert: Alert, now: datetime) -> Done:
     lines: list[str] = []
     changed: set[str] = set()
     with transaction.atomic():
-        earlier = Bulletin.objects.select_for_update().filter(
-            origin="cap", origin_ref__in=alert.references
-        )
-        for b in earlier:
+        Imported.objects.create(origin="cap", ref=alert.key, at=now)
+        for b in _referenced(alert):
             if b.state == "withdrawn":
                 continue
             before = snapshot(b)
-            if b.state == "published":
-                changed.update(b.channels)
-            b.state, b.withdrawn_at, b.updated_at = "withdrawn", now, now
+            changed.update(b.aired_channels)
+            b.state, b.withdrawn_at, b.updated_at, b.aired = "withdrawn", now, now, None
             b.save()
             audit.record(None, "withdrawn", b, before, snapshot(b), f"CAP Cancel {alert.key}")
             lines.append(f"withdrawn {' '.join(b.channels)}: {b.title}")
-        sequences = publish_channels(changed, now)
-    announce(sequences)
-    return Done(lines, [])
+        outcome = publish_channels(changed, now)
+    announce(outcome.sequences)
+    return Done(lines, [outcome.detail()] if outcome.failed else [])
 
 
 def import_cap(where: str, now: datetime) -> Done:
@@ -171,7 +227,7 @@ def import_feed(where: str, channel: str, now: datetime) -> Done:
     with transaction.atomic():
         for entry in entries:
             ref = f"{channel} {entry.ref}"[:500]
-            if Bulletin.objects.filter(origin="feed", origin_ref=ref).exists():
+            if _known("feed", ref):
                 continue
             title = fitted(entry.title, TITLE_MOST)
             b = Bulletin(

@@ -37,6 +37,9 @@ class Board(models.Model):
     health = models.JSONField(null=True)  # the last /health document, as sent
     online_noted = models.BooleanField(default=False)  # the history's last word: online?
     commands_pending = models.PositiveIntegerField(default=0)
+    # Plays this board sent that were not stored (SPEC 7.4: too far ahead, too old, too
+    # long): a clock gone wrong or a board misbehaving, shown to technicians.
+    plays_rejected = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["device_id"]
@@ -163,7 +166,11 @@ class ApiToken(models.Model):
 class Bulletin(models.Model):
     """A bulletin an officer writes: one item of SPEC 1.4 for one or more channels, through
     its two steps (an author submits, an approver publishes). Its item id on the wire is
-    `bt-<pk>`, the same across edits, so proof of play follows it."""
+    `bt-<pk>`, the same across edits, so proof of play follows it.
+
+    The fields are the revision being worked on (`revision` counts edits); `aired` is the
+    revision the boards show, frozen when an approver published it: editing a bulletin on
+    air makes a new draft revision while the approved one stays on air (SPEC 7.4)."""
 
     KINDS = ("text", "image", "ticker")
     PRIORITIES = ("normal", "priority", "emergency")
@@ -206,6 +213,9 @@ class Bulletin(models.Model):
     # run twice creates nothing the second time.
     origin = models.CharField(max_length=8, blank=True)
     origin_ref = models.CharField(max_length=500, blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    # {"revision": n, "item": the playlist item, "channels": [...]} while on air, else null
+    aired = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -215,15 +225,37 @@ class Bulletin(models.Model):
     def item_id(self) -> str:
         return f"bt-{self.pk}"
 
+    @property
+    def aired_channels(self) -> list[str]:
+        return list(self.aired["channels"]) if self.aired else []
+
 
 class Channel(models.Model):
-    """A channel the console publishes: its last sequence, and a row to lock so two
-    approvers publishing at once write one sequence after the other."""
+    """A channel the console publishes: the last sequence issued for it (the truth: a
+    publication never goes at or below it, whatever the site holds), and a row to lock so
+    two approvers publishing at once write one sequence after the other."""
 
     name = models.CharField(max_length=64, primary_key=True)
     sequence = models.PositiveIntegerField(default=0)
     published_at = models.DateTimeField(null=True)
     expires_at = models.DateTimeField(null=True)
+    # The site does not carry what the database says (a write failed after another channel
+    # of the same publication went out): the housekeeping writes it again.
+    stale = models.BooleanField(default=False)
+
+
+class Imported(models.Model):
+    """Every CAP alert and feed entry ever imported, by its reference ("sender,identifier"
+    for CAP), kept when its bulletin is deleted: an officer's deletion stays a deletion when
+    the same alert or entry is imported again (SPEC 7.4)."""
+
+    origin = models.CharField(max_length=8)  # cap | feed
+    ref = models.CharField(max_length=500)
+    bulletin = models.ForeignKey(Bulletin, null=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["origin", "ref"], name="imported_once")]
 
 
 class AuditEntry(models.Model):
