@@ -185,11 +185,30 @@ def _province_parser(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--role", required=True, choices=("admin", "approver", "author", "technician"))
     add.add_argument("--channel", action="append", default=[], metavar="C")
     add.set_defaults(func=later("user_add_command"))
+    listing = user.add_parser("list", parents=[config], help="the accounts, their roles and locks")
+    listing.set_defaults(func=later("user_list_command"))
+    for verb, what in (
+        ("unlock", "lift a login lockout (every address)"),
+        ("reset-password", "a new password, asked as add does"),
+        ("disable", "nobody logs in with it any more; its history stays"),
+    ):
+        one = user.add_parser(verb, parents=[config], help=what)
+        one.add_argument("name")
+        one.set_defaults(func=later("user_" + verb.replace("-", "_") + "_command"))
     token = verbs.add_parser(
         "api-token", parents=[config], help="a new API token for an account (kiosk fleet --server)"
     )
     token.add_argument("name")
     token.set_defaults(func=later("api_token_command"))
+    rebuild = verbs.add_parser(
+        "rebuild-site",
+        parents=[config],
+        help="write the static site again from the database (after a lost or restored disk)",
+    )
+    rebuild.add_argument(
+        "--all", action="store_true", help="every channel, not only those the site lacks"
+    )
+    rebuild.set_defaults(func=later("rebuild_site_command"))
     cap = verbs.add_parser(
         "import-cap", parents=[config], help="a CAP 1.2 alert into an emergency for approval"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import shutil
 import unicodedata
 from pathlib import Path
 
@@ -158,7 +159,9 @@ def test_nobody_approves_their_own_work_but_an_emergency_goes_out_at_once(consol
     assert edit.status_code == 302
     assert author.post(f"/bulletins/{theirs}/submit").status_code == 302
     assert approver.post(f"/bulletins/{theirs}/publish", seen(theirs)).status_code == 403
-    assert client("duyet-tinh").post(f"/bulletins/{theirs}/publish", seen(theirs)).status_code == 302
+    assert (
+        client("duyet-tinh").post(f"/bulletins/{theirs}/publish", seen(theirs)).status_code == 302
+    )
 
     flood = write(approver, priority="emergency", title="Lũ quét: sơ tán ngay")
     assert "Phát khẩn cấp ngay" in approver.get(f"/bulletins/{flood}/").content.decode()
@@ -225,8 +228,10 @@ def test_an_approver_publishes_only_the_revision_they_saw(console):
     pk = write(author, title="Họp dân", body="Họp dân lúc 8 giờ sáng Chủ Nhật.")
     author.post(f"/bulletins/{pk}/submit")
     looked_at = seen(pk)  # the approver opens the page ...
-    assert f'name="revision" value="{looked_at["revision"]}"' in approver.get(
-        f"/bulletins/{pk}/").content.decode()
+    assert (
+        f'name="revision" value="{looked_at["revision"]}"'
+        in approver.get(f"/bulletins/{pk}/").content.decode()
+    )
     # ... the author changes the text meanwhile, and submits again
     author.post(f"/bulletins/{pk}/edit", form(title="Họp dân", body="Không họp nữa."))
     author.post(f"/bulletins/{pk}/submit")
@@ -364,6 +369,54 @@ def test_csrf_and_login_throttling_hold(console):
     assert "_auth_user_id" not in c.session
 
 
+def province_cli(console, *args: str) -> int:
+    """A `kiosk province` command run in this process against the console's database."""
+    from kiosk.cli import main
+
+    toml = console["root"] / "PROVINCE.toml"
+    root = console["root"]
+    toml.write_text(
+        f'[server]\ndatabase = "sqlite:///{root / "province.db"}"\n'
+        f'site_dir = "{root / "site"}"\nsigning_key = "{root / "province.key"}"\n'
+        f'inventory = "{root / "INVENTORY.csv"}"\n'
+    )
+    return main(["province", *args, "--config", str(toml)])
+
+
+def test_nobody_can_lock_an_approver_out_from_elsewhere(console, capsys):
+    """Issue 23, 10: failed logins locked a username from every address. Now the lock holds
+    for that account from that address only, and an admin lifts it."""
+    from django.test import Client
+
+    from kiosk.province.server.models import AuditEntry
+    from kiosk.province.server.setup import LOGIN_FAILURES
+
+    def at(address: str) -> Client:  # through nginx, as production runs: the peer is loopback
+        return Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=address)
+
+    attacker = at("198.51.100.9")
+    for _ in range(LOGIN_FAILURES + 3):
+        attacker.post("/login/", {"username": "duyet-tinh", "password": "doan-mo"})
+    assert (
+        attacker.post("/login/", {"username": "duyet-tinh", "password": PASSWORD}).status_code
+        == 429
+    )
+
+    office = at("203.0.113.7")  # the approver, at the People's Committee
+    answer = office.post("/login/", {"username": "duyet-tinh", "password": PASSWORD})
+    assert answer.status_code == 302 and "_auth_user_id" in office.session
+
+    capsys.readouterr()
+    assert province_cli(console, "user", "list") == 0
+    assert "198.51.100.9" in capsys.readouterr().out
+    assert province_cli(console, "user", "unlock", "duyet-tinh") == 0
+    assert "unlocked" in capsys.readouterr().out
+    retried = at("198.51.100.9").post("/login/", {"username": "duyet-tinh", "password": PASSWORD})
+    assert retried.status_code == 302
+    assert AuditEntry.objects.filter(action="unlocked").count() == 1
+    assert province_cli(console, "user", "unlock", "nobody") == 2
+
+
 def test_the_key_never_appears_in_a_page_a_response_or_the_audit_log(console, caplog):
     from cryptography.hazmat.primitives import serialization
 
@@ -482,3 +535,157 @@ def test_uploads_no_bulletin_uses_are_removed_after_a_day(console):
     assert prune_uploads(folder, timezone.now()) == 0  # younger than a day
     prune_uploads(folder, timezone.now() + timedelta(days=2))
     assert {p.name for p in folder.iterdir()} == {used}
+
+
+@pytest.fixture
+def a_board(console, tmp_path):
+    """A real board's sync (tests/test_sync.py) against the console's site, served over HTTP
+    on loopback, subscribed to Tân Trào's channel."""
+    from types import SimpleNamespace
+
+    from kiosk.core.signing import public_key_text, raw_public_key
+    from kiosk.province.sitesrv import SiteServer
+    from tests.test_sync import make_board
+
+    site = console["root"] / "site"
+    site.mkdir(exist_ok=True)
+    server = SiteServer(("127.0.0.1", 0), site)
+    server.start()
+    shim = SimpleNamespace(
+        url=server.url, public_key=public_key_text(raw_public_key(console["key"]))
+    )
+    yield make_board(tmp_path / "board", shim, channels=(TAN_TRAO,))
+    server.stop()
+
+
+def board_holds(board) -> tuple[int | None, list[str], set[str]]:
+    """After one sync: the board's sequence for the channel, its items, its problem codes."""
+    report = board.sync()
+    (channel,) = report.channels
+    held = board.syncer._stored(TAN_TRAO)[1]
+    ids = [i.id for ch in board.content().channels for i in ch.items]
+    return (held.sequence if held else None), ids, {p.code for p in channel.problems}
+
+
+def test_a_lost_site_does_not_silence_the_province(console, a_board):
+    """Issue 23, 1: the next sequence was read from site_dir; after the disk was replaced an
+    emergency went out at sequence 1 and every board refused it as a rollback. Now the
+    database's counter is the truth, and the site is written again from it."""
+    approver = client("duyet-xa")
+    first = write(approver, title="Lịch tiếp dân")
+    approver.post(f"/bulletins/{first}/submit")
+    assert client("duyet-tinh").post(f"/bulletins/{first}/publish", seen(first)).status_code == 302
+    held, ids, _ = board_holds(a_board)
+    assert ids == [f"bt-{first}"] and held >= 1
+
+    site = console["root"] / "site"
+    older = console["root"] / "older-site"
+    shutil.copytree(site, older)
+    shutil.rmtree(site)  # the disk replaced; only the database was backed up
+    flood = write(approver, priority="emergency", title="Lũ quét", body="Sơ tán ngay.")
+    assert approver.post(f"/bulletins/{flood}/publish", seen(flood)).status_code == 302
+    now_held, ids, problems = board_holds(a_board)
+    assert now_held > held and ids == [f"bt-{first}", f"bt-{flood}"] and not problems
+
+    # an older copy of the site restored: the server writes it again from the database
+    shutil.rmtree(site)
+    shutil.copytree(older, site)
+    assert province_cli(console, "rebuild-site") == 0
+    rebuilt, ids, problems = board_holds(a_board)
+    assert rebuilt > now_held and ids == [f"bt-{first}", f"bt-{flood}"] and not problems
+    assert province_cli(console, "rebuild-site") == 0  # nothing behind now: nothing written
+    assert board_holds(a_board)[0] == rebuilt
+    # and the housekeeping heals a site that lost a channel while the server runs
+    from django.utils import timezone
+
+    from kiosk.province.server.housekeeping import resign_channels
+
+    (site / "channels" / TAN_TRAO / "manifest.json").unlink()
+    assert TAN_TRAO in resign_channels(timezone.now(), 14)
+    assert board_holds(a_board)[0] > rebuilt
+
+
+def test_a_publication_to_several_channels_goes_out_everywhere_or_nowhere(console, monkeypatch):
+    """Issue 23, 3: the second channel's failure rolled the database back while the first was
+    already on air, with no audit entry and no way to withdraw it."""
+    import kiosk.province.server.publishing as publishing
+    from kiosk.province.server.models import AuditEntry, Channel
+
+    admin = client("quan-tri")
+    site = console["root"] / "site" / "channels"
+    before = {ch: on_air_ids(console, ch) for ch in (TAN_TRAO, SON_DUONG)}
+
+    # a write error in the second channel (a file stands where its folder must go)
+    blocked = site / SON_DUONG
+    if blocked.exists():
+        shutil.rmtree(blocked)
+    site.mkdir(parents=True, exist_ok=True)
+    blocked.write_text("not a folder")
+    pk = write(admin, priority="emergency", targets=[TAN_TRAO, SON_DUONG])
+    answer = admin.post(f"/bulletins/{pk}/publish", seen(pk), follow=True)
+    assert "chưa xuất bản gì" in answer.content.decode()
+    assert on_air_ids(console, TAN_TRAO) == before[TAN_TRAO]  # nowhere
+    assert state(pk) == "draft" and not AuditEntry.objects.filter(action="published").exists()
+    assert not list(site.glob(f"{TAN_TRAO}/.manifest.json.*"))  # nothing staged left behind
+    blocked.unlink()
+
+    # a signing error on the second channel: nowhere either
+    real = publishing.stage_channel
+
+    def failing(playlist, *args):
+        if playlist.channel == SON_DUONG:
+            raise ValueError("the signing device failed")
+        return real(playlist, *args)
+
+    monkeypatch.setattr(publishing, "stage_channel", failing)
+    answer = admin.post(f"/bulletins/{pk}/publish", seen(pk), follow=True)
+    assert "chưa xuất bản gì" in answer.content.decode()
+    assert on_air_ids(console, TAN_TRAO) == before[TAN_TRAO] and state(pk) == "draft"
+    monkeypatch.undo()
+
+    # the last step failing on one channel after the other went out: the page and the audit
+    # log say exactly what is on air, and the housekeeping finishes the job
+    (site / SON_DUONG / "manifest.json").mkdir(parents=True)
+    (site / SON_DUONG / "manifest.json" / "x").write_text("a folder where a file must go")
+    answer = admin.post(f"/bulletins/{pk}/publish", seen(pk), follow=True).content.decode()
+    assert f"bt-{pk}" in on_air_ids(console, TAN_TRAO)
+    assert f"CHƯA lên được: {SON_DUONG}" in answer and 'id="stale"' in answer
+    entry = AuditEntry.objects.get(action="published", bulletin_id=pk)
+    assert f"Đã lên bảng tin: {TAN_TRAO} số" in entry.detail and SON_DUONG in entry.detail
+    assert Channel.objects.get(name=SON_DUONG).stale
+    shutil.rmtree(site / SON_DUONG / "manifest.json")
+    from django.utils import timezone
+
+    from kiosk.province.server.housekeeping import resign_channels
+
+    assert SON_DUONG in resign_channels(timezone.now(), 14)
+    assert f"bt-{pk}" in on_air_ids(console, SON_DUONG)
+    assert not Channel.objects.get(name=SON_DUONG).stale
+
+
+def test_a_deleted_import_stays_deleted(console, tmp_path):
+    """Issue 23, 8: a draft an officer deleted came back at the next import of the same
+    alert or feed entry."""
+    from django.utils import timezone
+
+    from kiosk.province.server.importing import import_cap, import_feed
+    from kiosk.province.server.models import Bulletin
+    from tests.test_imports import RSS, cap
+
+    feed, alert = tmp_path / "rss.xml", tmp_path / "alert.xml"
+    feed.write_bytes(RSS)
+    alert.write_bytes(cap(geocode="02263", area="Xã Tân Trào"))
+    assert len(import_feed(str(feed), TAN_TRAO, timezone.now()).lines) == 3
+    assert len(import_cap(str(alert), timezone.now()).lines) == 1
+    admin = client("quan-tri")
+    for b in Bulletin.objects.filter(
+        title__in=["Thông báo thu thuế", "Cảnh báo lũ quét, sạt lở đất"]
+    ):
+        assert admin.post(f"/bulletins/{b.pk}/delete").status_code == 302
+    assert Bulletin.objects.count() == 2
+    assert import_feed(str(feed), TAN_TRAO, timezone.now()).lines == []
+    assert import_cap(str(alert), timezone.now()).lines == []
+    assert sorted(Bulletin.objects.values_list("title", flat=True)) == [
+        "Lịch tiếp công dân tháng 12",
+        "Tiêm chủng mở rộng",
+    ]

@@ -26,13 +26,14 @@ NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
 def cap(identifier: str = "KTTV-2026-1201", msg_type: str = "Alert", geocode: str = "02001",
         area: str = "Xã Số 1, huyện Sơn Dương", references: str = "",
         expires: str = "2036-12-03T18:00:00+07:00", status: str = "Actual",
-        severity: str = "Extreme") -> bytes:  # fmt: skip
+        severity: str = "Extreme", sender: str = "kttv@nchmf.gov.vn",
+        headline: str = "Cảnh báo lũ quét, sạt lở đất") -> bytes:  # fmt: skip
     refs = f"<references>{references}</references>" if references else ""
     code = f"<geocode><valueName>MA_XA</valueName><value>{geocode}</value></geocode>"
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
   <identifier>{identifier}</identifier>
-  <sender>kttv@nchmf.gov.vn</sender>
+  <sender>{sender}</sender>
   <sent>2026-12-02T09:00:00+07:00</sent>
   <status>{status}</status>
   <msgType>{msg_type}</msgType>
@@ -47,7 +48,7 @@ def cap(identifier: str = "KTTV-2026-1201", msg_type: str = "Alert", geocode: st
     <language>vi-VN</language><category>Met</category><event>Lũ quét</event>
     <urgency>Immediate</urgency><severity>{severity}</severity><certainty>Observed</certainty>
     <expires>{expires}</expires>
-    <headline>Cảnh báo lũ quét, sạt lở đất</headline>
+    <headline>{headline}</headline>
     <description>Mưa lớn trên 200 mm trong 24 giờ qua; nguy cơ lũ quét rất cao.</description>
     <instruction>Di chuyển ngay người và tài sản khỏi vùng trũng, ven suối.</instruction>
     <area><areaDesc>{area}</areaDesc>{code if geocode else ""}</area>
@@ -232,6 +233,45 @@ def test_a_cap_alert_becomes_an_emergency_waiting_for_approval_and_a_cancel_with
     (root / "far.xml").write_bytes(cap("F1", geocode="99999", area="Tỉnh khác"))
     far = run(province, "import-cap", str(root / "far.xml"))
     assert far.returncode == 1 and "matches no commune" in far.stderr
+    assert len(bulletins(province)) == 1
+
+
+def test_a_cancel_or_update_acts_only_on_its_own_senders_alerts(province, served):
+    """Issue 23, 2 and 6: a Cancel from any sender withdrew anybody's alert; an Update put a
+    second bulletin on air beside the first."""
+    root, _url = served
+    first_ref = "kttv@nchmf.gov.vn,KTTV-2026-1201,2026-12-02T09:00:00+07:00"
+    (root / "alert.xml").write_bytes(cap())
+    assert run(province, "import-cap", str(root / "alert.xml")).returncode == 0
+    publish_all(province)
+    (root / "cancel.xml").write_bytes(cap("X-1", "Cancel", references=first_ref,
+                                          sender="ke-gia@example.net"))  # fmt: skip
+    forged = run(province, "import-cap", str(root / "cancel.xml"))
+    assert forged.returncode == 1 and "another sender" in forged.stderr
+    assert bulletins(province)[0][0] == "published"
+    refused = province.sql("SELECT detail FROM province_auditentry WHERE action = 'refused'")
+    assert len(refused) == 1 and "ke-gia@example.net,X-1" in refused[0][0]
+    (root / "update.xml").write_bytes(cap("X-2", "Update", references=first_ref,
+                                          sender="ke-gia@example.net"))  # fmt: skip
+    assert run(province, "import-cap", str(root / "update.xml")).returncode == 1
+    assert len(bulletins(province)) == 1
+
+    # the sender's own Update: a new revision of the same bulletin, not a second bulletin
+    (root / "update.xml").write_bytes(cap("KTTV-2026-1203", "Update", references=first_ref,
+                                          headline="Lũ quét: mực nước tiếp tục lên"))  # fmt: skip
+    updated = run(province, "import-cap", str(root / "update.xml"))
+    assert updated.returncode == 0, updated.stderr
+    assert updated.stdout == "updated xa-02001: Lũ quét: mực nước tiếp tục lên\n"
+    ((state, _p, title, _c, _u, _o),) = bulletins(province)
+    assert (state, title) == ("submitted", "Lũ quét: mực nước tiếp tục lên")
+    assert province.sql("SELECT revision FROM province_bulletin") == [(2,)]
+    assert run(province, "import-cap", str(root / "update.xml")).stdout == ""
+    # a province that lists its senders refuses the others' alerts whole
+    with province.config.open("a", encoding="utf-8") as f:
+        f.write('\n[import]\ncap_senders = ["kttv@nchmf.gov.vn"]\n')
+    (root / "other.xml").write_bytes(cap("O-1", sender="ai-do@example.net"))
+    other = run(province, "import-cap", str(root / "other.xml"))
+    assert other.returncode == 1 and "not in cap_senders" in other.stderr
     assert len(bulletins(province)) == 1
 
 

@@ -21,7 +21,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_the_carried_vectors_are_the_teams():
     if not TEAM_VECTORS.is_dir():
         if os.environ.get("CI") == "true":
-            pytest.fail(f"CI runs with the team's folder beside the clone; {TEAM_VECTORS} is missing")
+            pytest.fail(f"CI has the team's folder beside the clone; {TEAM_VECTORS} is missing")
         pytest.skip("no ../shared beside this clone: the carried copy stands alone")
     ours, theirs = _files(VECTORS), _files(TEAM_VECTORS)
     assert sorted(ours) == sorted(theirs), "files added or missing in tests/data/vectors"

@@ -153,6 +153,108 @@ def user_add_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _account(name: str):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=name).first()
+    if user is None:
+        raise UsageError(f"no account {name!r}")
+    return user
+
+
+def _audited(user, action: str, detail: str) -> None:
+    from kiosk.province.server import audit
+
+    audit.record(None, action, detail=f"{user.username}: {detail}")
+
+
+def user_list_command(args: argparse.Namespace) -> int:
+    _setup(args)
+    from axes.models import AccessAttempt
+    from django.contrib.auth import get_user_model
+
+    from kiosk.province.server.setup import LOGIN_FAILURES
+
+    locked = {
+        (a.username, a.ip_address)
+        for a in AccessAttempt.objects.filter(failures_since_start__gte=LOGIN_FAILURES)
+    }
+    print("name\trole\tchannels\tactive\tlocked from")
+    for user in get_user_model().objects.select_related("profile").order_by("username"):
+        profile = getattr(user, "profile", None)
+        role = "admin" if user.is_superuser else (profile.role if profile else "-")
+        channels = " ".join(profile.channels) if profile and profile.channels else "*"
+        where = " ".join(sorted(ip or "?" for name, ip in locked if name == user.username))
+        print(f"{user.username}\t{role}\t{channels}\t{'yes' if user.is_active else 'no'}\t"
+              f"{where or '-'}")  # fmt: skip
+    return 0
+
+
+def user_unlock_command(args: argparse.Namespace) -> int:
+    """An admin lifts a lockout: the account's failed attempts from every address go."""
+    _setup(args)
+    from axes.utils import reset
+
+    user = _account(args.name)
+    gone = reset(username=user.username)
+    _audited(user, "unlocked", f"{gone} failed logins cleared")
+    print(f"account {user.username} unlocked ({gone} lockout records cleared)")
+    return 0
+
+
+def user_reset_password_command(args: argparse.Namespace) -> int:
+    _setup(args)
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    user = _account(args.name)
+    password = _password(user.username)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise UsageError("the password is refused: " + " ".join(exc.messages)) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    _audited(user, "password_reset", "password set by an administrator")
+    print(f"account {user.username}: new password set")
+    return 0
+
+
+def user_disable_command(args: argparse.Namespace) -> int:
+    _setup(args)
+    from kiosk.province.server.models import ApiToken
+
+    user = _account(args.name)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    tokens, _ = ApiToken.objects.filter(user=user).delete()
+    _audited(user, "disabled", f"{tokens} API tokens revoked")
+    print(f"account {user.username} disabled; {tokens} API tokens revoked")
+    return 0
+
+
+def rebuild_site_command(args: argparse.Namespace) -> int:
+    """The static site written again from the database (SPEC 7.4): each channel the site
+    lacks or holds behind the database (every one with --all), at a sequence above
+    anything issued, so boards take it."""
+    _setup(args)
+    from kiosk.province.server.publishing import PublishError, announce, rebuild_site
+
+    try:
+        outcome = rebuild_site(datetime.now().astimezone(), every=args.all)
+    except PublishError as exc:
+        print(f"error: nothing rebuilt: {exc}", file=sys.stderr)
+        return 1
+    for channel, sequence in outcome.sequences.items():
+        print(f"{channel}: sequence {sequence}")
+    for channel in outcome.failed:
+        print(f"error: {channel}: could not be written", file=sys.stderr)
+    if not outcome.sequences and not outcome.failed:
+        print("the site holds every channel as the database says; nothing to do")
+    announce(outcome.sequences)
+    return 1 if outcome.failed else 0
+
+
 def api_token_command(args: argparse.Namespace) -> int:
     _setup(args)
     from django.contrib.auth import get_user_model
@@ -244,6 +346,15 @@ def serve_command(args: argparse.Namespace) -> int:
     from django.db import connections
 
     from kiosk.province.server import housekeeping
+    from kiosk.province.server.publishing import PublishError, announce, rebuild_site
+
+    try:  # a site lost or restored from an older copy is written again before boards ask
+        rebuilt = rebuild_site(datetime.now().astimezone())
+        if rebuilt.sequences or rebuilt.failed:
+            log.warning("the site was behind the database: %s", rebuilt.detail())
+            announce(rebuilt.sequences)
+    except PublishError as exc:
+        log.error("the site could not be rebuilt: %s", exc)
     from kiosk.province.server.setup import CONFIG_ENV
 
     connections.close_all()

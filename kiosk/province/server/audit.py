@@ -21,6 +21,9 @@ ACTION_VI = {
     "imported": "Nhập tự động",
     "republished": "Ký lại kênh",
     "refused": "Từ chối cảnh báo CAP",
+    "unlocked": "Mở khóa đăng nhập",
+    "password_reset": "Đặt lại mật khẩu",
+    "disabled": "Khóa tài khoản",
 }
 
 

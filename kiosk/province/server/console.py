@@ -151,10 +151,7 @@ def _saved(request: HttpRequest, form: BulletinForm, old: Bulletin | None) -> Ht
                      snapshot(b))  # fmt: skip
     note = "Đã lưu bản nháp. Xem trước bên dưới, rồi gửi duyệt."
     if b.aired:
-        note = (
-            "Đã lưu bản sửa. Bảng tin vẫn phát bản đã duyệt cho tới khi bản sửa này "
-            "được duyệt."
-        )
+        note = "Đã lưu bản sửa. Bảng tin vẫn phát bản đã duyệt cho tới khi bản sửa này được duyệt."
     messages.success(request, note)
     return redirect("bulletin", pk=b.pk)
 

@@ -89,11 +89,13 @@ def configure(config: ProvinceConfig) -> None:
             "django.contrib.auth.backends.ModelBackend",
         ],
         # Login throttling (django-axes): after LOGIN_FAILURES wrong passwords for one
-        # account, or from one address, both wait LOGIN_COOLOFF. nginx's limit_req on
-        # /login/ slows a flood before it reaches Django.
+        # account from one address, that account waits LOGIN_COOLOFF there and only there
+        # (SPEC 7.4: nobody elsewhere can lock the approvers out during an emergency);
+        # `kiosk province user unlock` lifts it. nginx's limit_req on /login/ slows a flood,
+        # many accounts tried from one address included, before it reaches Django.
         AXES_FAILURE_LIMIT=LOGIN_FAILURES,
         AXES_COOLOFF_TIME=LOGIN_COOLOFF,
-        AXES_LOCKOUT_PARAMETERS=["username", "ip_address"],
+        AXES_LOCKOUT_PARAMETERS=[["username", "ip_address"]],
         AXES_RESET_ON_SUCCESS=True,
         AXES_CLIENT_IP_CALLABLE="kiosk.province.server.console.client_address",
         AXES_LOCKOUT_TEMPLATE="province/locked.html",

@@ -5,43 +5,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('province', '0003_console'),
+        ("province", "0003_console"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='board',
-            name='plays_rejected',
+            model_name="board",
+            name="plays_rejected",
             field=models.PositiveBigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='bulletin',
-            name='aired',
+            model_name="bulletin",
+            name="aired",
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='bulletin',
-            name='revision',
+            model_name="bulletin",
+            name="revision",
             field=models.PositiveIntegerField(default=1),
         ),
         migrations.AddField(
-            model_name='channel',
-            name='stale',
+            model_name="channel",
+            name="stale",
             field=models.BooleanField(default=False),
         ),
         migrations.CreateModel(
-            name='Imported',
+            name="Imported",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(max_length=8)),
-                ('ref', models.CharField(max_length=500)),
-                ('at', models.DateTimeField()),
-                ('bulletin', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to='province.bulletin')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("origin", models.CharField(max_length=8)),
+                ("ref", models.CharField(max_length=500)),
+                ("at", models.DateTimeField()),
+                (
+                    "bulletin",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="province.bulletin",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('origin', 'ref'), name='imported_once')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("origin", "ref"), name="imported_once")
+                ],
             },
         ),
     ]
