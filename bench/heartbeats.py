@@ -89,9 +89,11 @@ class Board:
     def __init__(self, device_id: str, token: str, n: int) -> None:
         self.device_id, self.token, self.n = device_id, token, n
         self.beat = 0
+        # a day ago: inside the window of plays the server stores (SPEC 7.4)
+        self.epoch = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
 
     def body(self) -> bytes:
-        start = datetime(2026, 12, 1, tzinfo=UTC) + timedelta(minutes=self.beat)
+        start = self.epoch + timedelta(minutes=self.beat)
         self.beat += 1
         plays = [
             {

@@ -14,7 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.core.model import CHANNEL_NAME, ITEM_ID
@@ -28,7 +28,11 @@ MAX_PROBLEMS = 64
 MAX_DONE = 32
 MAX_TITLE = 300
 MAX_SCREENSHOT = 200 * 1024  # SPEC 1.6: a JPEG of at most 200 KiB
-MAX_PLAY_SECONDS = 86400.0
+# SPEC 7.4: a play is stored only if it started at most PLAYS_AHEAD after the server's clock
+# and at most PLAYS_BEHIND before it, and lasted 0 to MAX_PLAY_SECONDS; others are counted
+MAX_PLAY_SECONDS = 3600.0
+PLAYS_AHEAD = timedelta(minutes=10)
+PLAYS_BEHIND = timedelta(days=35)
 STATUSES = ("ok", "degraded", "failing")
 _PROBLEM_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 _COMMAND_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
@@ -59,6 +63,7 @@ class Heartbeat:
     done: tuple[str, ...]
     screenshot: bytes | None  # a JPEG, when one was asked for and sent well-formed
     screenshot_refused: str | None = None  # why a screenshot that came was not kept
+    plays_malformed: int = 0  # play records that were not plays at all (skipped, counted)
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:
@@ -91,23 +96,40 @@ def _time(value: Any, where: str) -> datetime:
     return moment
 
 
-def _play(raw: Any, n: int) -> Play:
+def _play(raw: Any, n: int) -> Play | None:
+    """One play record, or None when it is not one: a bad record costs only itself, never
+    the heartbeat that carries it (nor the plays beside it)."""
     where = f"plays[{n}]"
-    p = _object(raw, where)
-    duration = p.get("duration_s")
-    if (
-        isinstance(duration, bool)
-        or not isinstance(duration, int | float)
-        or not math.isfinite(duration)
-        or not 0 <= duration <= MAX_PLAY_SECONDS
-    ):
-        raise HeartbeatInvalid(f"{where}.duration_s must be seconds from 0 to 86400")
-    return Play(
-        channel=_name(p.get("channel"), CHANNEL_NAME, f"{where}.channel"),
-        item=_name(p.get("item"), ITEM_ID, f"{where}.item"),
-        started_at=_time(p.get("started_at"), f"{where}.started_at"),
-        duration_s=float(duration),
-    )
+    try:
+        p = _object(raw, where)
+        duration = p.get("duration_s")
+        if (
+            isinstance(duration, bool)
+            or not isinstance(duration, int | float)
+            or not math.isfinite(duration)
+        ):
+            raise HeartbeatInvalid(f"{where}.duration_s must be a number of seconds")
+        return Play(
+            channel=_name(p.get("channel"), CHANNEL_NAME, f"{where}.channel"),
+            item=_name(p.get("item"), ITEM_ID, f"{where}.item"),
+            started_at=_time(p.get("started_at"), f"{where}.started_at"),
+            duration_s=float(duration),
+        )
+    except HeartbeatInvalid:
+        return None
+
+
+def storable(plays: tuple[Play, ...], now: datetime) -> tuple[list[Play], int]:
+    """The plays a server stores (SPEC 7.4), and how many it does not: a board whose clock
+    ran years ahead, or a play of a day, must not fill the tables nor escape the fold into
+    daily sums."""
+    kept = [
+        p
+        for p in plays
+        if now - PLAYS_BEHIND <= p.started_at <= now + PLAYS_AHEAD
+        and 0 <= p.duration_s <= MAX_PLAY_SECONDS
+    ]
+    return kept, len(plays) - len(kept)
 
 
 def _current_item(health: dict[str, Any]) -> tuple[str, str] | None:
@@ -191,6 +213,7 @@ def parse_heartbeat(body: bytes, device_id: str) -> Heartbeat:
         raise HeartbeatInvalid(f"health.status must be ok, degraded or failing: {shown(status)}")
     done = doc.get("done", [])
     screenshot, refused = _screenshot(doc.get("screenshot"))
+    plays = [_play(p, n) for n, p in enumerate(_list(doc.get("plays"), "plays", MAX_PLAYS))]
     return Heartbeat(
         device_id=device_id,
         sent_at=_time(doc.get("sent_at"), "sent_at"),
@@ -199,7 +222,8 @@ def parse_heartbeat(body: bytes, device_id: str) -> Heartbeat:
         current_item=_current_item(health),
         current_title=_current_title(health) if _current_item(health) else None,
         health=health,
-        plays=tuple(_play(p, n) for n, p in enumerate(_list(doc.get("plays"), "plays", MAX_PLAYS))),
+        plays=tuple(p for p in plays if p is not None),
+        plays_malformed=sum(p is None for p in plays),
         done=tuple(
             _name(d, _COMMAND_ID, f"done[{n}]") for n, d in enumerate(_list(done, "done", MAX_DONE))
         ),

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from kiosk.province.heartbeatdoc import Heartbeat
+from kiosk.province.heartbeatdoc import Heartbeat, storable
 from kiosk.province.server.models import STATUS_HISTORY, Board, Command, Screenshot, StatusChange
 
 _PLAY = "(%s, %s, %s, %s, %s)"
@@ -37,6 +37,8 @@ def store_heartbeat(device_id: str, hb: Heartbeat, now: datetime) -> list[dict[s
     ops = connection.ops
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     problems = " ".join(hb.problems)
+    plays, late = storable(hb.plays, now)
+    rejected = late + hb.plays_malformed
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT status, problems, online_noted, commands_pending FROM province_board "
@@ -47,14 +49,14 @@ def store_heartbeat(device_id: str, hb: Heartbeat, now: datetime) -> list[dict[s
         if row is None:
             return None
         status, old_problems, online_noted, pending = row
-        if hb.plays:
+        if plays:
             cursor.execute(
                 "INSERT INTO province_play (board_id, channel, item, started_at, duration_s) "
-                f"VALUES {', '.join([_PLAY] * len(hb.plays))} "
+                f"VALUES {', '.join([_PLAY] * len(plays))} "
                 "ON CONFLICT (board_id, channel, item, started_at) DO NOTHING",
                 [
                     value
-                    for p in hb.plays
+                    for p in plays
                     for value in (
                         device_id,
                         p.channel,
@@ -80,7 +82,8 @@ def store_heartbeat(device_id: str, hb: Heartbeat, now: datetime) -> list[dict[s
         cursor.execute(
             "UPDATE province_board SET last_heartbeat_at = %s, status = %s, problems = %s, "
             "health = %s, current_channel = %s, current_item = %s, current_title = %s, "
-            "online_noted = %s, commands_pending = %s WHERE device_id = %s",
+            "online_noted = %s, commands_pending = %s, plays_rejected = plays_rejected + %s "
+            "WHERE device_id = %s",
             [
                 ops.adapt_datetimefield_value(now),
                 hb.status,
@@ -91,6 +94,7 @@ def store_heartbeat(device_id: str, hb: Heartbeat, now: datetime) -> list[dict[s
                 hb.current_title or "",
                 True,
                 pending,
+                rejected,
                 device_id,
             ],
         )

@@ -10,7 +10,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from kiosk.province.server.fleetdata import STATES, board_state
-from kiosk.province.server.models import Board, Counter, Play
+from kiosk.province.server.models import Board, Play
+from kiosk.province.server.refusals import REFUSED
 
 
 class FleetCollector:
@@ -34,7 +35,14 @@ class FleetCollector:
             "1 for each problem code the board's last heartbeat reported",
             labels=["device_id", "unit_name", "district", "code"],
         )
-        fields = ("device_id", "unit_name", "district", "last_heartbeat_at", "status", "problems")
+        rejected = CounterMetricFamily(
+            "kiosk_province_plays_rejected",
+            "Plays a board sent that were not stored (too far ahead or behind the server's "
+            "clock, longer than an hour, or malformed: SPEC 7.4)",
+            labels=["device_id", "unit_name", "district"],
+        )
+        fields = ("device_id", "unit_name", "district", "last_heartbeat_at", "status",
+                  "problems", "plays_rejected")  # fmt: skip
         for b in Board.objects.filter(in_inventory=True).only(*fields):
             labels = [b.device_id, b.unit_name, b.district]
             state = board_state(b, self.now)
@@ -42,8 +50,11 @@ class FleetCollector:
             status.add_metric([*labels, state], 1)
             if b.last_heartbeat_at is not None:
                 age.add_metric(labels, (self.now - b.last_heartbeat_at).total_seconds())
-                for code in b.codes() if state != "offline" else ():
+                # one series per code, however often a board repeats one (valid exposition)
+                for code in sorted(set(b.codes())) if state != "offline" else ():
                     problems.add_metric([*labels, code], 1)
+            if b.plays_rejected:
+                rejected.add_metric(labels, b.plays_rejected)
         boards = GaugeMetricFamily(
             "kiosk_province_boards", "Boards of the inventory by state", labels=["status"]
         )
@@ -58,9 +69,9 @@ class FleetCollector:
             "Heartbeats refused (and screenshots dropped), by reason",
             labels=["reason"],
         )
-        for c in Counter.objects.all():
-            refused.add_metric([c.name], c.value)
-        yield from (boards, status, age, problems, plays, refused)
+        for reason, n in REFUSED.totals().items():
+            refused.add_metric([reason], n)
+        yield from (boards, status, age, problems, plays, refused, rejected)
 
 
 def exposition(now: datetime) -> tuple[bytes, str]:

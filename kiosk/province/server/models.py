@@ -1,6 +1,6 @@
 """What the province server keeps. Each table is bounded: a board's status history keeps its
 last STATUS_HISTORY changes, raw plays are folded into daily sums after plays_raw_days, and
-counters are a fixed set of names."""
+refused requests are counted in memory (refusals.py)."""
 
 from __future__ import annotations
 
@@ -137,13 +137,6 @@ class Command(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
-
-
-class Counter(models.Model):
-    """A named count (refused heartbeats by reason), for /metrics."""
-
-    name = models.CharField(max_length=64, primary_key=True)
-    value = models.BigIntegerField(default=0)
 
 
 class Profile(models.Model):

@@ -12,7 +12,7 @@ import secrets
 from django.db import connection
 from django.utils import timezone
 
-from kiosk.province.server.models import ApiToken, Counter
+from kiosk.province.server.models import ApiToken
 
 PREFIX_BOARD, PREFIX_API = "bt_", "bta_"
 MAX_HEADER = 200
@@ -65,11 +65,3 @@ def api_user(header: str | None):
         return None
     ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
     return found.user
-
-
-def count(name: str) -> None:
-    """One more of a named count (refused heartbeats by reason), shared by every worker."""
-    from django.db.models import F
-
-    if not Counter.objects.filter(name=name).update(value=F("value") + 1):
-        Counter.objects.get_or_create(name=name, defaults={"value": 1})

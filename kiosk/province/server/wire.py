@@ -17,7 +17,8 @@ from django.views.decorators.http import require_GET
 from kiosk.province.heartbeatdoc import MAX_BODY, HeartbeatInvalid, parse_heartbeat
 from kiosk.province.server import fleetdata, metrics
 from kiosk.province.server.ingest import store_heartbeat
-from kiosk.province.server.tokens import api_user, board_for, count
+from kiosk.province.server.refusals import REFUSED
+from kiosk.province.server.tokens import api_user, board_for
 
 API_ROLES = ("admin", "technician")
 
@@ -27,7 +28,7 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
 
 
 def _unauthorized() -> JsonResponse:
-    count("heartbeat_unauthorized")
+    REFUSED.count("heartbeat_unauthorized")
     return _error(401, "this board's token is needed", **{"WWW-Authenticate": "Bearer"})
 
 
@@ -42,15 +43,15 @@ def heartbeat(request: HttpRequest, device_id: str) -> HttpResponse:
     except RequestDataTooBig:  # Content-Length over DATA_UPLOAD_MAX_MEMORY_SIZE: not read
         body = None
     if body is None or len(body) > MAX_BODY:
-        count("heartbeat_too_large")
+        REFUSED.count("heartbeat_too_large")
         return _error(413, "a heartbeat is at most 1 MiB")
     try:
         hb = parse_heartbeat(body, device_id)
     except HeartbeatInvalid as exc:
-        count("heartbeat_invalid")
+        REFUSED.count("heartbeat_invalid")
         return _error(400, str(exc))
     if hb.screenshot_refused:
-        count("screenshot_refused")
+        REFUSED.count("screenshot_refused")
     commands = store_heartbeat(device_id, hb, timezone.now())
     if commands is None:  # left the inventory since the token was checked
         return _unauthorized()
