@@ -311,3 +311,97 @@ def test_hostile_or_oversized_xml_is_exit_2_and_creates_nothing(province, served
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert done.stderr.startswith("error: nothing imported:") and done.stdout == ""
     assert bulletins(province) == []
+
+
+class _Redirecting(SimpleHTTPRequestHandler):
+    """A web server that answers /go/<n> with a redirect to the n-th of server.targets, and
+    notes every path it is asked for."""
+
+    def do_GET(self) -> None:
+        self.server.asked.append(self.path)
+        if self.path.startswith("/go/"):
+            self.send_response(302)
+            self.send_header("Location", self.server.targets[int(self.path[4:])])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web(tmp_path):
+    """Two web servers on loopback: 127.0.0.1 (the configured one) and 127.0.0.2 (another
+    host of the server's own network)."""
+    servers = []
+    root = tmp_path / "web"
+    root.mkdir()
+    for host in ("127.0.0.1", "127.0.0.2"):
+        server = ThreadingHTTPServer((host, 0), partial(_Redirecting, directory=str(root)))
+        server.asked, server.targets = [], []
+        threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
+        servers.append(server)
+    yield root, servers
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_importers_follow_no_redirect_into_the_servers_own_network(province, web):
+    """Issue 23, 11: a feed's redirect led the server to fetch what only it can reach."""
+    root, (configured, other) = web
+    (root / "alert.xml").write_bytes(cap())
+    base = f"http://127.0.0.1:{configured.server_address[1]}"
+    configured.targets += [
+        "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service
+        f"http://127.0.0.2:{other.server_address[1]}/alert.xml",  # another internal host
+        "http://10.1.2.3/admin",  # a router
+        "/alert.xml",  # the configured host itself: followed
+    ]
+    for n, where in enumerate(("169.254.169.254", "127.0.0.2", "10.1.2.3")):
+        refused = run(province, "import-cap", f"{base}/go/{n}")
+        assert refused.returncode == 1, refused.stderr
+        assert "server's own network" in refused.stderr and where in refused.stderr
+    assert other.asked == [] and bulletins(province) == []  # nothing reached, nothing made
+    followed = run(province, "import-cap", f"{base}/go/3")
+    assert followed.returncode == 0, followed.stderr
+    assert len(bulletins(province)) == 1
+
+
+def test_outbound_fetches_check_every_address_before_and_after_connecting(web):
+    from kiosk.province.outbound import OutboundRefused, fetch, internal
+
+    for address in (
+        "127.0.0.1",
+        "10.0.0.5",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:10.0.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+    ):
+        assert internal(address), address  # fmt: skip
+    for address in ("8.8.8.8", "2001:4860:4860::8888", "203.162.4.191"):
+        assert not internal(address), address
+    root, (configured, other) = web
+    (root / "secret.txt").write_text("internal")
+    configured.targets += [
+        "http://feed.example/rss",
+        f"http://127.0.0.2:{other.server_address[1]}/secret.txt",
+    ]
+    start = f"http://127.0.0.1:{configured.server_address[1]}/go/"
+    # a redirect to a name that resolves into the server's network: refused before connecting
+    names = {"feed.example": ["10.0.0.5"], "127.0.0.1": ["127.0.0.1"]}
+    with pytest.raises(OutboundRefused, match=r"feed\.example/rss leads into"):
+        fetch(start + "0", 1000, 5, resolver=lambda host, port: names[host])
+    # a name that resolved to a public address, then connected inside (DNS rebinding):
+    # refused before the body is read
+    with pytest.raises(OutboundRefused, match=r"connected to 127\.0\.0\.2, inside"):
+        fetch(start + "1", 1000, 5, resolver=lambda host, port: ["8.8.8.8"])  # the resolver lies
+    assert other.asked == []  # refused once connected, before the request was sent

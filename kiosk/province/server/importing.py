@@ -7,7 +7,6 @@ checked by the board's own parser before it is saved, like the console's form.""
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,23 +44,22 @@ def read_source(where: str, limit: int = MAX_XML) -> bytes:
     """A file, or an http(s) URL, read at most limit+1 bytes and by a deadline; XmlRefused
     when larger than limit."""
     if urlsplit(where).scheme in ("http", "https"):
-        import requests
+        from requests import RequestException
 
-        from kiosk.core.httpbody import IDENTITY, BodyRefused, TooLarge, read_body
+        from kiosk.core.httpbody import BodyRefused, TooLarge
+        from kiosk.province.outbound import OutboundRefused, fetch
 
         try:
-            with requests.Session() as session, session.get(
-                where, headers=IDENTITY, timeout=(10, 20), stream=True, allow_redirects=True
-            ) as answer:  # fmt: skip
-                if answer.status_code != 200:
-                    raise ImportFailed(f"{where}: HTTP {answer.status_code}")
-                return read_body(answer, limit, time.monotonic() + FETCH_DEADLINE_S)
+            status, body = fetch(where, limit, FETCH_DEADLINE_S)
         except TooLarge as exc:  # oversized XML: exit 2, as the spec asks
             raise XmlRefused(f"{where}: {exc}") from None
-        except BodyRefused as exc:
+        except (BodyRefused, OutboundRefused) as exc:
             raise ImportFailed(f"{where}: {exc}") from None
-        except requests.RequestException as exc:
+        except RequestException as exc:
             raise ImportFailed(f"{where}: cannot be fetched ({type(exc).__name__})") from None
+        if status != 200:
+            raise ImportFailed(f"{where}: HTTP {status}")
+        return body
     try:
         with Path(where).open("rb") as f:
             data = f.read(limit + 1)
