@@ -238,3 +238,38 @@ def test_check_config_takes_a_broker_url_and_refuses_anything_else(tmp_path):
         assert (done.returncode == 0) == ok, (value, done.stderr)
         if not ok:
             assert "[source] push_url:" in done.stderr and "mqtt://host:port" in done.stderr
+
+
+def test_an_announcement_the_fetch_does_not_deliver_is_chased_once_a_minute(broker):
+    """Issue 23: a broker repeating a sequence the site does not have (or inventing higher
+    ones) made the board fetch at every message. Now: the first announcement is fetched at
+    once, then at most one fetch a channel per UNDELIVERED_GAP_S until one is delivered."""
+    from kiosk.board.push import UNDELIVERED_GAP_S
+
+    held = {"tinh-08": 5}
+    fetched: list[float] = []
+    push = Push(broker.url, "08-02263-01", ("tinh-08",), held.__getitem__,
+                lambda: fetched.append(time.monotonic()), spread_s=0)  # fmt: skip
+    push.start()
+    sender = mqtt.Client(CallbackAPIVersion.VERSION2)
+    sender.connect("127.0.0.1", broker.port)
+    sender.loop_start()
+    try:
+        wait_for(lambda: push.connected, 10, "the board's subscription")
+
+        def announce(n: int) -> None:
+            payload = json.dumps({"channel": "tinh-08", "sequence": n})
+            sender.publish("bangtin/channels/tinh-08", payload, qos=1).wait_for_publish(5)
+
+        for n in range(30):  # a lying broker, for 6 seconds: the same, then higher numbers
+            announce(999 if n < 15 else 1000 + n)
+            time.sleep(0.2)
+        assert len(fetched) == 1 and UNDELIVERED_GAP_S >= 60
+        # the site delivers what was announced: the next announcement is fetched at once
+        held["tinh-08"] = 1029
+        announce(1030)
+        wait_for(lambda: len(fetched) == 2, 5, "a fetch for a new announcement")
+    finally:
+        sender.loop_stop()
+        sender.disconnect()
+        push.stop()

@@ -24,6 +24,9 @@ TOPIC = "bangtin/channels/{channel}"
 MAX_PACKET = 4096  # a push message is a few dozen bytes
 SPREAD_S = 2.0  # SPEC 1.7: a random delay of at most 2 s before the fetch
 MIN_GAP_S = 1.0  # a broker that repeats itself causes at most one fetch a second
+# A channel whose announced sequence the fetch did not deliver (a broker lying, or ahead of
+# the site) is fetched again on push at most once in this long: polling goes on meanwhile
+UNDELIVERED_GAP_S = 60.0
 RECONNECT_MAX_S = 120
 KEEPALIVE_S = 60
 
@@ -75,6 +78,8 @@ class Push:
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._last_fetch = -float("inf")
+        # per subscribed channel: (the sequence last chased on push, when); a fixed set
+        self._chased: dict[str, tuple[int, float]] = {}
         self.connected = False
         self.client = _BoundedClient(
             CallbackAPIVersion.VERSION2,
@@ -121,10 +126,29 @@ class Push:
             n = sequence_of(message.payload, channel) if channel else None
             if channel is None or n is None or n <= self.held(channel):
                 return
+            if not self._worth_chasing(channel, n):
+                log.debug(
+                    "push: %s at %d again; its last announcement was not delivered", channel, n
+                )
+                return
             log.info("push: %s is at sequence %d; fetching", channel, n)
             self._fetch_soon()
         except Exception:  # a bug here must not end paho's thread
             log.exception("push: a message could not be handled")
+
+    def _worth_chasing(self, channel: str, n: int) -> bool:
+        """The first announcement, or one after the last was delivered, is fetched at once;
+        after an announcement the fetch did not deliver, at most one fetch a channel per
+        UNDELIVERED_GAP_S, so a broker repeating a sequence the site does not have (or
+        inventing ever higher ones) cannot keep the board fetching."""
+        now, held = time.monotonic(), self.held(channel)
+        with self._lock:
+            last = self._chased.get(channel)
+            undelivered = last is not None and held < last[0]
+            if undelivered and now - last[1] < UNDELIVERED_GAP_S:
+                return False
+            self._chased[channel] = (n, now)
+            return True
 
     def _fetch_soon(self) -> None:
         """One fetch after a random delay of at most spread_s, and not sooner than MIN_GAP_S
