@@ -73,8 +73,11 @@ def live_config(tmp_path: Path, province, *edits: tuple[str, str]) -> tuple[Path
 
 
 @contextlib.contextmanager
-def kiosk_running(tmp_path: Path, province, *edits: tuple[str, str]) -> Iterator[str]:
-    """`kiosk run --headless` against the province's source; yields its health address."""
+def kiosk_process(
+    tmp_path: Path, province, *edits: tuple[str, str]
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`kiosk run --headless` against the province's source: its health address, and the
+    process (to watch its memory)."""
     config, port = live_config(tmp_path, province, *edits)
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
     proc = subprocess.Popen(
@@ -85,11 +88,18 @@ def kiosk_running(tmp_path: Path, province, *edits: tuple[str, str]) -> Iterator
         env=env,
     )
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proc
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0 and "Traceback" not in err, err
+
+
+@contextlib.contextmanager
+def kiosk_running(tmp_path: Path, province, *edits: tuple[str, str]) -> Iterator[str]:
+    """`kiosk run --headless` against the province's source; yields its health address."""
+    with kiosk_process(tmp_path, province, *edits) as (url, _proc):
+        yield url
 
 
 @pytest.fixture

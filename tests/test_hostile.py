@@ -8,6 +8,7 @@ a real file, a real `kiosk` process) and asserts what a user would notice. The t
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.server
 import json
@@ -410,35 +411,91 @@ def test_a_small_heartbeat_reply_is_kept_for_its_commands(tmp_path):
 # -- 8. idle connections to the health server ------------------------------------------------
 
 
-def test_idle_connections_hold_no_thread_and_health_answers_while_they_are_open():
-    from kiosk.board.healthsrv import HealthServer
-    from kiosk.board.player import PlayerState
-    from tests.test_healthsrv import reporter_with
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
 
-    state = PlayerState(current=(CH, "a"), items_active=1, last_tick=100.0, frames=3)
-    server = HealthServer(("127.0.0.1", 0), reporter_with(state, 100.5), idle_s=2)
-    server.start()
-    port = server.server_address[1]
-    before = threading.active_count()
-    idle = []
+
+def _health_from(port: int, source: str) -> tuple[float, bytes]:
+    """Seconds for a whole /health answer to a client at `source`, and the answer."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=10,
+                                  source_address=(source, 0)) as probe:  # fmt: skip
+        probe.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := probe.recv(65536):
+            answer += chunk
+    return time.monotonic() - started, answer
+
+
+def test_a_thousand_idle_or_slow_connections_from_one_address_do_not_stop_health(
+    request, tmp_path, province
+):
+    """The threat model's promise, with the shipped settings (issue 23: it held only with
+    the idle timeout shortened to 2 s; 256 connections filled the server and /health waited
+    5 s or more): 1,000 idle or slow connections from one address, /health from another
+    answers within 1 s, and the kiosk's memory stays bounded."""
+    import resource
+
+    from kiosk.board.healthsrv import CLEANUP_S, IDLE_S, PER_ADDRESS
+    from tests.conftest import tell
+    from tests.test_healthsrv import kiosk_process, publish_both
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    publish_both(province)
+    with kiosk_process(tmp_path, province) as (url, proc):
+        port = int(url.rsplit(":", 1)[1])
+        wait_for(url, lambda status, doc: status == 200)
+        rss_before = _rss_kb(proc.pid)
+        flood: list[socket.socket] = []
+        try:
+            for n in range(1000):  # from 127.0.0.1: half idle, half sending a request slowly
+                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+                if n % 2:
+                    conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                flood.append(conn)
+            for conn in flood[1::2][:100]:
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"a")  # still trickling
+            times = []
+            for _ in range(5):
+                took, answer = _health_from(port, "127.0.0.2")
+                assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+                times.append(took)
+            rss_after = _rss_kb(proc.pid)
+            held = sum(1 for conn in flood if _still_open(conn))
+        finally:
+            for conn in flood:
+                conn.close()
+        tell(request, f"health flood: /health in {max(times) * 1000:.0f} ms at most with 1,000 "
+             f"connections from one address ({held} kept open by the board); RSS "
+             f"{rss_before / 1024:.0f} -> {rss_after / 1024:.0f} MB")  # fmt: skip
+        assert max(times) < 1.0, times
+        assert held <= PER_ADDRESS
+        assert rss_after - rss_before < 20 * 1024, (rss_before, rss_after)
+        # an idle connection is hung up on after IDLE_S, as shipped
+        idle = socket.create_connection(("127.0.0.1", port), timeout=IDLE_S + CLEANUP_S + 10)
+        started = time.monotonic()
+        assert idle.recv(1) == b""
+        assert IDLE_S - 1 <= time.monotonic() - started <= IDLE_S + CLEANUP_S + 5
+        idle.close()
+
+
+def _still_open(conn: socket.socket) -> bool:
+    """The board has not hung up on this connection (a hung-up one reads as closed)."""
+    conn.setblocking(False)
     try:
-        for _ in range(300):
-            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
-        time.sleep(0.5)
-        assert threading.active_count() <= before + 2, threading.active_count()
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as probe:
-            probe.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            answer = b""
-            while chunk := probe.recv(65536):
-                answer += chunk
-        assert answer.startswith(b"HTTP/1.1 200") and b'"status": "ok"' in answer
-        time.sleep(3.5)  # past idle_s and a clean-up: the server hung up on the idle ones
-        idle[0].settimeout(2)
-        assert idle[0].recv(1) == b""
+        return conn.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
     finally:
-        for s in idle:
-            s.close()
-        server.stop()
+        conn.setblocking(True)
 
 
 # -- 10 and 11. other boards' /health, and the cells a technician opens ----------------------

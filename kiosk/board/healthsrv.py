@@ -28,8 +28,11 @@ log = logging.getLogger(__name__)
 
 WORKERS = 4  # threads answering requests; connections themselves hold none
 MAX_CONNECTIONS = 256  # open at once; more wait in the listen backlog
+PER_ADDRESS = 32  # open at once from one address (a browser opens 6): more are hung up on
 IDLE_S = 15  # an idle connection is closed after this
 CLEANUP_S = 5
+MAX_HEADERS = 16 * 1024  # a request's line and headers; these pages take no body
+MAX_BODY = 1024
 TEXT = "text/plain; charset=utf-8"
 NO_STORE = ("Cache-Control", "no-store")
 
@@ -155,10 +158,33 @@ class HealthApp:
         return HTTPStatus.NOT_FOUND, b"not found\n", TEXT
 
 
+def _admit_per_address(server: Any, limit: int) -> None:
+    """waitress makes a channel for every connection it accepts, up to connection_limit for
+    all addresses together: a thousand idle connections from one address would fill it and
+    /health would wait for them to time out. Here a connection from an address that already
+    has `limit` open is closed as soon as it is accepted, so one address cannot crowd out a
+    technician or the monitoring."""
+    make = server.channel_class
+
+    def admit(srv: Any, conn: Any, addr: Any, adj: Any, map: dict[int, Any]) -> Any:
+        peer = addr[0] if isinstance(addr, tuple) else addr
+        open_now = sum(
+            1 for ch in map.values() if isinstance(ch, make) and ch.addr and ch.addr[0] == peer
+        )
+        if open_now >= limit:
+            conn.close()
+            return None
+        return make(srv, conn, addr, adj, map=map)
+
+    server.channel_class = admit
+
+
 class HealthServer:
     """The pages on `health.listen`, served by waitress: one thread watches every socket and
-    a few workers answer requests, so idle or slow connections (300 of them, once) hold no
-    thread, idle ones are closed after IDLE_S, and at most MAX_CONNECTIONS are open."""
+    a few workers answer requests, so idle or slow connections hold no thread, idle ones are
+    closed after IDLE_S, at most MAX_CONNECTIONS are open and PER_ADDRESS from one address,
+    each with at most MAX_HEADERS of request: a thousand connections from one address cost
+    the board little memory and do not keep /health from answering another."""
 
     def __init__(
         self,
@@ -178,9 +204,12 @@ class HealthServer:
             connection_limit=MAX_CONNECTIONS,
             channel_timeout=idle_s,
             cleanup_interval=min(CLEANUP_S, idle_s),
+            max_request_header_size=MAX_HEADERS,
+            max_request_body_size=MAX_BODY,
             ident="kiosk",
             expose_tracebacks=False,
         )
+        _admit_per_address(self._server, PER_ADDRESS)
         self.server_address = (self._server.effective_host, self._server.effective_port)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="health", daemon=True)
