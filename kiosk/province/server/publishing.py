@@ -230,8 +230,10 @@ def channels_to_refresh(now: datetime, expires_days: int) -> list[str]:
 
 
 def channels_behind(site: Path) -> list[str]:
-    """Channels the site does not hold as the database says: missing, unreadable, or at a
-    sequence other than the last issued (an older site restored, a failed publication)."""
+    """Channels the site holds behind the database: missing, unreadable, below the last
+    sequence issued (an older copy restored), or left stale by a failed publication. A
+    site ahead of the database (`kiosk publish` run by hand into it) is left alone: the
+    next publication goes past it."""
     behind = []
     for name, sequence, stale in Channel.objects.filter(sequence__gt=0).values_list(
         "name", "sequence", "stale"
@@ -240,7 +242,7 @@ def channels_behind(site: Path) -> list[str]:
             held = read_sequence(site, name)
         except ValueError:
             held = -1
-        if stale or held != sequence:
+        if stale or held < sequence:
             behind.append(name)
     return behind
 
