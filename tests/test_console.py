@@ -689,3 +689,30 @@ def test_a_deleted_import_stays_deleted(console, tmp_path):
         "Lịch tiếp công dân tháng 12",
         "Tiêm chủng mở rộng",
     ]
+
+
+def test_an_admin_resets_a_password_and_disables_an_account(console, capsys, monkeypatch):
+    from django.test import Client
+
+    from kiosk.province.server.models import ApiToken, AuditEntry
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("mot-mat-khau-moi-99\n"))
+    assert province_cli(console, "user", "reset-password", "tac-gia") == 0
+    c = Client()
+    assert c.post("/login/", {"username": "tac-gia", "password": PASSWORD}).status_code == 200
+    new = {"username": "tac-gia", "password": "mot-mat-khau-moi-99"}
+    assert c.post("/login/", new).status_code == 302
+    monkeypatch.setattr("sys.stdin", io.StringIO("12345\n"))
+    assert province_cli(console, "user", "reset-password", "tac-gia") == 2  # Django's rules
+    assert "refused" in capsys.readouterr().err
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    user = get_user_model().objects.get(username="tac-gia")
+    ApiToken.objects.create(user=user, token_hash="0" * 64, created_at=timezone.now())
+    assert province_cli(console, "user", "disable", "tac-gia") == 0
+    assert Client().post("/login/", new).status_code == 200  # nobody logs in with it
+    assert not ApiToken.objects.filter(user=user).exists()
+    assert {e.action for e in AuditEntry.objects.all()} >= {"password_reset", "disabled"}
+    assert "mot-mat-khau" not in str(list(AuditEntry.objects.values_list("detail", flat=True)))

@@ -116,10 +116,22 @@ def _password(name: str) -> str:
     return first
 
 
+def _new_password(user) -> None:
+    """A password asked for (or read from stdin), checked by Django's rules, and set."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    password = _password(user.username)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise UsageError("the password is refused: " + " ".join(exc.messages)) from None
+    user.set_password(password)
+
+
 def user_add_command(args: argparse.Namespace) -> int:
     _setup(args)
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
     from django.db import transaction
 
@@ -139,12 +151,7 @@ def user_add_command(args: argparse.Namespace) -> int:
         users.username_validator(args.name)
     except ValidationError as exc:
         raise UsageError(f"{args.name!r}: {' '.join(exc.messages)}") from None
-    password = _password(args.name)
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise UsageError("the password is refused: " + " ".join(exc.messages)) from None
-    user.set_password(password)
+    _new_password(user)
     user.is_superuser = user.is_staff = args.role == "admin"
     with transaction.atomic():
         user.save()
@@ -204,16 +211,8 @@ def user_unlock_command(args: argparse.Namespace) -> int:
 
 def user_reset_password_command(args: argparse.Namespace) -> int:
     _setup(args)
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-
     user = _account(args.name)
-    password = _password(user.username)
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise UsageError("the password is refused: " + " ".join(exc.messages)) from None
-    user.set_password(password)
+    _new_password(user)
     user.save(update_fields=["password"])
     _audited(user, "password_reset", "password set by an administrator")
     print(f"account {user.username}: new password set")

@@ -100,9 +100,16 @@ def publish_playlist(
     expires_days: float,
     sequence: int | None = None,
 ) -> Published:
-    """Write one channel, numbered one past the site's unless `sequence` is given."""
+    """Write one channel, numbered one past the site's unless `sequence` is given, and make
+    it visible."""
     number = sequence_to_publish(site, playlist.channel, sequence)
-    return write_channel(playlist, key, site, now, expires_days, number)
+    staged = stage_channel(playlist, key, site, now, expires_days, number)
+    try:
+        staged.promote()
+    except BaseException:
+        staged.discard()
+        raise
+    return staged.published
 
 
 @dataclass(frozen=True)
@@ -156,24 +163,6 @@ def stage_channel(
         playlist.channel, sequence, len(playlist.items), new, len(playlist.assets.files), expires
     )
     return StagedChannel(done, manifest, temp)
-
-
-def write_channel(
-    playlist: Playlist,
-    key: Ed25519PrivateKey,
-    site: Path,
-    now: datetime,
-    expires_days: float,
-    sequence: int,
-) -> Published:
-    """Write one channel with a sequence already checked, and make it visible."""
-    staged = stage_channel(playlist, key, site, now, expires_days, sequence)
-    try:
-        staged.promote()
-    except BaseException:
-        staged.discard()
-        raise
-    return staged.published
 
 
 def load_playlists(paths: list[Path]) -> list[Playlist]:
