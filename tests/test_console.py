@@ -243,7 +243,8 @@ def test_an_approver_publishes_only_the_revision_they_saw(console):
     assert "Nội dung" in page and "Tiêu đề" not in page.split('id="changes"')[1]
     assert state(pk) == "submitted"
     assert f"bt-{pk}" not in on_air_ids(console)
-    assert approver.post(f"/bulletins/{pk}/publish", {}).status_code == 409  # no revision
+    for forged in ({}, {"revision": "9" * 5000}, {"revision": "-1"}, {"revision": "２"}):
+        assert approver.post(f"/bulletins/{pk}/publish", forged).status_code == 409
     # having looked again, the approver publishes what they saw
     assert approver.post(f"/bulletins/{pk}/publish", seen(pk)).status_code == 302
     doc = manifest(console["root"], TAN_TRAO, console["key"])

@@ -287,7 +287,7 @@ def bulletin_publish(request: HttpRequest, pk: int) -> HttpResponse:
 
     def change(b: Bulletin, now):
         if seen != str(b.revision):  # approve only what was seen
-            raise Conflict(b, int(seen) if seen.isdigit() else None)
+            raise Conflict(b, int(seen) if seen.isdigit() and len(seen) < 10 else None)
         channels = sorted(set(b.aired_channels) | set(b.channels))  # moved: off the old too
         b.state, b.published_at, b.published_by, b.note = "published", now, request.user, ""
         b.aired = aired(b)

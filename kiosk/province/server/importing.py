@@ -113,8 +113,9 @@ def _communes() -> tuple[dict[str, str], set[str]]:
 
 def _refuse(alert: Alert, why: str) -> ImportFailed:
     """A message a province must not act on: logged, in the audit log, exit 1."""
-    log.warning("CAP %s refused: %s", printable(alert.key), why)
-    audit.record(None, "refused", detail=f"CAP {alert.msg_type} {alert.key}: {why}")
+    what = f"CAP {printable(alert.msg_type)[:20]} {printable(alert.key)}"
+    log.warning("%s refused: %s", what, why)
+    audit.record(None, "refused", detail=f"{what}: {why}")
     return ImportFailed(f"{alert.key}: {why}")
 
 
@@ -122,10 +123,8 @@ def _referenced(alert: Alert) -> list[Bulletin]:
     """The bulletins of the alerts a Cancel or Update references, locked (its own sender's:
     import_alert refused any other first)."""
     found = Imported.objects.filter(origin="cap", ref__in=alert.references)
-    return [
-        b for b in Bulletin.objects.select_for_update().filter(
-            pk__in=found.exclude(bulletin=None).values("bulletin"))
-    ]  # fmt: skip
+    kept = found.exclude(bulletin=None).values("bulletin")
+    return list(Bulletin.objects.select_for_update().filter(pk__in=kept))
 
 
 def import_alert(alert: Alert, now: datetime) -> Done:
