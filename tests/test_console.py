@@ -717,3 +717,31 @@ def test_an_admin_resets_a_password_and_disables_an_account(console, capsys, mon
     assert not ApiToken.objects.filter(user=user).exists()
     assert {e.action for e in AuditEntry.objects.all()} >= {"password_reset", "disabled"}
     assert "mot-mat-khau" not in str(list(AuditEntry.objects.values_list("detail", flat=True)))
+
+
+def test_an_image_lost_from_the_uploads_comes_back_from_the_site_or_is_left_out(console):
+    """A replaced disk may lose uploads_dir or the site: the same bytes sit in both under one
+    hash, so either brings the image back; with both gone, the channel's other bulletins
+    (an emergency among them) still go out."""
+    from kiosk.province.server.models import Bulletin
+    from kiosk.province.server.uploads import uploads_dir
+
+    author, admin = client("tac-gia"), client("duyet-xa")
+    photo = write(
+        author, kind="image", caption="Lễ hội", image=_upload(png_bytes((320, 200)), "a.png")
+    )
+    author.post(f"/bulletins/{photo}/submit")
+    assert admin.post(f"/bulletins/{photo}/publish", seen(photo)).status_code == 302
+    sha = Bulletin.objects.get(pk=photo).image_sha256
+    (uploads_dir() / sha).unlink()
+    first = write(admin, priority="emergency", title="Lũ quét")
+    assert admin.post(f"/bulletins/{first}/publish", seen(first)).status_code == 302
+    assert (uploads_dir() / sha).exists()  # brought back from the site's assets
+    assert {f"bt-{photo}", f"bt-{first}"} <= set(on_air_ids(console))
+
+    (uploads_dir() / sha).unlink()
+    (console["root"] / "site" / "assets" / sha).unlink()
+    second = write(admin, priority="emergency", title="Sạt lở")
+    assert admin.post(f"/bulletins/{second}/publish", seen(second)).status_code == 302
+    ids = on_air_ids(console)
+    assert f"bt-{second}" in ids and f"bt-{first}" in ids and f"bt-{photo}" not in ids

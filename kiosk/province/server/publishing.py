@@ -21,7 +21,6 @@ nowhere else: not in a page, a log, the audit log or the database."""
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ from django.db import transaction
 
 from kiosk.cli import UsageError
 from kiosk.core.authoring import Playlist, parse_playlist
+from kiosk.core.fsutil import atomic_write
 from kiosk.core.model import MAX_ITEMS
 from kiosk.core.signing import load_private_key
 from kiosk.core.timeutil import parse_rfc3339
@@ -88,10 +88,11 @@ def _image_at_hand(sha: str) -> bool:
     if upload.exists():
         return True
     asset = Path(settings.KIOSK_PROVINCE.site_dir) / "assets" / sha
-    if not asset.exists():
+    try:
+        atomic_write(upload, asset.read_bytes(), mode=0o640)
+    except OSError as exc:
+        log.error("publishing: image %s is in neither the uploads nor the site: %s", sha, exc)
         return False
-    upload.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(asset, upload)
     return True
 
 
