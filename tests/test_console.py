@@ -745,3 +745,23 @@ def test_an_image_lost_from_the_uploads_comes_back_from_the_site_or_is_left_out(
     assert admin.post(f"/bulletins/{second}/publish", seen(second)).status_code == 302
     ids = on_air_ids(console)
     assert f"bt-{second}" in ids and f"bt-{first}" in ids and f"bt-{photo}" not in ids
+
+
+def test_text_pasted_into_the_console_is_stored_as_kiosk_publish_signs_it(console):
+    """Issue 24, 4: the same bulletin became different signed bytes by its path."""
+    from kiosk.core.authoring import parse_playlist
+    from kiosk.province.server.models import Bulletin
+    from tests.test_pasted_text import PASTED_TEXT
+
+    title, body = PASTED_TEXT.split("\r\n", 1)
+    pk = write(client("tac-gia"), title=title, body=body)
+    stored = Bulletin.objects.get(pk=pk)
+    playlist = parse_playlist(
+        {"channel": TAN_TRAO, "items": [{"id": "x", "type": "text", "title": title, "body": body}]},
+        console["root"] / "p.toml",
+    )
+    (wire,) = playlist.wire
+    assert (
+        (stored.title, stored.body) == (wire["title"], wire["body"]) == ("THÔNG BÁO", wire["body"])
+    )
+    assert "\u200b" not in stored.body and "\r" not in stored.body

@@ -15,6 +15,7 @@ from typing import Any
 
 from kiosk.core import tomlsafe
 from kiosk.core.model import CHANNEL_NAME, Item, ItemError, item_ref, parse_item
+from kiosk.core.textrules import clean_text
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -54,9 +55,17 @@ class Playlist:
     wire: tuple[Mapping[str, Any], ...] = ()  # the good items as a manifest carries them
 
 
+TEXT_FIELDS = ("title", "body", "caption", "text")
+
+
 def wire_item(raw: object, index: int, base: Path, assets: FileAssets) -> object:
-    """An authored item as a manifest carries it: an image's `file` (relative to base)
-    is hashed into its `asset`, and the file is noted in assets."""
+    """An authored item as a manifest carries it: its text as the board will show it
+    (textrules.clean_text: the same signed bytes whether typed, pasted or decomposed), and
+    an image's `file` (relative to base) hashed into its `asset`, the file noted in
+    assets."""
+    if isinstance(raw, Mapping):
+        raw = {k: clean_text(v).strip() if k in TEXT_FIELDS and isinstance(v, str) else v
+               for k, v in raw.items()}  # fmt: skip
     if isinstance(raw, Mapping) and raw.get("type") == "image" and "asset" not in raw:
         ref = item_ref(raw, index)
         name = raw.get("file")

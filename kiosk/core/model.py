@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from kiosk.core.textrules import shown, text_problem
+from kiosk.core.textrules import clean_text, shown, text_problem
 from kiosk.core.timeutil import HourWindow, WeekMask, parse_rfc3339, parse_window, week_mask
 
 Priority = Literal["normal", "priority", "emergency"]
@@ -160,14 +160,14 @@ class _Fields:
             raise self.fail(name, "is required")
         if not isinstance(value, str):
             raise self.fail(name, f"must be a string, got {type(value).__name__}")
-        value = value.replace("\r\n", "\n")
         # looked at before any work on a hostile length; decomposed Vietnamese (a letter and
         # two marks) is up to three code points for each character it will have in NFC
         if len(value) > 4 * max_len:
             raise self.fail(name, f"has {len(value)} characters; at most {max_len} are allowed")
+        value = clean_text(value)
         if problem := text_problem(value, multiline):
             raise self.fail(name, problem)
-        value = nfc(value).strip()
+        value = value.strip()
         if len(value) > max_len:
             raise self.fail(name, f"has {len(value)} characters; at most {max_len} are allowed")
         return value

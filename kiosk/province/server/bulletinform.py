@@ -9,8 +9,8 @@ from typing import Any
 
 from django import forms
 
-from kiosk.core.model import MAX_WINDOWS, ItemError, nfc, parse_item
-from kiosk.core.textrules import text_problem
+from kiosk.core.model import MAX_WINDOWS, ItemError, parse_item
+from kiosk.core.textrules import clean_text, text_problem
 from kiosk.core.timeutil import parse_window
 from kiosk.province.rights import Officer
 from kiosk.province.server.bulletins import KIND_VI, PRIORITY_VI, WEEKDAY_VI
@@ -117,7 +117,7 @@ class BulletinForm(forms.Form):
 
     def _text(self, name: str, most: int, lines: bool) -> str:
         value = self.cleaned_data.get(name) or ""
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        value = clean_text(value)
         if problem := text_problem(value, multiline=lines):
             position = problem.split("position ")[-1].split(";")[0]
             self.add_error(
@@ -126,7 +126,7 @@ class BulletinForm(forms.Form):
                 "hiện; hãy xóa nó (thường do sao chép từ tệp khác).",
             )
             return ""
-        value = nfc(value).strip()
+        value = value.strip()
         if len(value) > most:
             self.add_error(name, f"Dài {len(value)} ký tự; tối đa {most} ký tự.")
         return value

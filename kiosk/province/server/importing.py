@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 
-from kiosk.core.model import ItemError, nfc, parse_item
-from kiosk.core.textrules import printable
+from kiosk.core.model import ItemError, parse_item
+from kiosk.core.textrules import clean_text, printable
 from kiosk.province.cap import Alert, match_area, parse_cap
 from kiosk.province.feeds import parse_feed
 from kiosk.province.server import audit
@@ -73,8 +73,8 @@ def read_source(where: str, limit: int = MAX_XML) -> bytes:
 def fitted(text: str, most: int) -> str:
     """Hostile text made showable: control characters become spaces (newlines kept), NFC,
     at most `most` characters (cut at a word, with an ellipsis)."""
-    text = "".join(c if c == "\n" or printable(c, 2) == c else " " for c in text)
-    text = nfc(text).strip()
+    text = clean_text(text)
+    text = "".join(c if c == "\n" or printable(c, 2) == c else " " for c in text).strip()
     if len(text) <= most:
         return text
     cut = text[: most - 1].rsplit(" ", 1)[0]
