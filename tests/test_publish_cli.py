@@ -190,3 +190,35 @@ def test_sync_once_on_a_full_disk_names_disk_low_and_keeps_the_text(tmp_path, se
     assert "disk_low:" in done.stdout and "less than 256 MiB free" in done.stdout
     assert "tinh-08.json" in done.stdout and "xa-02263.json" in done.stdout
     assert "\n0\n" in done.stdout  # no image stored
+
+
+def test_a_photo_cut_off_in_the_copy_is_refused_before_signing_and_render_says_so(tmp_path):
+    """Issue 24, 3 and 9: a truncated JPEG passed the magic-byte check, was signed, then
+    refused by every board; kiosk render crashed (IndexError) or said it wrote a file."""
+    import io
+
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.radial_gradient("L").resize((1200, 1600)).convert("RGB").save(photo, "JPEG", quality=92)
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "le-hoi.jpg").write_bytes(photo.getvalue()[: len(photo.getvalue()) * 6 // 10])
+    playlist = tmp_path / "xa-02263.toml"
+    playlist.write_text(
+        'channel = "xa-02263"\n[[items]]\nid = "anh"\ntype = "image"\nfile = "images/le-hoi.jpg"\n',
+        "utf-8",
+    )
+    keygen(tmp_path / "k")
+    site = tmp_path / "site"
+    done = kiosk("publish", str(playlist), "--key", str(tmp_path / "k"), "--out", str(site))
+    assert done.returncode == 2 and "le-hoi.jpg" in done.stderr, done.stderr
+    assert "cannot be decoded" in done.stderr and "Traceback" not in done.stderr
+    assert not (site / "channels").exists()  # nothing signed, nothing written
+
+    for out in ("sheet.png", "slides"):
+        rendered = kiosk("render", str(playlist), "--out", str(tmp_path / out))
+        assert rendered.returncode == 2 and "Traceback" not in rendered.stderr, rendered.stderr
+        assert "anh" in rendered.stderr and "nothing written" in rendered.stderr
+        assert "wrote" not in rendered.stdout
+        assert not (tmp_path / out).exists() or not any((tmp_path / out).iterdir())

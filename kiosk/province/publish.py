@@ -165,6 +165,21 @@ def stage_channel(
     return StagedChannel(done, manifest, temp)
 
 
+def undecodable(playlist: Playlist) -> list[str]:
+    """The playlist's images that boards would refuse although their first bytes say JPEG,
+    PNG or WebP (a photo cut off in the copy, a file that only looks like an image): each
+    is decoded as a board decodes it, before anything is signed."""
+    from kiosk.render.images import ImageError, decode
+
+    problems = []
+    for path in sorted(set(playlist.assets.files.values())):
+        try:
+            decode(path, (64, 64), "contain")
+        except ImageError as exc:
+            problems.append(f"{path}: {exc}; boards would refuse it")
+    return problems
+
+
 def load_playlists(paths: list[Path]) -> list[Playlist]:
     """Every playlist, or UsageError listing every problem: nothing is published from a
     folder with a mistake in it."""
@@ -178,6 +193,7 @@ def load_playlists(paths: list[Path]) -> list[Playlist]:
             problems.append(str(exc))
             continue
         problems.extend(playlist.errors)
+        problems.extend(undecodable(playlist))
         if playlist.channel in seen:
             problems.append(
                 f"{path}: channel {playlist.channel} is also in {seen[playlist.channel]}"

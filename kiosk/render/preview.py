@@ -149,6 +149,11 @@ def render_command(args: argparse.Namespace) -> int:
     previewer = Previewer(config, size, rotation, assets)
     shots, shot_problems = previewer.item_shots(items, at)
     problems += shot_problems
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    if not shots:
+        print("nothing written: no item could be drawn", file=sys.stderr)
+        return 2
     out = Path(args.out)
     if out.suffix.lower() == ".png":
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -162,8 +167,6 @@ def render_command(args: argparse.Namespace) -> int:
         for shot in shots:
             written.append(out / f"{shot.name}.png")
             pygame.image.save(shot.image, str(written[-1]))
-    for problem in problems:
-        print(f"problem: {problem}", file=sys.stderr)
     print(
         f"wrote {len(written)} file(s): {', '.join(str(p) for p in written[:5])}"
         + (" …" if len(written) > 5 else "")
