@@ -9,15 +9,17 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from bench.provinceserver import ProvinceServer, inventory_row
 from kiosk.province.cap import match_area, parse_cap
-from kiosk.province.feeds import html_text, parse_feed
+from kiosk.province.feeds import parse_feed
+from kiosk.province.htmltext import html_text
 from kiosk.province.xmlsafe import XmlRefused
 
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
@@ -142,9 +144,11 @@ def test_hostile_feeds_are_refused_with_a_message(data, why):
 
 
 def test_hostile_alerts_are_refused_with_a_message():
-    for data in (BILLION_LAUGHS, RSS, cap().replace(b"cap:1.2", b"cap:1.1")):
+    for data in (BILLION_LAUGHS, RSS, cap().replace(b"cap:1.2", b"cap:1.0")):
         with pytest.raises(XmlRefused):
             parse_cap(data)
+    with pytest.raises(XmlRefused, match=r"a CAP 1\.0 alert: only CAP 1\.2 and 1\.1 are read"):
+        parse_cap(cap().replace(b"cap:1.2", b"cap:1.0"))
 
 
 # -- the commands, against a real database and a real HTTP server on loopback -------------
@@ -405,3 +409,74 @@ def test_outbound_fetches_check_every_address_before_and_after_connecting(web):
     with pytest.raises(OutboundRefused, match=r"connected to 127\.0\.0\.2, inside"):
         fetch(start + "1", 1000, 5, resolver=lambda host, port: ["8.8.8.8"])  # the resolver lies
     assert other.asked == []  # refused once connected, before the request was sent
+
+
+# -- what agencies really send (tests/data/cap/, made the way each publisher writes) -------
+CAP_DATA = Path(__file__).parent / "data" / "cap"
+
+
+def test_agencies_alerts_are_read_as_their_publishers_meant():
+    """Issue 24, 5, 6 and 8: CAP 1.1 was refused as "not a CAP 1.2 alert"; HTML in a CAP
+    description reached the screen as markup; a CAP alert inside an Atom entry became a
+    bulletin of every element's text, signature digests included."""
+    nws = parse_cap((CAP_DATA / "nws-cap11-flood-warning.xml").read_bytes())
+    assert nws.headline.startswith("Flood Warning issued April 14") and nws.severity == "Moderate"
+    assert nws.areas[0].geocodes == ("099001", "XXC001") and nws.expires is not None
+    fire = parse_cap((CAP_DATA / "bushfire-html-description.xml").read_bytes())
+    assert "<" not in fire.description and ">" not in fire.description
+    assert fire.description.split("\n\n")[:2] == [
+        "Nguy cơ cháy rừng cấp V (cực kỳ nguy hiểm)",
+        "Đám cháy đang lan về phía thôn Cây Đa.",
+    ]
+    assert "Không vào rừng." in fire.description and "<br" not in fire.instruction
+    plain_text = parse_cap(cap()).description
+    assert plain_text == "Mưa lớn trên 200 mm trong 24 giờ qua; nguy cơ lũ quét rất cao."
+    signed, other = parse_feed((CAP_DATA / "signed-cap-atom-feed.xml").read_bytes())
+    assert signed.alert is not None and signed.alert.headline == "Cảnh báo mưa lớn diện rộng"
+    assert "=" not in signed.text and "q0e8nd" not in signed.text
+    assert other.alert is None and other.text == "Ngày mai trời nhiều mây."
+
+
+def test_agencies_alerts_through_the_commands(province, served):
+    root, url = served
+    for name in (
+        "bushfire-html-description.xml",
+        "signed-cap-atom-feed.xml",
+        "nws-cap11-flood-warning.xml",
+        "no-expires-old.xml",
+    ):
+        (root / name).write_bytes((CAP_DATA / name).read_bytes())  # fmt: skip
+    fire = run(province, "import-cap", f"{url}/bushfire-html-description.xml")
+    assert fire.returncode == 0 and fire.stdout == "xa-02001: Cảnh báo cháy rừng cấp V\n"
+    feed = run(province, "import-feed", f"{url}/signed-cap-atom-feed.xml", "--channel", "xa-02001")
+    assert feed.returncode == 0, feed.stderr
+    assert feed.stdout.splitlines() == [
+        "xa-02002: Cảnh báo mưa lớn diện rộng",
+        "xa-02001: Bản tin dự báo",
+    ]
+    bodies = [r[0] for r in province.sql("SELECT body FROM province_bulletin ORDER BY id")]
+    assert not any(c in b for b in bodies for c in "<>") and "q0e8nd" not in str(bodies)
+    assert (
+        bodies[1] == "Mưa 100 đến 200 mm trong 24 giờ tới."
+        and bodies[2] == "Ngày mai trời nhiều mây."
+    )
+    nws = run(province, "import-cap", f"{url}/nws-cap11-flood-warning.xml")
+    assert nws.returncode == 0 and "expired at 2026-04-15" in nws.stderr  # read, not refused
+    assert len(bulletins(province)) == 3
+
+    # issue 24, 7: no <expires>: sent years ago, it starts nothing; sent an hour ago, it
+    # lives for [import] cap_hours (24) from its <sent>
+    old = run(province, "import-cap", f"{url}/no-expires-old.xml")
+    assert old.returncode == 0 and old.stdout == "" and "no expiry, over 24 h ago" in old.stderr
+    sent = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    recent = (
+        (CAP_DATA / "no-expires-old.xml")
+        .read_bytes()
+        .replace(b"2019-08-01T07:00:00+07:00", sent.isoformat().encode())
+        .replace(b"CB-2019", b"CB-NOW")
+    )
+    (root / "recent.xml").write_bytes(recent)
+    assert run(province, "import-cap", f"{url}/recent.xml").returncode == 0
+    ((until,),) = province.sql("SELECT valid_until FROM province_bulletin WHERE origin_ref "
+                               "LIKE '%CB-NOW%'")  # fmt: skip
+    assert until.startswith((sent + timedelta(hours=24)).strftime("%Y-%m-%d %H:%M:%S"))

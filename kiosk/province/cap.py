@@ -9,12 +9,17 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from xml.etree.ElementTree import Element
 
 from kiosk.core.timeutil import parse_rfc3339
+from kiosk.province.htmltext import html_text
 from kiosk.province.targets import commune_channel, province_channel
 from kiosk.province.xmlsafe import XmlRefused, children, local, parse_xml, text_of
 
-CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+# CAP 1.2, and 1.1 (most of the US weather service's alerts), whose elements are the same
+# for all a board shows
+CAP_NAMESPACES = ("urn:oasis:names:tc:emergency:cap:1.2", "urn:oasis:names:tc:emergency:cap:1.1")
+_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(\s[^<>]*)?/?>")
 MAX_CAP = 1024 * 1024
 MAX_AREAS = 200
 
@@ -32,6 +37,7 @@ class Alert:
     status: str  # Actual | Exercise | System | Test | Draft
     msg_type: str  # Alert | Update | Cancel | Ack | Error
     references: tuple[str, ...]  # "sender,identifier" of earlier alerts
+    sent: datetime | None
     event: str
     severity: str
     headline: str
@@ -61,10 +67,31 @@ def _info(alert) -> object | None:
     return infos[0] if infos else None
 
 
+def is_cap(element: Element) -> bool:
+    return local(element.tag) == "alert" and any(
+        element.tag.startswith("{" + ns + "}") for ns in CAP_NAMESPACES
+    )
+
+
+def plain(text: str) -> str:
+    """Text a sender may have written as HTML (fire services put <br /> in descriptions)
+    as plain text; text with no markup is kept as written, line breaks and all."""
+    return html_text(text) if _MARKUP.search(text) else text.strip()
+
+
 def parse_cap(data: bytes) -> Alert:
     root = parse_xml(data, "CAP alert", MAX_CAP)
-    if local(root.tag) != "alert" or not root.tag.startswith("{" + CAP_NS):
-        raise XmlRefused(f"not a CAP 1.2 alert (the root is {local(root.tag)[:40]!r})")
+    if local(root.tag) == "alert" and root.tag.startswith("{urn:oasis:names:tc:emergency:cap:"):
+        version = root.tag[1:].split("}")[0].rsplit(":", 1)[-1]
+        if not is_cap(root):
+            raise XmlRefused(f"a CAP {version[:10]} alert: only CAP 1.2 and 1.1 are read")
+    if not is_cap(root):
+        raise XmlRefused(f"not a CAP alert (the root is {local(root.tag)[:40]!r})")
+    return alert_from(root)
+
+
+def alert_from(root: Element) -> Alert:
+    """The alert of a CAP <alert> element (a file's root, or inside a feed's entry)."""
     sender, identifier = text_of(root, "sender").strip(), text_of(root, "identifier").strip()
     if not sender or not identifier:
         raise XmlRefused("CAP alert without sender or identifier")
@@ -84,11 +111,12 @@ def parse_cap(data: bytes) -> Alert:
         status=text_of(root, "status").strip(),
         msg_type=text_of(root, "msgType").strip(),
         references=references,
+        sent=_time(text_of(root, "sent"), "sent"),
         event=" ".join(get("event").split()),
         severity=get("severity").strip(),
-        headline=" ".join(get("headline").split()),
-        description=get("description").strip(),
-        instruction=get("instruction").strip(),
+        headline=" ".join(plain(get("headline")).split()),
+        description=plain(get("description")),
+        instruction=plain(get("instruction")),
         onset=_time(get("onset") or get("effective"), "onset"),
         expires=_time(get("expires"), "expires"),
         areas=tuple(areas),

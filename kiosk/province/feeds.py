@@ -6,12 +6,12 @@ HTML parser, and nothing of its markup survives."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
+from kiosk.province.cap import Alert, alert_from, is_cap
+from kiosk.province.htmltext import html_text
 from kiosk.province.xmlsafe import XmlRefused, child, children, local, parse_xml, text_of
 
 MAX_ENTRIES = 50  # the newest; a feed that lists thousands is cut here
-BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote"}
 
 
 @dataclass(frozen=True)
@@ -19,40 +19,7 @@ class Entry:
     ref: str  # guid, id or link: how a second run knows it already has the entry
     title: str
     text: str
-
-
-class _Text(HTMLParser):
-    """Text of an HTML fragment, with a paragraph break at each block element; scripts and
-    styles dropped."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in ("script", "style"):
-            self.skipping += 1
-        elif tag in BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self.skipping:
-            self.skipping -= 1
-        elif tag in BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_text(fragment: str) -> str:
-    parser = _Text()
-    parser.feed(fragment)
-    parser.close()
-    paragraphs = ("".join(parser.parts)).split("\n\n")
-    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.split())
+    alert: Alert | None = None  # a CAP alert the entry carries (a CAP feed): imported as CAP
 
 
 def _rss(channel) -> list[Entry]:
@@ -67,14 +34,32 @@ def _rss(channel) -> list[Entry]:
     return entries
 
 
+def _alert_in(markup: list) -> Alert | None:
+    """The CAP alert an entry's XML content carries; one that cannot be read costs only
+    itself (the entry stays, as text), never the feed."""
+    for element in markup:
+        if is_cap(element):
+            try:
+                return alert_from(element)
+            except XmlRefused:
+                return None
+    return None
+
+
 def _atom(feed) -> list[Entry]:
     entries = []
     for entry in children(feed, "entry")[:MAX_ENTRIES]:
         link = child(entry, "link")
         href = link.get("href", "") if link is not None else ""
         ref = text_of(entry, "id").strip() or href or text_of(entry, "title").strip()
-        body = text_of(entry, "summary") or text_of(entry, "content")
-        entries.append(Entry(ref[:400], html_text(text_of(entry, "title")), html_text(body)))
+        content = child(entry, "content")
+        markup = list(content) if content is not None else []  # XML content: elements
+        alert = _alert_in(markup)
+        # XML content is not text: every element's text joined would put a signature's
+        # digests on the screen. Such an entry's text is its summary alone.
+        body = text_of(entry, "summary") or ("" if markup else text_of(content))
+        title = html_text(text_of(entry, "title"))
+        entries.append(Entry(ref[:400], title, html_text(body), alert))
     return entries
 
 
@@ -91,4 +76,4 @@ def parse_feed(data: bytes) -> list[Entry]:
         found = _atom(root)
     else:
         raise XmlRefused(f"neither RSS nor Atom (the root is {kind[:40]!r})")
-    return [e for e in found if e.ref and (e.title or e.text)]
+    return [e for e in found if e.ref and (e.title or e.text or e.alert)]

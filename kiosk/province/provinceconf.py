@@ -57,6 +57,9 @@ class ProvinceConfig:
     # CAP senders whose alerts are imported; empty: any sender (a Cancel or Update still acts
     # only on its own sender's alerts, SPEC 7.4)
     cap_senders: tuple[str, ...] = ()
+    # the life of a CAP alert that has no <expires>, from its <sent> (CAP makes expires
+    # optional: such an alert must not become an open-ended emergency)
+    cap_hours: int = 24
     path: Path | None = None
 
     @property
@@ -133,6 +136,7 @@ def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> 
     p.finish()
     i = _Section(doc, "import", where, problems)
     cap_senders = i.get("cap_senders", _list(_string()), ())
+    cap_hours = i.get("cap_hours", _integer(1, 720), 24)
     i.finish()
     if problems:
         raise ConfigError(problems)
@@ -152,6 +156,7 @@ def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> 
         uploads_dir=uploads,
         expires_days=expires_days,
         cap_senders=tuple(cap_senders),
+        cap_hours=cap_hours,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -144,8 +144,15 @@ def import_alert(alert: Alert, now: datetime) -> Done:
         return Done([], [])
     if alert.msg_type == "Cancel":
         return _cancel(alert, now)
-    if alert.expires is not None and alert.expires <= now:
-        return Done([], [f"{alert.key}: expired at {alert.expires.isoformat()}"])
+    until = alert.expires
+    if until is None:  # optional in CAP: a bounded life from when it was sent
+        hours = settings.KIOSK_PROVINCE.cap_hours
+        until = (alert.sent or now) + timedelta(hours=hours)
+        if until <= now:
+            sent = alert.sent.isoformat() if alert.sent else "?"
+            return Done([], [f"{alert.key}: sent at {sent} with no expiry, over {hours} h ago"])
+    if until <= now:
+        return Done([], [f"{alert.key}: expired at {until.isoformat()}"])
     communes, provinces = _communes()
     channels: set[str] = set()
     for code in provinces:
@@ -165,7 +172,7 @@ def import_alert(alert: Alert, now: datetime) -> Done:
         "body": fitted(body, BODY_MOST),
         "duration": 30,
         "valid_from": alert.onset if alert.onset and alert.onset > now else None,
-        "valid_until": alert.expires,
+        "valid_until": until,
         "channels": sorted(channels),
         "origin": "cap",
         "origin_ref": alert.key,
@@ -221,8 +228,18 @@ def import_cap(where: str, now: datetime) -> Done:
 def import_feed(where: str, channel: str, now: datetime) -> Done:
     entries = parse_feed(read_source(where))
     lines: list[str] = []
+    notes: list[str] = []
     with transaction.atomic():
         for entry in entries:
+            if entry.alert is not None:  # a CAP feed: each alert goes where its area says
+                try:
+                    done = import_alert(entry.alert, now)
+                except ImportFailed as exc:
+                    notes.append(str(exc))
+                    continue
+                lines += done.lines
+                notes += done.notes
+                continue
             ref = f"{channel} {entry.ref}"[:500]
             if _known("feed", ref):
                 continue
@@ -239,4 +256,4 @@ def import_feed(where: str, channel: str, now: datetime) -> Done:
             )
             _save(b, now)
             lines.append(f"{channel}: {title or b.body[:80]}")
-    return Done(lines, [])
+    return Done(lines, notes)
