@@ -3,6 +3,11 @@ the player from that copy into a surface of the slide's size.
 
 Pillow decodes (JPEG, PNG, WebP) with a pixel limit against decompression bombs, so neither
 the sync nor the player ever holds a 24-megapixel photo for longer than one decode.
+
+Every phone writes the way it was held into EXIF (Orientation, in JPEG, WebP and PNG's eXIf)
+and stores the pixels as the sensor read them: a portrait photo is stored lying on its side.
+decode() turns it upright, so the board, `kiosk render` and the console's preview all show
+what the officer saw on the phone.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import warnings
 from pathlib import Path
 
 import pygame
-from PIL import Image
+from PIL import ExifTags, Image
 
 MAX_PIXELS = 50_000_000  # SPEC 1.5
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -22,6 +27,24 @@ class ImageError(Exception):
     """An image that cannot be shown: reported as asset_invalid, the item skipped."""
 
     code = "asset_invalid"
+
+
+TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+T = Image.Transpose
+# What turns the stored pixels upright, by EXIF Orientation (TIFF 6.0's definition of
+# which corner row 0, column 0 is): 6 is a phone held upright, 8 upside-down portrait
+UPRIGHT = {2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM, 5: T.TRANSPOSE,
+           6: T.ROTATE_270, 7: T.TRANSVERSE, 8: T.ROTATE_90}  # fmt: skip
+
+
+def orientation(img: Image.Image) -> int:
+    """The EXIF Orientation (1 to 8), 1 when absent or unreadable: a broken EXIF block from
+    a hostile or damaged file costs only the turn, never the image."""
+    try:
+        value = img.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # Pillow's EXIF parser raises many kinds on a malformed block
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def fitted_size(image: tuple[int, int], box: tuple[int, int], fit: str) -> tuple[int, int]:
@@ -53,8 +76,12 @@ def decode(
                         f"{path.name}: the file is {FORMATS[img.format]}, the manifest says "
                         f"{media_type}"
                     )
-                img.draft("RGB", fitted_size(img.size, box, fit))  # JPEG: decode smaller
-                return img.convert("RGB")
+                turn = orientation(img)
+                upright = img.size[::-1] if turn in TURNED else img.size
+                want = fitted_size(upright, box, fit)
+                img.draft("RGB", want[::-1] if turn in TURNED else want)  # JPEG: decode smaller
+                rgb = img.convert("RGB")
+                return rgb.transpose(UPRIGHT[turn]) if turn in UPRIGHT else rgb
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
