@@ -765,3 +765,13 @@ def test_text_pasted_into_the_console_is_stored_as_kiosk_publish_signs_it(consol
         (stored.title, stored.body) == (wire["title"], wire["body"]) == ("THÔNG BÁO", wire["body"])
     )
     assert "\u200b" not in stored.body and "\r" not in stored.body
+
+
+def test_a_phone_photo_uploaded_is_kept_upright_and_without_its_gps(console):
+    from kiosk.province.server.models import Bulletin
+    from kiosk.province.server.uploads import uploads_dir
+    from tests.test_orientation import carries_nothing_of_the_phone, phone_photo
+
+    pk = write(client("tac-gia"), kind="image", image=_upload(phone_photo(), "IMG_0042.JPG"))
+    sha = Bulletin.objects.get(pk=pk).image_sha256
+    carries_nothing_of_the_phone((uploads_dir() / sha).read_bytes())

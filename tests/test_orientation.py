@@ -93,3 +93,44 @@ def test_a_phone_photo_is_shown_upright_whatever_its_exif_orientation(
 def test_png_exif_and_webp_photos_turn_too(tmp_path, reference, fmt):
     shown = rendered(tmp_path, fmt, stored(6, fmt))
     assert difference(shown, reference) < 2.0
+
+
+def phone_photo() -> bytes:
+    """A portrait photo as a phone stores it: on its side (Orientation 6), with the phone's
+    GPS position and its make, and an XMP packet."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "Phone maker"
+    exif[0x8825] = {1: "N", 2: (21.0, 49.0, 12.0), 3: "E", 4: (105.0, 12.0, 30.0)}
+    out = io.BytesIO()
+    upright().transpose(T.ROTATE_90).save(
+        out, "JPEG", quality=95, exif=exif.tobytes(), xmp=b"<x:xmpmeta>Nguyen Van A</x:xmpmeta>"
+    )
+    return out.getvalue()
+
+
+def carries_nothing_of_the_phone(data: bytes) -> None:
+    img = Image.open(io.BytesIO(data))
+    assert len(img.getexif()) == 0 and "xmp" not in img.info
+    assert b"Nguyen Van A" not in data and b"Phone maker" not in data
+    assert img.size == (300, 400)  # upright: a portrait picture
+
+
+def test_kiosk_publish_signs_a_phone_photo_upright_and_without_its_gps(tmp_path, reference):
+    from tests.test_publish_cli import keygen, payload
+
+    (tmp_path / "anh.jpg").write_bytes(phone_photo())
+    playlist = tmp_path / "xa-02263.toml"
+    playlist.write_text(
+        'channel = "xa-02263"\n[[items]]\nid = "anh"\ntype = "image"\nfile = "anh.jpg"\n', "utf-8"
+    )
+    keygen(tmp_path / "k")
+    site = tmp_path / "site"
+    done = kiosk("publish", str(playlist), "--key", str(tmp_path / "k"), "--out", str(site))
+    assert done.returncode == 0, done.stderr
+    (item,) = payload(site, "xa-02263")["items"]
+    served = (site / "assets" / item["asset"]["sha256"]).read_bytes()
+    assert item["asset"]["size"] == len(served)
+    carries_nothing_of_the_phone(served)
+    assert difference(rendered(tmp_path, "served", served), reference) < 2.0
+    assert (tmp_path / "anh.jpg").read_bytes() == phone_photo()  # the author's file untouched

@@ -10,17 +10,22 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import dataclasses
+import hashlib
 import json
 import stat
 import sys
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.cli import UsageError
-from kiosk.core.authoring import Playlist, PlaylistError, load_playlist
+from kiosk.core.authoring import FileAssets, Playlist, PlaylistError, load_playlist
 from kiosk.core.fsutil import atomic_promote, atomic_write, stage_write
 from kiosk.core.model import MANIFEST_FORMAT
 from kiosk.core.signing import (
@@ -180,6 +185,41 @@ def undecodable(playlist: Playlist) -> list[str]:
     return problems
 
 
+def without_metadata(playlist: Playlist, work: Path) -> Playlist:
+    """The playlist with its photos' EXIF and XMP left out of what is signed and served (a
+    phone's GPS position has no place in the site): each image that carries any is turned
+    upright and written again into `work`, under its new hash, and the items name that."""
+    from kiosk.render.images import ImageError
+    from kiosk.render.images import without_metadata as clean
+
+    files: dict[str, Path] = {}
+    renamed: dict[str, dict[str, Any]] = {}
+    for sha, path in playlist.assets.files.items():
+        data = path.read_bytes()
+        try:
+            cleaned = clean(data)
+        except ImageError as exc:
+            raise UsageError(f"nothing was published: {path}: {exc}") from None
+        if cleaned is data:
+            files[sha] = path
+            continue
+        new = hashlib.sha256(cleaned).hexdigest()
+        atomic_write(work / new, cleaned)
+        files[new] = work / new
+        renamed[sha] = {"sha256": new, "size": len(cleaned)}
+
+    def renamed_item(item: Mapping[str, Any]) -> Mapping[str, Any]:
+        asset = item.get("asset")
+        if isinstance(asset, Mapping) and asset.get("sha256") in renamed:
+            return {**item, "asset": {**asset, **renamed[asset["sha256"]]}}
+        return item
+
+    if not renamed:
+        return playlist
+    wire = tuple(renamed_item(item) for item in playlist.wire)
+    return dataclasses.replace(playlist, assets=FileAssets(files), wire=wire)
+
+
 def load_playlists(paths: list[Path]) -> list[Playlist]:
     """Every playlist, or UsageError listing every problem: nothing is published from a
     folder with a mistake in it."""
@@ -217,20 +257,23 @@ def publish_command(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if key_path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         print(f"warning: {key_path} can be read by other users; chmod 600 it", file=sys.stderr)
-    playlists = load_playlists([Path(p) for p in args.playlists])
     site = Path(args.out)
     now = datetime.now(UTC).replace(microsecond=0)
-    # every channel's number checked before anything is written
-    numbers = [sequence_to_publish(site, p.channel, args.sequence) for p in playlists]
-    # every channel staged (signed, written beside its place) before any becomes visible
+    loaded = load_playlists([Path(p) for p in args.playlists])
+    # every channel staged (signed, written beside its place) before any becomes visible;
+    # photos without their metadata come from a folder that lives until then
     staged: list[StagedChannel] = []
-    try:
-        for playlist, number in zip(playlists, numbers, strict=True):
-            staged.append(stage_channel(playlist, key, site, now, args.expires_days, number))
-    except BaseException:
-        for s in staged:
-            s.discard()
-        raise
+    with tempfile.TemporaryDirectory(prefix="kiosk-publish-") as work:
+        playlists = [without_metadata(p, Path(work)) for p in loaded]
+        # every channel's number checked before anything is written
+        numbers = [sequence_to_publish(site, p.channel, args.sequence) for p in playlists]
+        try:
+            for playlist, number in zip(playlists, numbers, strict=True):
+                staged.append(stage_channel(playlist, key, site, now, args.expires_days, number))
+        except BaseException:
+            for s in staged:
+                s.discard()
+            raise
     written: dict[str, int] = {}
     for s in staged:
         s.promote()

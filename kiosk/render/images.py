@@ -90,6 +90,40 @@ def decode(
         raise ImageError(f"{path.name}: cannot be decoded as an image ({exc})") from None
 
 
+def _carries_metadata(img: Image.Image) -> bool:
+    try:
+        exif = len(img.getexif()) > 0
+    except Exception:  # a malformed EXIF block is metadata too, and goes
+        exif = True
+    return exif or any(key in img.info for key in ("exif", "xmp", "XML:com.adobe.xmp"))
+
+
+def without_metadata(data: bytes) -> bytes:
+    """The image with no EXIF or XMP (a phone's GPS position, its owner's name, the time it
+    was taken: nothing a public screen or the signed site should carry), its pixels turned
+    upright by the Orientation it drops, in its own format. An image that carries none is
+    returned as it is, byte for byte. ImageError when it cannot be decoded."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise ImageError(f"{img.width}x{img.height} is over 50 megapixels")
+            if img.format not in FORMATS or not _carries_metadata(img):
+                return data
+            fmt, turn = img.format, orientation(img)
+            alpha = fmt != "JPEG" and img.has_transparency_data
+            pixels = img.convert("RGBA" if alpha else "RGB")
+    except ImageError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"cannot be decoded as an image ({exc})") from None
+    if turn in UPRIGHT:
+        pixels = pixels.transpose(UPRIGHT[turn])
+    pixels.info = {}  # convert() copies the source's info; some encoders write it back
+    out = io.BytesIO()
+    pixels.save(out, fmt, **({} if fmt == "PNG" else {"quality": 95}))
+    return out.getvalue()
+
+
 def prescale(path: Path, screen: tuple[int, int], media_type: str) -> tuple[bytes, str]:
     """A copy no larger than needed to cover the screen (never enlarged), as (bytes, ext):
     JPEG for photos, PNG for the rest (posters with lettering keep sharp edges)."""

@@ -1,6 +1,7 @@
 """Images officers upload, bounded while they arrive and checked as a board checks them
 (JPEG, PNG or WebP by their bytes, at most 50 MiB, at most 50 megapixels, decodable), then
-kept by their SHA-256 in uploads_dir until a publication copies them into the site."""
+kept by their SHA-256 in uploads_dir until a publication copies them into the site. A photo
+is kept without its EXIF and XMP (a phone's GPS position among them), turned upright."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from django.conf import settings
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 
 from kiosk.core.authoring import sniff_media_type
-from kiosk.core.fsutil import atomic_promote
+from kiosk.core.fsutil import atomic_promote, atomic_write
 from kiosk.core.model import MAX_ASSET_BYTES
-from kiosk.render.images import ImageError, decode
+from kiosk.render.images import ImageError, decode, without_metadata
 
 PREVIEW_BOX = (1920, 1080)
 
@@ -84,6 +85,19 @@ def store_image(upload) -> StoredImage:
                 ) from None
             sha = digest.hexdigest()
             size = tmp.tell()
+            tmp.flush()
+            data = Path(tmp.name).read_bytes()
+            try:
+                cleaned = without_metadata(data)
+            except ImageError:
+                raise ImageRefused(
+                    "Không đọc được ảnh này (tệp hỏng hoặc không đúng định dạng)."
+                ) from None
+            if cleaned is not data:  # a phone's photo: kept without its metadata
+                sha = hashlib.sha256(cleaned).hexdigest()
+                if not image_path(sha).exists():
+                    atomic_write(image_path(sha), cleaned, mode=0o640)
+                return StoredImage(sha, len(cleaned), media)
             final = image_path(sha)
             if not final.exists():
                 os.fsync(tmp.fileno())
