@@ -179,3 +179,37 @@ def test_files_that_land_while_firstboot_runs_are_taken_in_the_same_run(tmp_path
     assert (root / "etc/kiosk/kiosk.toml").read_bytes() == late_config
     assert not (boot / "kiosk.toml").exists() and not (root / "etc/kiosk/import-error.txt").exists()
     assert files["token"].read_text().strip() == (root / "etc/kiosk/token").read_text().strip()
+
+
+def test_a_folder_or_a_link_on_the_boot_partition_is_refused_and_followed_nowhere(tmp_path, root):
+    """Issue 24, 15: a folder named kiosk-token crashed firstboot at every boot (nothing
+    imported, no message, the Wi-Fi password left on the FAT partition); a kiosk.toml
+    linked to another file was copied back world-readable as kiosk.toml.rejected."""
+    boot, etc = root / "boot/firmware", root / "etc/kiosk"
+    provision(tmp_path, root)
+    (boot / "kiosk-token").unlink()
+    (boot / "kiosk-token").mkdir()
+    (boot / "kiosk-token" / "token").write_text(TOKEN)
+    done = firstboot(root)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    problems = (etc / "import-error.txt").read_text()
+    assert "kiosk-token: is a folder" in problems  # shown on the setup screen
+    assert not (boot / "kiosk-wifi.toml").exists()  # the Wi-Fi password is off the card
+    assert b"mat-khau-wifi-42" in (etc / "pending-wifi.toml").read_bytes()  # root only
+    assert not (etc / "kiosk.toml").exists()
+
+    # a kiosk.toml that is a link to a secret of the system: never read, never copied
+    secret = root / "etc/shadow"
+    secret.write_text("root:$6$bi-mat:19000:0:99999:7:::\n")
+    (boot / "kiosk-token").joinpath("token").unlink()
+    (boot / "kiosk-token").rmdir()
+    assert (boot / "kiosk.toml.rejected").exists()  # the first run's, a regular file
+    (boot / "kiosk.toml.rejected").unlink()
+    (boot / "kiosk.toml").symlink_to(secret)
+    linked = firstboot(root)
+    assert linked.returncode == 1 and "Traceback" not in linked.stderr
+    assert "kiosk.toml: is a symbolic link" in (etc / "import-error.txt").read_text()
+    assert not (boot / "kiosk.toml.rejected").exists()
+    everything = b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file()
+                          and not p.is_symlink() and p != secret)  # fmt: skip
+    assert b"bi-mat" not in everything

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import struct
 import subprocess
 import tempfile
@@ -35,17 +36,49 @@ class BootPartition(Protocol):
         """Remove the file if it is there."""
 
 
+class NotARegularFile(BootError):
+    """Whoever had the card left a folder, a link or a device where a file belongs."""
+
+
+MAX_BOOT_FILE = 1024 * 1024  # kiosk.toml, a token, a Wi-Fi file: a few hundred bytes each
+
+
 class FolderBoot:
-    """A mounted boot partition (or any folder, for a board's own /boot/firmware)."""
+    """A mounted boot partition (or any folder, for a board's own /boot/firmware). Only
+    regular files are read, and a link is never followed: the card is anyone's who holds
+    it, and a kiosk.toml linked to /etc/shadow must not be copied anywhere."""
 
     def __init__(self, folder: Path) -> None:
         self.folder, self.where = folder, str(folder)
 
-    def read(self, name: str) -> bytes | None:
+    def irregular(self, name: str) -> str | None:
+        """Why the entry `name` is not a file this can read, or None (a regular file, or
+        nothing there)."""
         try:
-            return (self.folder / name).read_bytes()
+            mode = (self.folder / name).lstat().st_mode
         except FileNotFoundError:
             return None
+        if stat.S_ISREG(mode):
+            return None
+        kind = "a symbolic link" if stat.S_ISLNK(mode) else (
+            "a folder" if stat.S_ISDIR(mode) else "not a regular file")  # fmt: skip
+        return f"{self.folder / name}: is {kind}; put the file itself there"
+
+    def read(self, name: str) -> bytes | None:
+        path = self.folder / name
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # ELOOP: a link; EISDIR and others alike
+            raise NotARegularFile(self.irregular(name) or f"{path}: {exc.strerror}") from None
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise NotARegularFile(f"{path}: is not a regular file; put the file itself there")
+            data = f.read(MAX_BOOT_FILE + 1)
+        if len(data) > MAX_BOOT_FILE:
+            raise NotARegularFile(f"{path}: is over {MAX_BOOT_FILE} bytes; not a board's file")
+        return data
 
     def write(self, name: str, data: bytes) -> None:
         atomic_write(self.folder / name, data)

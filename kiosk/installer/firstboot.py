@@ -35,7 +35,7 @@ from kiosk.installer.bootfiles import (
     parse_token,
     parse_wifi,
 )
-from kiosk.installer.bootpart import FolderBoot
+from kiosk.installer.bootpart import FolderBoot, NotARegularFile
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _write_secret(path: Path, data: bytes, gid: int | None) -> None:
         log.warning("not root: %s keeps its owner (a test or a developer's run)", path)
 
 
-def take_secrets_off(boot: FolderBoot, etc: Path) -> Incoming:
+def take_secrets_off(boot: RegularOnly, etc: Path) -> Incoming:
     """Move the token and Wi-Fi file from the FAT partition into root-only files at once;
     a later import uses them when the boot partition brings none."""
     got = Incoming(boot.read(BOOT_CONFIG), None, None)
@@ -224,10 +224,33 @@ def _run(*command: str) -> None:
         log.warning("%s: exit %d: %s", " ".join(command), done.returncode, done.stderr.strip())
 
 
+BOOT_NAMES = (BOOT_CONFIG, BOOT_TOKEN, BOOT_WIFI)
+
+
+class RegularOnly:
+    """The boot folder as the import sees it: an entry that is not a regular file (a folder
+    named kiosk-token, a link) reads as absent, and is named among the problems, so the
+    rest is still handled (the Wi-Fi password still comes off the FAT partition)."""
+
+    def __init__(self, boot: FolderBoot) -> None:
+        self.boot = boot
+        self.refused = {n: why for n in BOOT_NAMES if (why := boot.irregular(n)) is not None}
+
+    def read(self, name: str) -> bytes | None:
+        return None if name in self.refused else self.boot.read(name)
+
+    def write(self, name: str, data: bytes) -> None:
+        self.boot.write(name, data)
+
+    def remove(self, name: str) -> None:
+        if name not in self.refused:
+            self.boot.remove(name)
+
+
 def import_boot(root: Path, boot_dir: Path, live: bool) -> int:
     """0 when there was nothing to import or it was imported, 1 when it was refused."""
-    boot = FolderBoot(boot_dir)
-    if all(boot.read(n) is None for n in (BOOT_CONFIG, BOOT_TOKEN, BOOT_WIFI)):
+    boot = RegularOnly(FolderBoot(boot_dir))
+    if not boot.refused and all(boot.read(n) is None for n in BOOT_NAMES):
         log.info("nothing to import from %s", boot_dir)
         return 0
     etc = root / ETC
@@ -235,6 +258,7 @@ def import_boot(root: Path, boot_dir: Path, live: bool) -> int:
     etc.chmod(0o755)  # the kiosk user reads kiosk.toml here, whatever the unit's umask
     got = take_secrets_off(boot, etc)
     config, token, wifi, problems = validate(root, str(boot_dir / BOOT_CONFIG), got)
+    problems = list(boot.refused.values()) + problems
     had_config = (etc / "kiosk.toml").exists()
     if problems or config is None:
         text = "\n".join(problems)
@@ -270,7 +294,9 @@ MAX_SETTLE_WAIT_S = 60.0
 def arrivals(boot_dir: Path) -> list[Path]:
     """The installer's files on the boot partition: a run removes every one it takes (or
     renames it .rejected), so any still there arrived while it ran."""
-    return [boot_dir / n for n in (BOOT_CONFIG, BOOT_TOKEN, BOOT_WIFI) if (boot_dir / n).exists()]
+    boot = FolderBoot(boot_dir)
+    return [boot_dir / n for n in BOOT_NAMES
+            if boot.irregular(n) is None and (boot_dir / n).exists()]  # fmt: skip
 
 
 def settle(paths: list[Path], sleep=time.sleep, now=time.time) -> None:
@@ -314,4 +340,8 @@ def firstboot_command(args: argparse.Namespace) -> int:
     if live and os.geteuid() != 0:
         print("error: kiosk firstboot configures the system: run it as root", file=sys.stderr)
         return 2
-    return import_until_settled(root, boot, live)
+    try:
+        return import_until_settled(root, boot, live)
+    except NotARegularFile as exc:  # swapped for a link or a folder while it ran
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
