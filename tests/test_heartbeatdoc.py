@@ -66,8 +66,6 @@ def test_a_boards_heartbeat_is_read_whole():
         (lambda d: d.update(health=[]), "health"),
         (lambda d: d["health"].update(status="great"), "health.status"),
         (lambda d: d["health"].update(problems={}), "health.problems"),
-        (lambda d: d["health"].update(problems=[{"code": "Disk Low"}]), "health.problems[0].code"),
-        (lambda d: d["health"].update(problems=[{"code": "x"}] * 65), "health.problems"),
         (lambda d: d["health"]["display"].update(current_item={"channel": "A", "id": "b"}),
          "current_item.channel"),
         (lambda d: d["health"].update(pad="x" * 70_000), "health is larger"),
@@ -105,6 +103,20 @@ def test_a_malformed_play_is_skipped_and_counted_not_the_whole_heartbeat(change)
     change(doc["plays"][0])
     hb = parse(doc)
     assert [p.item for p in hb.plays] == ["ok-2"] and hb.plays_malformed == 1
+
+
+def test_too_many_or_malformed_problems_are_trimmed_never_the_whole_heartbeat():
+    """Issue 24, 10: 71 problems made the province refuse every heartbeat (400), and the
+    board went "offline" with no plays acknowledged."""
+    doc = good()
+    doc["health"]["problems"] = (
+        [{"code": "item_invalid", "message": f"item {n}"} for n in range(70)]
+        + [{"code": "Disk Low"}, "not an object", {"code": "disk_low"}]
+        + [{"code": f"code_{n}"} for n in range(100)]
+    )
+    hb = parse(doc)
+    assert hb.problems[:2] == ("item_invalid", "disk_low") and len(hb.problems) == 64
+    assert len(hb.plays) == 1
 
 
 def test_plays_are_stored_within_the_spec_bounds_only():

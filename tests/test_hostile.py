@@ -158,9 +158,11 @@ def test_a_title_of_200_letters_decomposed_is_still_200_letters():
     assert isinstance(item, TextItem) and item.title == "ế" * 200
 
 
-def test_a_body_keeps_its_newlines_and_tabs():
+def test_a_body_keeps_its_newlines_and_takes_a_tab_as_a_space():
+    """A tab is allowed in a body (SPEC 1.4), and drawn as the space it stands for: the font
+    has no glyph for it (textrules.clean_text)."""
     item = parse_item({"id": "a", "type": "text", "body": "Một\n\nHai\tba"})
-    assert isinstance(item, TextItem) and item.body == "Một\n\nHai\tba"
+    assert isinstance(item, TextItem) and item.body == "Một\n\nHai ba"
 
 
 def _player(tmp_path, items) -> Player:
@@ -793,3 +795,28 @@ def test_a_board_trickling_its_health_is_no_answer_in_time_within_the_timeout():
         server.stop()
     assert answer.doc is None and answer.error == "no answer in time"
     assert elapsed < 2.5
+
+
+def test_a_manifest_of_seventy_bad_items_is_one_problem_and_the_province_takes_the_beat(
+    tmp_path, province
+):
+    """Issue 24, 10: a signed manifest with 70 items of an unknown type gave /health 71
+    problems; the province's parser allowed 64 and refused every heartbeat (400), so the
+    board went "offline". Now the board groups them (SPEC 3.2) and the province trims."""
+    from kiosk.province.heartbeatdoc import parse_heartbeat
+    from tests.test_healthsrv import fetch
+
+    bad = [{"id": f"la-{n:02d}", "type": "hologram", "duration": 10} for n in range(70)]
+    province.publish("tinh-08", [text("a"), *bad])
+    province.publish("xa-02263", [text("b")])
+    with kiosk_running(tmp_path, province) as url:
+        doc = wait_for(url, lambda status, doc: doc["sync"]["channels"].get("tinh-08"))
+        body = fetch(url + "/health")[1]
+    assert len(body) < 64 * 1024
+    problems = doc["problems"]
+    assert len(problems) <= 32
+    (invalid,) = [p for p in problems if p["code"] == "item_invalid"]
+    assert "70 problems" in invalid["message"] and "la-00" in invalid["message"]
+    beat = {"device_id": doc["device"]["id"], "sent_at": doc["time"], "health": doc, "plays": []}
+    hb = parse_heartbeat(json.dumps(beat).encode(), doc["device"]["id"])
+    assert "item_invalid" in hb.problems

@@ -26,6 +26,7 @@ from kiosk.core.health import (
     ProblemLog,
     Readings,
     find_problems,
+    grouped,
     health_document,
     rfc3339,
     status_of,
@@ -73,7 +74,7 @@ class Reporter:
                     found.extend(channel.problems)
         for (channel, item), why in dict(self.player.problems).items():
             code, _, message = why.partition(": ")
-            found.append(Problem(code, f"{channel}: item {item}: {message}"))
+            found.append(Problem(code, f"{channel}: item {item}: {message}", channel))
         return tuple(found)
 
     def readings(self, now: datetime, figures: SystemFigures) -> Readings:
@@ -105,7 +106,7 @@ class Reporter:
         r = self.readings(now, figures)
         problems = find_problems(r)
         with self._lock:
-            dated = self._log.update(problems, now)
+            dated = self._log.update(grouped(problems), now)
         device = self.config.device
         state = self.player
         status = self.sync.status if self.sync else None

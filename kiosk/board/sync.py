@@ -61,7 +61,7 @@ class ChannelReport:
         return self.sequence is not None and not any(p.code in NOT_CURRENT for p in self.problems)
 
     def add(self, code: str, message: str) -> None:
-        self.problems.append(Problem(code, message))
+        self.problems.append(Problem(code, message, self.channel))
 
 
 @dataclass

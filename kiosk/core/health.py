@@ -42,6 +42,39 @@ UNDERVOLTAGE_SINCE_BOOT = 0x10000
 class Problem:
     code: str
     message: str
+    channel: str = ""  # the channel it belongs to, when it belongs to one
+
+
+MAX_PROBLEMS = 32  # SPEC 3.2: one entry per code and channel, at most this many
+MESSAGE_MOST = 400  # characters of one entry's message
+FIRST_FEW = 3
+
+
+def _bounded(message: str) -> str:
+    return message if len(message) <= MESSAGE_MOST else message[: MESSAGE_MOST - 1] + "…"
+
+
+def grouped(problems: list[Problem]) -> list[Problem]:
+    """The problems as /health lists them (SPEC 3.2): one entry per code and channel, whose
+    message says how many it covers and gives the first few, at most MAX_PROBLEMS entries
+    (those that make a board failing first), each message bounded. A manifest of 70 bad
+    items is one item_invalid, not 70: the document stays far inside every bound the
+    province sets, whatever a board was sent."""
+    groups: dict[tuple[str, str], list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.code, p.channel), []).append(p)
+    out = []
+    for (code, channel), same in groups.items():
+        if len(same) == 1:
+            out.append(Problem(code, _bounded(same[0].message), channel))
+            continue
+        first = "; ".join(p.message for p in same[:FIRST_FEW])
+        more = " …" if len(same) > FIRST_FEW else ""
+        where = f"{channel}: " if channel else ""
+        message = f"{where}{len(same)} problems of this kind; the first: {first}{more}"
+        out.append(Problem(code, _bounded(message), channel))
+    out.sort(key=lambda p: p.code not in FAILING_CODES)  # stable: failing ones kept first
+    return out[:MAX_PROBLEMS]
 
 
 @dataclass(frozen=True)
@@ -116,11 +149,14 @@ class ProblemLog:
     """When each current problem began, so /health can say `since`. Holds only the problems
     of the last assessment: bounded by what can be wrong at once."""
 
-    since: dict[Problem, datetime] = field(default_factory=dict)
+    since: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def update(self, problems: list[Problem], now: datetime) -> list[tuple[Problem, datetime]]:
-        self.since = {p: self.since.get(p, now) for p in problems}
-        return [(p, self.since[p]) for p in problems]
+        """Keyed by code and channel: a grouped problem whose count changes is the same
+        problem, since the first time."""
+        self.since = {(p.code, p.channel): self.since.get((p.code, p.channel), now)
+                      for p in problems}  # fmt: skip
+        return [(p, self.since[(p.code, p.channel)]) for p in problems]
 
 
 def rfc3339(moment: datetime | None) -> str | None:

@@ -155,10 +155,19 @@ def _current_title(health: dict[str, Any]) -> str | None:
 
 
 def _problem_codes(health: dict[str, Any]) -> tuple[str, ...]:
-    codes = []
-    for n, raw in enumerate(_list(health.get("problems"), "health.problems", MAX_PROBLEMS)):
-        problem = _object(raw, f"health.problems[{n}]")
-        codes.append(_name(problem.get("code"), _PROBLEM_CODE, f"health.problems[{n}].code"))
+    """The problem codes, each once, at most MAX_PROBLEMS: a board sending more (an older
+    board, or one sent a manifest of many bad items) or a malformed entry is trimmed, never
+    refused whole, so it never goes "offline" for what it reports."""
+    raw = health.get("problems")
+    if not isinstance(raw, list):
+        raise HeartbeatInvalid("health.problems must be an array")
+    codes: dict[str, None] = {}
+    for problem in raw[: MAX_PROBLEMS * 16]:
+        code = problem.get("code") if isinstance(problem, dict) else None
+        if isinstance(code, str) and _PROBLEM_CODE.match(code):
+            codes[code] = None
+            if len(codes) == MAX_PROBLEMS:
+                break
     return tuple(codes)
 
 
