@@ -21,7 +21,7 @@ from kiosk.board.heartbeat import Heartbeat, may_send_token
 from kiosk.board.plays import PlayQueue
 from kiosk.core.config import parse_config
 from tests.test_cli import argv
-from tests.test_healthsrv import live_config, publish_both
+from tests.test_healthsrv import kiosk_running, live_config, publish_both
 
 TOKEN = "tok-3f9a7c1e-very-secret"
 
@@ -226,3 +226,28 @@ def test_the_token_reaches_the_receiver_and_nothing_else(tmp_path, receiver, pro
     for stored in (tmp_path / "board").rglob("*"):
         if stored.is_file():
             assert TOKEN.encode() not in stored.read_bytes(), stored
+
+
+def test_an_item_alone_on_screen_is_a_play_each_time_it_comes_round(tmp_path, receiver, province):
+    """Issue 24, 11: a 3 s emergency shown alone was one play for as long as it stayed (an
+    hour: one play of an hour, which the province refuses and which then held the queue).
+    Now each turn is a play of its own, as long as the item's duration."""
+    from tests.province import text
+
+    province.publish("tinh-08", [text("lu-quet", priority="emergency", duration=3)])
+    province.publish("xa-02263", [text("b")])
+    with kiosk_running(
+        tmp_path,
+        province,
+        ("heartbeat_seconds = 60", "heartbeat_seconds = 5"),
+        ('heartbeat_url = ""', f'heartbeat_url = "{receiver.url}/hb"'),
+    ):
+        deadline = time.monotonic() + 60
+        while len([p for b in receiver.bodies for p in b["plays"]]) < 4:
+            assert time.monotonic() < deadline, receiver.bodies
+            time.sleep(0.2)
+    plays = [p for b in receiver.bodies for p in b["plays"] if p["item"] == "lu-quet"]
+    assert len(plays) >= 4
+    assert all(2.5 <= p["duration_s"] <= 4.5 for p in plays[:-1]), plays
+    starts = [p["started_at"] for p in plays]
+    assert len(set(starts)) == len(starts)  # each its own play

@@ -70,8 +70,13 @@ def read_token(path: Path | None) -> str | None:
     return token or None
 
 
+MAX_PLAY_S = 3600.0  # a play longer than this is recorded as several (SPEC 7.4's bound)
+
+
 class PlayRecorder:
-    """Turns the player's state, seen after each turn of its loop, into plays."""
+    """Turns the player's state, seen after each turn of its loop, into plays: one each time
+    a slide begins, so an item shown alone for an hour is a play each time it comes round,
+    and none longer than MAX_PLAY_S (a province refuses longer ones)."""
 
     def __init__(
         self,
@@ -81,14 +86,16 @@ class PlayRecorder:
     ) -> None:
         self.queue, self.clock, self.mono = queue, clock, mono
         self._current: tuple[str, str] | None = None
+        self._showing = -1
         self._started_at: datetime | None = None
         self._started_mono = 0.0
 
     def __call__(self, state: PlayerState) -> None:
-        if state.current == self._current:
+        long = self.mono() - self._started_mono >= MAX_PLAY_S
+        if state.current == self._current and state.showings == self._showing and not long:
             return
         self.close()
-        self._current = state.current
+        self._current, self._showing = state.current, state.showings
         self._started_at, self._started_mono = self.clock(), self.mono()
 
     def close(self) -> None:

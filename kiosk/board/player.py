@@ -43,6 +43,7 @@ class PlayerState:
     """What a health report needs from the player; written by the player thread only."""
 
     current: tuple[str, str] | None = None  # (channel, item id) on screen, None when idle
+    showings: int = 0  # slides begun so far: an item alone on screen begins again each turn
     # (the item's key, its label) read together by other threads: never a mismatched pair
     current_label: tuple[tuple[str, str], str] | None = None
     emergency: bool = False
@@ -188,6 +189,7 @@ class Player:
                 continue
             self.state.problems.pop(entry.key, None)
             self._entry, self._page = entry, 0
+            self.state.showings += 1
             self._transition(frame, view)
             return
         self._entry, self._index, self._page = None, -1, 0  # nothing showable: the idle slide
