@@ -251,3 +251,58 @@ def test_an_item_alone_on_screen_is_a_play_each_time_it_comes_round(tmp_path, re
     assert all(2.5 <= p["duration_s"] <= 4.5 for p in plays[:-1]), plays
     starts = [p["started_at"] for p in plays]
     assert len(set(starts)) == len(starts)  # each its own play
+
+
+def test_a_full_disk_never_stops_the_heartbeat(tmp_path, receiver, province):
+    """Issue 24, 14: the plays were written before each heartbeat; on a full disk the write
+    failed and the beat ended, so disk_low never reached the province and the plays that
+    could not be written were lost. The cache is a real 4 MB tmpfs here (a private mount
+    namespace), filled to the last byte while the kiosk runs."""
+    import shutil
+    import sys
+
+    from tests.conftest import missing
+
+    if shutil.which("unshare") is None:
+        missing("unshare is needed for a real full disk (apt install util-linux)")
+    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True)
+    if probe.returncode != 0:
+        missing(f"unshare -rm is not permitted here: {probe.stderr!r}")
+    from tests.province import text
+
+    province.publish("tinh-08", [text("a", duration=3), text("c", duration=3)])
+    province.publish("xa-02263", [text("b", duration=3)])
+    config, _port = live_config(
+        tmp_path,
+        province,
+        ("heartbeat_seconds = 60", "heartbeat_seconds = 5"),
+        ('heartbeat_url = ""', f'heartbeat_url = "{receiver.url}/hb"'),
+    )
+    storage = tmp_path / "board"
+    storage.mkdir(exist_ok=True)
+    script = (
+        f"mount -t tmpfs -o size=4m tmpfs {storage} && "
+        f"( {sys.executable} -m kiosk run --headless --config {config} & kiosk=$!; "
+        f"sleep 8; head -c 8000000 /dev/zero > {storage}/fill 2>/dev/null; wait $kiosk )"
+    )
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    proc = subprocess.Popen(["unshare", "-rm", "sh", "-c", script], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+
+        def full_beats() -> list[dict]:
+            return [b for b in receiver.bodies if b["health"]["system"]["disk_free_mb"] < 0.5]
+
+        while len(full_beats()) < 3:
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, [b["health"]["system"] for b in receiver.bodies]
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    beats = full_beats()
+    assert all("disk_low" in {p["code"] for p in b["health"]["problems"]} for b in beats)
+    assert sum(len(b["plays"]) for b in beats) >= 2  # plays kept in memory, and sent
+    assert "Traceback" not in err, err[-3000:]

@@ -53,6 +53,7 @@ class PlayQueue:
         self._journal_lines = 0
         self._torn_tail = False
         self.dropped = 0
+        self.write_failed = False  # the last flush could not write (logged once)
         self._acked = self._read_marker()
         self._next_id = self._acked + 1
         self._load()
@@ -108,24 +109,34 @@ class PlayQueue:
             self._trim()
             del self._unwritten[: max(0, len(self._unwritten) - self.limit)]
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
         """Append the plays not yet on disk, in one write; compact a journal grown past
-        twice the bound."""
+        twice the bound. False when the disk refused (full, read-only): the plays stay in
+        memory, bounded, and are written at a later flush; the heartbeat goes on."""
         with self._lock:
             batch, self._unwritten = self._unwritten, []
             if not batch and self._journal_lines <= 2 * self.limit:
-                return
-            if self._journal_lines + len(batch) > 2 * self.limit:
-                self._rewrite()
-                return
-            self.folder.mkdir(parents=True, exist_ok=True)
-            with open(self.journal, "a", encoding="utf-8") as f:
-                head = "\n" if self._torn_tail else ""
-                f.write(head + "".join(json.dumps(asdict(p)) + "\n" for p in batch))
-                f.flush()
-                os.fsync(f.fileno())
+                return True
+            try:
+                if self._journal_lines + len(batch) > 2 * self.limit:
+                    self._rewrite()
+                    return True
+                self.folder.mkdir(parents=True, exist_ok=True)
+                with open(self.journal, "a", encoding="utf-8") as f:
+                    head = "\n" if self._torn_tail else ""
+                    self._torn_tail = True  # until the write is whole
+                    f.write(head + "".join(json.dumps(asdict(p)) + "\n" for p in batch))
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as exc:
+                self._unwritten = (batch + self._unwritten)[-self.limit :]
+                if not self.write_failed:
+                    log.warning("plays kept in memory: the journal cannot be written: %s", exc)
+                self.write_failed = True
+                return False
             self._journal_lines += len(batch)
-            self._torn_tail = False
+            self._torn_tail = self.write_failed = False
+            return True
 
     def _rewrite(self) -> None:
         text = "".join(json.dumps(asdict(p)) + "\n" for p in self._plays)
@@ -145,8 +156,13 @@ class PlayQueue:
             if upto <= self._acked:
                 return
             self._acked = upto
-            self.folder.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.marker, f"{upto}\n".encode(), mode=0o640)
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                atomic_write(self.marker, f"{upto}\n".encode(), mode=0o640)
+            except OSError as exc:  # a full disk: after a restart these may go again, and
+                # the province stores a play sent twice once (SPEC 7.3)
+                log.warning("the acknowledgement cannot be written: %s", exc)
+                return
             if not self._plays and not self._unwritten:  # all acknowledged: start afresh
                 with contextlib.suppress(FileNotFoundError):
                     self.journal.unlink()
