@@ -314,7 +314,8 @@ def test_screenshots_keep_nothing_of_earlier_requests():
 
     frame = pygame.Surface((320, 180))
     frame.fill((10, 35, 66))
-    shots = Screenshots(lambda: frame)
+    ticks = iter(range(0, 10**9, 10))  # each request 10 s after the last: never the cache
+    shots = Screenshots(lambda: frame, monotonic=lambda: next(ticks))
     stop = threading.Event()
 
     def player_turns() -> None:

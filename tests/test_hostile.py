@@ -820,3 +820,47 @@ def test_a_manifest_of_seventy_bad_items_is_one_problem_and_the_province_takes_t
     beat = {"device_id": doc["device"]["id"], "sent_at": doc["time"], "health": doc, "plays": []}
     hb = parse_heartbeat(json.dumps(beat).encode(), doc["device"]["id"])
     assert "item_invalid" in hb.problems
+
+
+def test_a_hundred_screenshot_requests_do_not_hold_up_health(request, tmp_path, province):
+    """Issue 24, 16: 100 clients on /screenshot.png and / slowed /health to 14 s and grew
+    the kiosk from 127 to 195 MB for good. One PNG now serves every request for 2 s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import tell
+    from tests.test_healthsrv import kiosk_process, publish_both
+
+    publish_both(province)
+    with kiosk_process(tmp_path, province, ('size = "640x360"', 'size = "1920x1080"')) as (
+        url,
+        proc,
+    ):
+        port = int(url.rsplit(":", 1)[1])
+        wait_for(url, lambda status, doc: status == 200)
+        rss_before = _rss_kb(proc.pid)
+
+        def get(n: int) -> int:
+            path = "/screenshot.png" if n % 2 else "/"
+            source = f"127.0.0.{10 + n % 4}"  # four phones' worth of addresses, 25 each
+            with socket.create_connection(("127.0.0.1", port), timeout=30,
+                                          source_address=(source, 0)) as c:  # fmt: skip
+                c.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                size = 0
+                while chunk := c.recv(65536):
+                    size += len(chunk)
+            return size
+
+        with ThreadPoolExecutor(100) as pool:
+            storm = [pool.submit(get, n) for n in range(200)]
+            times = []
+            for _ in range(5):
+                took, answer = _health_from(port, "127.0.0.2")
+                assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+                times.append(took)
+            sizes = [f.result() for f in storm]
+        rss_after = _rss_kb(proc.pid)
+    tell(request, f"screenshot storm: /health in {max(times) * 1000:.0f} ms at most beside 200 "
+         f"requests; RSS {rss_before / 1024:.0f} -> {rss_after / 1024:.0f} MB")  # fmt: skip
+    assert max(times) < 1.0, times
+    assert min(sizes) > 1000  # every request was answered
+    assert rss_after - rss_before < 40 * 1024, (rss_before, rss_after)

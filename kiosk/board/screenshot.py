@@ -7,12 +7,16 @@ nothing over, and the request times out: the screenshot itself shows the stall.
 
 The PNG is encoded by Pillow, not pygame.image.save: pygame-ce 2.5 keeps every file object
 it is given to write into (found by the soak: one BytesIO, with the PNG in it, per request).
+
+One PNG serves every request for CACHE_S: a hundred phones (or a script) asking at once
+cost one copy and one encode, not a hundred, and /health is not kept waiting behind them.
 """
 
 from __future__ import annotations
 
 import io
 import threading
+import time
 from collections.abc import Callable
 
 import pygame
@@ -21,15 +25,21 @@ from PIL import Image
 from kiosk.board.player import PlayerState
 
 MAX_JPEG = 200 * 1024
+CACHE_S = 2.0  # a PNG this young is served again, to every request meanwhile
 
 
 class Screenshots:
-    def __init__(self, frame: Callable[[], pygame.Surface]) -> None:
+    def __init__(
+        self, frame: Callable[[], pygame.Surface], monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.frame = frame  # the upright picture, as a passer-by sees it
+        self.monotonic = monotonic
         self._lock = threading.Lock()  # one request at a time
         self._wanted = threading.Event()
         self._ready = threading.Event()
         self._copy: pygame.Surface | None = None
+        self._png_lock = threading.Lock()  # one encode at a time; the rest take its PNG
+        self._png: tuple[float, bytes] | None = None  # (when, the PNG): one, at most
 
     def __call__(self, _state: PlayerState) -> None:
         """From the player's loop: hand over a copy when one was asked for."""
@@ -55,14 +65,18 @@ class Screenshots:
         return Image.frombytes("RGB", copy.get_size(), pygame.image.tobytes(copy, "RGB"))
 
     def png(self, timeout: float = 2.0) -> bytes | None:
-        """From any other thread: the PNG of the frame on screen, or None if the loop did
-        not turn within timeout."""
-        picture = self._picture(timeout)
-        if picture is None:
-            return None
-        out = io.BytesIO()
-        picture.save(out, "PNG", compress_level=3)
-        return out.getvalue()
+        """From any other thread: the PNG of the frame on screen (at most CACHE_S old), or
+        None if the loop did not turn within timeout."""
+        with self._png_lock:
+            if self._png is not None and self.monotonic() - self._png[0] < CACHE_S:
+                return self._png[1]
+            picture = self._picture(timeout)
+            if picture is None:
+                return None
+            out = io.BytesIO()
+            picture.save(out, "PNG", compress_level=3)
+            self._png = (self.monotonic(), out.getvalue())
+            return self._png[1]
 
     def jpeg(self, max_bytes: int = MAX_JPEG, timeout: float = 2.0) -> bytes | None:
         """The frame on screen as a JPEG of at most max_bytes (SPEC 1.6: 200 KiB), for the
