@@ -306,3 +306,107 @@ def test_a_full_disk_never_stops_the_heartbeat(tmp_path, receiver, province):
     assert all("disk_low" in {p["code"] for p in b["health"]["problems"]} for b in beats)
     assert sum(len(b["plays"]) for b in beats) >= 2  # plays kept in memory, and sent
     assert "Traceback" not in err, err[-3000:]
+
+
+class Commanding(ThreadingHTTPServer):
+    """A heartbeat receiver (or whoever answers in its place) whose every reply asks for the
+    commands in `commands`."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.commands: list[dict] = []
+        self.beats = 0
+        super().__init__(("127.0.0.1", 0), CommandingHandler)
+        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
+
+
+class CommandingHandler(BaseHTTPRequestHandler):
+    server: Commanding
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.beats += 1
+        body = json.dumps({"commands": self.server.commands}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_restart_player_asked_at_every_beat_restarts_once_and_at_most_three_times_an_hour(
+    tmp_path, province
+):
+    """Issue 24, 12: a reply asking restart_player at every beat (the same id) restarted the
+    player again and again: 5 restarts in 110 s, 29 s dark. The ids done are kept on disk,
+    restarts are bounded, and the rotation resumes where it was."""
+    from tests.province import text
+
+    province.publish("tinh-08", [text("a", duration=3), text("b-dai", duration=600)])
+    province.publish("xa-02263", [])
+    server = Commanding()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    config, port = live_config(
+        tmp_path,
+        province,
+        ("heartbeat_seconds = 60", "heartbeat_seconds = 5"),
+        ('heartbeat_url = ""', f'heartbeat_url = "{url}/hb"'),
+    )
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    health = f"http://127.0.0.1:{port}/health"
+
+    def showing() -> str | None:
+        try:
+            with urllib.request.urlopen(health, timeout=2) as answer:
+                current = json.load(answer)["display"]["current_item"]
+        except (OSError, ValueError):
+            return None
+        return current["id"] if current else None
+
+    def run_until(ask: str | None, exits: bool) -> str | None:
+        """One run of the kiosk: the first item it shows; the province asks `ask` once b-dai
+        is on screen; the run must end by itself (exits) or go on for three beats."""
+        server.commands = []
+        proc = subprocess.Popen(
+            argv("run", "--headless", "--config", str(config)),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            first = None
+            while (now := showing()) != "b-dai":
+                first = first or now
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.1)
+            first = first or now
+            if ask:
+                server.commands = [{"id": ask, "type": "restart_player"}]
+            beats = server.beats
+            if exits:
+                proc.wait(timeout=30)
+                assert proc.returncode == 0
+            else:
+                while server.beats < beats + 3:
+                    assert proc.poll() is None, "restarted although it must not"
+                    time.sleep(0.2)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=20)
+        assert "Traceback" not in err, err[-2000:]
+        return first
+
+    assert run_until("r1", exits=True) == "a"
+    assert run_until("r1", exits=False) == "b-dai"  # resumed; r1 is not done twice
+    assert run_until("r2", exits=True) == "b-dai"
+    assert run_until("r3", exits=True) == "b-dai"
+    assert run_until("r4", exits=False) == "b-dai"  # a fourth restart within the hour: no
+    server.shutdown()
+    server.server_close()

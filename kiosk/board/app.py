@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import signal
@@ -41,6 +42,7 @@ from kiosk.board.watchdog import Notifier, Watchdog
 from kiosk.cli import UsageError
 from kiosk.core.authoring import FileAssets, PlaylistError, load_playlist
 from kiosk.core.config import Config, default_config, load_config
+from kiosk.core.fsutil import atomic_write
 from kiosk.core.health import one_line
 from kiosk.core.schedule import ChannelContent, screen_wanted
 from kiosk.installer.firstboot import refusal_reasons
@@ -233,9 +235,34 @@ def build_board(
         heartbeat = Heartbeat(config, plays, reporter.document, clock.now)
         reporter.plays, reporter.heartbeat = plays, heartbeat
         turn.append(recorder)
+    if syncer is not None:
+        player.resume_at = read_resume(config.storage_dir)
     return Board(
         config, display, box, player, reporter, screenshots, loop, heartbeat, recorder, turn
     )
+
+
+RESUME_FILE = "player.json"
+
+
+def read_resume(folder: Path) -> tuple[str, str] | None:
+    """The item on screen when the last run stopped, from the file stop wrote; None when
+    there is none or it is not what stop writes."""
+    try:
+        with (folder / RESUME_FILE).open("rb") as f:
+            key = json.loads(f.read(4096)).get("current")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return None
+    ok = isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key)
+    return (key[0], key[1]) if ok else None
+
+
+def write_resume(folder: Path, current: tuple[str, str] | None) -> None:
+    """At a stop (a restart the province asked for, an update, a reboot): one small write."""
+    try:
+        atomic_write(folder / RESUME_FILE, json.dumps({"current": current}).encode(), 0o640)
+    except OSError as exc:
+        log.warning("%s: cannot be written (%s)", folder / RESUME_FILE, exc)
 
 
 def run_kiosk(
@@ -283,7 +310,13 @@ def run_kiosk(
         loop.start()
     if board.heartbeat is not None:
         if loop is not None:
-            board.heartbeat.commands = Commands(loop.sync_now, board.screenshots.jpeg, stop_player)
+            board.heartbeat.commands = Commands(
+                loop.sync_now,
+                board.screenshots.jpeg,
+                stop_player,
+                config.storage_dir / "commands.json",
+                reporter.clock.now,
+            )
         board.heartbeat.start()
     push = start_push(config, loop)
     try:
@@ -297,6 +330,7 @@ def run_kiosk(
             board.heartbeat.stop()
             board.recorder.close()
             board.heartbeat.queue.flush()  # the plays of this run survive the restart
+            write_resume(config.storage_dir, player.state.current)
         if health is not None:
             health.stop()
         if hardware is not None:

@@ -102,6 +102,8 @@ class Player:
         self._strip: TickerStrip | None = None
         self._ticker_texts: tuple[str, ...] = ()
         self._ticker_t0 = 0.0
+        # the item on screen when the last run stopped: the rotation goes on from it
+        self.resume_at: tuple[str, str] | None = None
 
     # -- content and schedule -------------------------------------------------------------
 
@@ -128,6 +130,9 @@ class Player:
         old, self._rotation = self._rotation, rotation
         repaint = "repaint" if old.tickers != rotation.tickers else None
         if self._entry is None:
+            resumed = [n for n, e in enumerate(rotation.slides) if e.key == self.resume_at]
+            if resumed:  # a restart goes on where it was, not from the first slide again
+                self._index, self.resume_at = resumed[0] - 1, None
             same = old.slides == rotation.slides and old.emergency == rotation.emergency
             return repaint if same else "restart"
         for n, entry in enumerate(rotation.slides):
