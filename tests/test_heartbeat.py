@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -315,8 +316,9 @@ class Commanding(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self) -> None:
-        self.commands: list[dict] = []
+        self.commands: list[dict] | Callable[[], list[dict]] = []  # a callable: new each time
         self.beats = 0
+        self.bodies: list[dict] = []
         super().__init__(("127.0.0.1", 0), CommandingHandler)
         threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
 
@@ -328,9 +330,10 @@ class CommandingHandler(BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self.server.beats += 1
-        body = json.dumps({"commands": self.server.commands}).encode()
+        ask = self.server.commands
+        body = json.dumps({"commands": ask() if callable(ask) else ask}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -410,3 +413,54 @@ def test_restart_player_asked_at_every_beat_restarts_once_and_at_most_three_time
     assert run_until("r4", exits=False) == "b-dai"  # a fourth restart within the hour: no
     server.shutdown()
     server.server_close()
+
+
+def test_a_screenshot_storm_costs_one_screenshot_and_uploads_are_counted(tmp_path, province):
+    """Issue 24, 13: 16 screenshot commands a reply kept a board uploading 1.6 MB a minute
+    (2.3 GB a day on a 4G SIM). Now one screenshot in 5 minutes, whatever is asked, and
+    /health says how many bytes went up today against the day's budget."""
+    from kiosk.board.heartbeat import UPLOAD_BUDGET
+
+    publish_both(province)
+    server = Commanding()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    asked = iter(range(10**6))
+
+    def storm() -> list[dict]:
+        return [{"id": f"s{next(asked)}", "type": "screenshot"} for _ in range(16)]
+
+    with kiosk_running(
+        tmp_path,
+        province,
+        ("heartbeat_seconds = 60", "heartbeat_seconds = 5"),
+        ('heartbeat_url = ""', f'heartbeat_url = "{url}/hb"'),
+    ) as health:
+        server.commands = storm
+        deadline = time.monotonic() + 90
+        while server.beats < 6:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        with urllib.request.urlopen(health + "/health", timeout=5) as answer:
+            doc = json.load(answer)
+    server.shutdown()
+    server.server_close()
+    shots = [b for b in server.bodies if "screenshot" in b]
+    assert len(shots) == 1, [sorted(b) for b in server.bodies]
+    assert sum(len(b.get("done", [])) for b in server.bodies) >= 32  # all reported done
+    sent = doc["heartbeat"]["uploaded_today_bytes"]
+    assert doc["heartbeat"]["upload_budget_bytes"] == UPLOAD_BUDGET == 20 * 1024 * 1024
+    assert sent >= sum(len(json.dumps(b)) for b in server.bodies[:-1]) * 0.9
+
+
+def test_a_screenshot_waits_while_the_days_upload_budget_is_spent(tmp_path, receiver):
+    from kiosk.board.commands import Commands
+
+    hb = heartbeat(tmp_path / "q", receiver.url)
+    hb.commands = Commands(lambda: None, lambda: b"\xff\xd8\xff" + b"j" * 50_000, lambda: None)
+    hb.commands.take(json.dumps({"commands": [{"id": "c1", "type": "screenshot"}]}).encode())
+    hb.upload_budget = hb.uploaded_today() + 10_000  # a budget nearly spent
+    assert hb.beat()
+    assert "screenshot" not in receiver.bodies[-1] and receiver.bodies[-1]["done"] == ["c1"]
+    hb.upload_budget = 10**9  # the next day's budget
+    assert hb.beat()
+    assert "screenshot" in receiver.bodies[-1]

@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ TYPES = ("sync_now", "screenshot", "restart_player")
 MAX_COMMANDS = 16  # of one reply
 REMEMBERED = 256  # ids carried out, so a repeated one is not carried out twice
 RESTARTS_PER_HOUR = 3
+SCREENSHOT_GAP_S = 300.0  # at most one screenshot taken in this long, however many are asked
 MAX_STATE_FILE = 64 * 1024
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 
@@ -64,9 +66,11 @@ class Commands:
         restart: Callable[[], None],
         state_file: Path | None = None,
         now: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sync_now, self.screenshot, self.restart = sync_now, screenshot, restart
-        self.state_file, self.now = state_file, now
+        self.state_file, self.now, self.monotonic = state_file, now, monotonic
+        self._shot_at = -float("inf")  # when the last screenshot was taken (monotonic)
         self._lock = threading.Lock()
         self._seen: deque[str] = deque(maxlen=REMEMBERED)
         self._restarts: list[datetime] = []  # when the player was restarted, the last hour's
@@ -126,9 +130,13 @@ class Commands:
             if kind == "sync_now":
                 self.sync_now()
             elif kind == "screenshot":
-                jpeg = self.screenshot()
-                with self._lock:
-                    self._jpeg = jpeg if jpeg is not None else self._jpeg
+                # A screenshot costs a 4G SIM up to 200 KiB: one in SCREENSHOT_GAP_S at most;
+                # a command within it is reported done, and the last one stands
+                if self.monotonic() - self._shot_at >= SCREENSHOT_GAP_S:
+                    self._shot_at = self.monotonic()
+                    jpeg = self.screenshot()
+                    with self._lock:
+                        self._jpeg = jpeg if jpeg is not None else self._jpeg
             else:
                 with self._lock:
                     self._restart_after.add(ident)

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +37,10 @@ FLUSH_S = 60.0  # the plays reach the disk at least this often
 MAX_REPLY_BYTES = 64 * 1024  # SPEC 1.6: a larger reply is ignored
 BATCH = 500
 CATCH_UP_BATCHES = 20  # after an outage, up to this many batches back to back
+# What a board may upload in a day (the board's day), for a 4G SIM's sake: heartbeats
+# always go (about 8 MB a day at the default minute); a screenshot waits while it would
+# pass the budget
+UPLOAD_BUDGET = 20 * 1024 * 1024
 
 
 def heartbeat_url(config: Config) -> str:
@@ -124,6 +128,9 @@ class Heartbeat:
         self.url = heartbeat_url(config)
         self.config, self.queue, self.health, self.clock = config, queue, health, clock
         self.status = HeartbeatStatus()
+        self.upload_budget = UPLOAD_BUDGET
+        self._uploaded: tuple[date | None, int] = (None, 0)  # (the board's day, bytes sent)
+        self._over_budget_noted: date | None = None
         self.reply = b""  # the last 2xx reply's body (at most 64 KiB), for its commands
         self.commands: Commands | None = None  # what the replies' commands act on
         self.reply_deadline_s, self.flush_s = REPLY_DEADLINE_S, FLUSH_S
@@ -133,6 +140,18 @@ class Heartbeat:
         self.session.headers["User-Agent"] = f"kiosk/{__version__} ({config.device.id})"
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def _today(self):
+        return self.clock().astimezone(self.config.device.tz).date()
+
+    def uploaded_today(self) -> int:
+        """Bytes sent to the province today (the board's day): heartbeats, plays and
+        screenshots, as /health reports them."""
+        day, sent = self._uploaded
+        return sent if day == self._today() else 0
+
+    def _count_upload(self, size: int) -> None:
+        self._uploaded = (self._today(), self.uploaded_today() + size)
 
     def start(self) -> None:
         self.thread.start()
@@ -179,6 +198,14 @@ class Heartbeat:
         }
         extra = self.commands.body() if self.commands else {}
         body |= extra
+        data = json.dumps(body).encode()
+        if "screenshot" in extra and self.uploaded_today() + len(data) > self.upload_budget:
+            if self._over_budget_noted != self._today():
+                log.warning("the day's upload budget is spent: the screenshot waits")
+                self._over_budget_noted = self._today()
+            extra = {k: v for k, v in extra.items() if k != "screenshot"}
+            body.pop("screenshot")
+            data = json.dumps(body).encode()
         headers = {"Content-Type": "application/json"}
         token = read_token(self.config.source.token_file)
         if token and may_send_token(self.url):
@@ -188,7 +215,7 @@ class Heartbeat:
         try:
             with self.session.post(
                 self.url,
-                data=json.dumps(body).encode(),
+                data=data,
                 headers=headers,
                 timeout=TIMEOUTS,
                 stream=True,  # the reply is read by us, bounded, not whole by requests
@@ -201,6 +228,7 @@ class Heartbeat:
         except BodyRefused as exc:  # the plays were taken (2xx); only the reply is ignored
             log.debug("heartbeat reply ignored: %s", exc)
             self.reply = b""
+        self._count_upload(len(data))
         previous = self.status
         if ok and self.commands is not None:
             self.commands.taken(extra)

@@ -173,6 +173,10 @@ class Reporter:
                     ),
                     "queued_plays": len(self.plays) if self.plays is not None else None,
                     "dropped_plays": self.plays.dropped if self.plays is not None else None,
+                    "uploaded_today_bytes": (
+                        self.heartbeat.uploaded_today() if self.heartbeat else None
+                    ),
+                    "upload_budget_bytes": self.heartbeat.upload_budget if self.heartbeat else None,
                 },
             },
         )
