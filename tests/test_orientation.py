@@ -1,9 +1,9 @@
 """Phone photos (issue 24, 1): every phone stores the pixels as the sensor read them and
 writes the way it was held into EXIF Orientation. The board, `kiosk render` and the
-console's preview must show the photo upright. Each of the eight orientations is made here
-from one upright picture, the way a camera stores it, and rendered by the real `kiosk
-render`; each rendered slide must match the upright original's, pixel for pixel within
-JPEG's noise."""
+console's preview must show the photo upright. tests/data/photos holds one upright scene
+stored the way a camera stores it under each of the eight orientations; each is rendered by
+the real `kiosk render`, and each rendered slide must match the upright original's, pixel
+for pixel within JPEG's noise."""
 
 from __future__ import annotations
 
@@ -15,34 +15,11 @@ from PIL import Image
 
 from tests.test_cli import kiosk
 
-T = Image.Transpose
-# How a camera stores an upright scene for each EXIF Orientation (TIFF 6.0: which corner of
-# the scene row 0, column 0 holds): 6 is a phone held upright (the viewer turns it 90°
-# clockwise), 8 the other way, 3 upside down, 2, 4, 5 and 7 their mirror images.
-STORED = {1: None, 2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM,
-          5: T.TRANSPOSE, 6: T.ROTATE_90, 7: T.TRANSVERSE, 8: T.ROTATE_270}  # fmt: skip
+PHOTOS = Path(__file__).parent / "data" / "photos"  # made by tools/make_test_photos.py
 
 
-def upright() -> Image.Image:
-    """A portrait scene no turn or mirror leaves the same: four colours, a bright corner."""
-    img = Image.new("RGB", (300, 400), (200, 30, 30))
-    img.paste((30, 160, 40), (150, 0, 300, 200))
-    img.paste((30, 60, 200), (0, 200, 150, 400))
-    img.paste((240, 220, 40), (150, 200, 300, 400))
-    img.paste((255, 255, 255), (0, 0, 60, 60))
-    return img
-
-
-def stored(orientation: int, fmt: str = "JPEG") -> bytes:
-    scene = upright()
-    turn = STORED[orientation]
-    pixels = scene.transpose(turn) if turn is not None else scene
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    exif[0x010F] = "Phone maker"  # Make, as a phone writes it
-    out = io.BytesIO()
-    pixels.save(out, fmt, exif=exif.tobytes(), **({"quality": 95} if fmt != "PNG" else {}))
-    return out.getvalue()
+def photo(name: str) -> bytes:
+    return (PHOTOS / name).read_bytes()
 
 
 def rendered(tmp_path: Path, name: str, data: bytes) -> Image.Image:
@@ -72,41 +49,35 @@ def difference(a: Image.Image, b: Image.Image) -> float:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Image.Image:
-    return rendered(tmp_path_factory.mktemp("upright"), "ref", stored(1))
+    return rendered(tmp_path_factory.mktemp("upright"), "ref", photo("orientation-1.jpg"))
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_a_phone_photo_is_shown_upright_whatever_its_exif_orientation(
     tmp_path, reference, orientation
 ):
-    shown = rendered(tmp_path, f"o{orientation}", stored(orientation))
+    data = photo(f"orientation-{orientation}.jpg")
+    assert Image.open(io.BytesIO(data)).getexif()[0x0112] == orientation
+    shown = rendered(tmp_path, f"o{orientation}", data)
     assert difference(shown, reference) < 2.0, orientation
     if orientation != 1:  # the test can tell: the stored pixels, unturned, look different
-        raw = Image.open(io.BytesIO(stored(orientation))).convert("RGB")
+        raw = Image.open(io.BytesIO(data)).convert("RGB")
         plain = io.BytesIO()
         raw.save(plain, "PNG")  # the same pixels with no EXIF
         wrong = rendered(tmp_path, "wrong", plain.getvalue())
         assert difference(wrong, reference) > 10.0, orientation
 
 
-@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
-def test_png_exif_and_webp_photos_turn_too(tmp_path, reference, fmt):
-    shown = rendered(tmp_path, fmt, stored(6, fmt))
+@pytest.mark.parametrize("name", ["orientation-6.png", "orientation-6.webp"])
+def test_png_exif_and_webp_photos_turn_too(tmp_path, reference, name):
+    shown = rendered(tmp_path, name, photo(name))
     assert difference(shown, reference) < 2.0
 
 
 def phone_photo() -> bytes:
     """A portrait photo as a phone stores it: on its side (Orientation 6), with the phone's
-    GPS position and its make, and an XMP packet."""
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    exif[0x010F] = "Phone maker"
-    exif[0x8825] = {1: "N", 2: (21.0, 49.0, 12.0), 3: "E", 4: (105.0, 12.0, 30.0)}
-    out = io.BytesIO()
-    upright().transpose(T.ROTATE_90).save(
-        out, "JPEG", quality=95, exif=exif.tobytes(), xmp=b"<x:xmpmeta>Nguyen Van A</x:xmpmeta>"
-    )
-    return out.getvalue()
+    GPS position and its make, and an XMP packet naming its owner."""
+    return photo("phone-with-gps.jpg")
 
 
 def carries_nothing_of_the_phone(data: bytes) -> None:
