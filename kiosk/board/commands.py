@@ -121,6 +121,7 @@ class Commands:
 
     def take(self, reply: bytes) -> bool:
         """Carry out the reply's new commands. True when a report of them is waiting."""
+        tried_shot = False  # one screenshot tried a reply at most: each may wait 2 s
         for ident, kind in commands_of(reply):
             with self._lock:
                 if ident in self._seen:
@@ -132,11 +133,13 @@ class Commands:
             elif kind == "screenshot":
                 # A screenshot costs a 4G SIM up to 200 KiB: one in SCREENSHOT_GAP_S at most;
                 # a command within it is reported done, and the last one stands
-                if self.monotonic() - self._shot_at >= SCREENSHOT_GAP_S:
-                    self._shot_at = self.monotonic()
+                if not tried_shot and self.monotonic() - self._shot_at >= SCREENSHOT_GAP_S:
+                    tried_shot = True
                     jpeg = self.screenshot()
-                    with self._lock:
-                        self._jpeg = jpeg if jpeg is not None else self._jpeg
+                    if jpeg is not None:  # a loop too busy to hand a frame over: next time
+                        self._shot_at = self.monotonic()
+                        with self._lock:
+                            self._jpeg = jpeg
             else:
                 with self._lock:
                     self._restart_after.add(ident)
