@@ -139,6 +139,9 @@ def test_a_synced_board_is_ok_and_says_what_it_shows(running):
             and d["status"] == "ok"
             and d["display"]["current_item"]
             and d["content"]["items_active"] == 3
+            # the content is handed to the screen before the sync ends and reports: a busy
+            # machine can answer in between
+            and set(d["sync"]["channels"]) == {"tinh-08", "xa-02263"}
         ),
     )
     assert doc.keys() >= SPEC_KEYS
