@@ -244,12 +244,17 @@ def test_an_item_alone_on_screen_is_a_play_each_time_it_comes_round(tmp_path, re
         ('heartbeat_url = ""', f'heartbeat_url = "{receiver.url}/hb"'),
     ):
         deadline = time.monotonic() + 60
-        while len([p for b in receiver.bodies for p in b["plays"]]) < 4:
+
+        def turns() -> list[dict]:  # "b" may show for a moment before the emergency is in
+            return [p for b in receiver.bodies for p in b["plays"] if p["item"] == "lu-quet"]
+
+        while len(turns()) < 4:
             assert time.monotonic() < deadline, receiver.bodies
             time.sleep(0.2)
-    plays = [p for b in receiver.bodies for p in b["plays"] if p["item"] == "lu-quet"]
-    assert len(plays) >= 4
-    assert all(2.5 <= p["duration_s"] <= 4.5 for p in plays[:-1]), plays
+    plays = turns()
+    # a turn of 3 s, with the crossfade and a busy machine's lateness; two turns merged
+    # into one play would be 6 s or more
+    assert all(2.5 <= p["duration_s"] < 6.0 for p in plays), plays
     starts = [p["started_at"] for p in plays]
     assert len(set(starts)) == len(starts)  # each its own play
 
