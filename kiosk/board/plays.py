@@ -120,6 +120,7 @@ class PlayQueue:
             try:
                 if self._journal_lines + len(batch) > 2 * self.limit:
                     self._rewrite()
+                    self.write_failed = False
                     return True
                 self.folder.mkdir(parents=True, exist_ok=True)
                 with open(self.journal, "a", encoding="utf-8") as f:
