@@ -159,7 +159,7 @@ def test_files_that_land_while_firstboot_runs_are_taken_in_the_same_run(tmp_path
     late_config = (boot / "kiosk.toml").read_bytes()
     (boot / "kiosk.toml").unlink()  # the installer's copy has only reached the token so far
     passes, slept = [], []
-    clock = [time.time()]  # the copy's clock: sleeping moves it on
+    clock = [time.time() + 60]  # the copy's clock: sleeping moves it on (the token is old)
 
     def sleep(seconds: float) -> None:
         slept.append(seconds)
@@ -194,6 +194,9 @@ def test_a_folder_or_a_link_on_the_boot_partition_is_refused_and_followed_nowher
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     problems = (etc / "import-error.txt").read_text()
     assert "kiosk-token: is a folder" in problems  # shown on the setup screen
+    # moved aside, or kiosk-firstboot.path (PathExists=) would start the import again
+    assert not (boot / "kiosk-token").exists()
+    assert (boot / "kiosk-token.rejected" / "token").read_text() == TOKEN
     assert not (boot / "kiosk-wifi.toml").exists()  # the Wi-Fi password is off the card
     assert b"mat-khau-wifi-42" in (etc / "pending-wifi.toml").read_bytes()  # root only
     assert not (etc / "kiosk.toml").exists()
@@ -201,8 +204,8 @@ def test_a_folder_or_a_link_on_the_boot_partition_is_refused_and_followed_nowher
     # a kiosk.toml that is a link to a secret of the system: never read, never copied
     secret = root / "etc/shadow"
     secret.write_text("root:$6$bi-mat:19000:0:99999:7:::\n")
-    (boot / "kiosk-token").joinpath("token").unlink()
-    (boot / "kiosk-token").rmdir()
+    (boot / "kiosk-token.rejected").joinpath("token").unlink()
+    (boot / "kiosk-token.rejected").rmdir()
     assert (boot / "kiosk.toml.rejected").exists()  # the first run's, a regular file
     (boot / "kiosk.toml.rejected").unlink()
     (boot / "kiosk.toml").symlink_to(secret)
@@ -210,6 +213,8 @@ def test_a_folder_or_a_link_on_the_boot_partition_is_refused_and_followed_nowher
     assert linked.returncode == 1 and "Traceback" not in linked.stderr
     assert "kiosk.toml: is a symbolic link" in (etc / "import-error.txt").read_text()
     assert not (boot / "kiosk.toml.rejected").exists()
+    assert not (boot / "kiosk.toml").is_symlink()  # removed: nothing to start the import again
+    assert secret.exists()
     everything = b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file()
                           and not p.is_symlink() and p != secret)  # fmt: skip
     assert b"bi-mat" not in everything

@@ -246,6 +246,21 @@ class RegularOnly:
         if name not in self.refused:
             self.boot.remove(name)
 
+    def move_aside(self) -> None:
+        """Takes each refused entry off its name, as a refused kiosk.toml is renamed: left
+        there, kiosk-firstboot.path (PathExists=) would start the import again and again.
+        A folder becomes <name>.rejected; a link is removed (it holds nothing of its own,
+        and a FAT partition has none: someone made it on purpose)."""
+        for name in self.refused:
+            path = self.boot.folder / name
+            try:
+                if path.is_symlink() or not path.is_dir():
+                    path.unlink()
+                else:
+                    os.rename(path, path.with_name(name + REJECTED_SUFFIX))
+            except OSError as exc:
+                log.warning("%s: could not move it aside: %s", path, exc.strerror)
+
 
 def import_boot(root: Path, boot_dir: Path, live: bool) -> int:
     """0 when there was nothing to import or it was imported, 1 when it was refused."""
@@ -259,6 +274,7 @@ def import_boot(root: Path, boot_dir: Path, live: bool) -> int:
     got = take_secrets_off(boot, etc)
     config, token, wifi, problems = validate(root, str(boot_dir / BOOT_CONFIG), got)
     problems = list(boot.refused.values()) + problems
+    boot.move_aside()
     had_config = (etc / "kiosk.toml").exists()
     if problems or config is None:
         text = "\n".join(problems)
@@ -318,10 +334,11 @@ def settle(paths: list[Path], sleep=time.sleep, now=time.time) -> None:
 def import_until_settled(
     root: Path, boot_dir: Path, live: bool, run=None, sleep=time.sleep, now=time.time
 ) -> int:
-    """import_boot, again while files keep arriving. systemd merges a path event that comes
-    while this service runs into the running job: kiosk.toml copied a second after
-    kiosk-token would otherwise wait on the partition, unseen, until the next boot."""
+    """import_boot once the files are whole, and again while files keep arriving: systemd
+    does not watch the partition while this runs. kiosk-firstboot.path's PathExists= is
+    checked again when the service ends, which closes the gap after the last look here."""
     run = run or import_boot
+    settle(arrivals(boot_dir), sleep, now)  # started when the first file appeared
     code = run(root, boot_dir, live)
     for _ in range(MAX_PASSES - 1):
         waiting = arrivals(boot_dir)
