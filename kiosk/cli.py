@@ -11,10 +11,7 @@ from pathlib import Path
 
 from kiosk import __version__
 from kiosk.core.config import ConfigError, load_config, push_url
-
-
-class UsageError(Exception):
-    """Bad input on the command line or in a file it names: exit 2 with one clear message."""
+from kiosk.core.errors import EXIT_USAGE, UsageError
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -331,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     firstboot.add_argument("--root", default="/", help="the system to configure (default /)")
     firstboot.add_argument("--boot", help="the boot partition (default: /boot/firmware)")
-    firstboot.set_defaults(func=_later("kiosk.installer.firstboot", "firstboot_command"))
+    firstboot.set_defaults(func=_later("kiosk.board.firstboot", "firstboot_command"))
 
     setup = sub.add_parser(
         "setup-screen", help="(on the board) what the screen says while it has no configuration"
@@ -362,6 +359,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except (ConfigError, UsageError) as exc:
         print(f"error: {exc}" if isinstance(exc, UsageError) else str(exc), file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -19,8 +19,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.board.app import run_kiosk
-from kiosk.cli import UsageError
 from kiosk.core.config import default_config
+from kiosk.core.errors import UsageError
 from kiosk.core.signing import public_key_text, raw_public_key
 from kiosk.paths import SAMPLE_PLAYLISTS, user_cache_dir
 from kiosk.province.publish import load_playlists, publish_playlist, site_sequence

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.installer.bootfiles import (
+from kiosk.core.bootfiles import (
     BootFileError,
     Wifi,
     edit_cmdline,

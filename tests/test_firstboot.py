@@ -152,7 +152,7 @@ def test_a_kiosk_toml_nested_too_deeply_is_refused_and_says_why(root):
 def test_files_that_land_while_firstboot_runs_are_taken_in_the_same_run(tmp_path, root):
     """systemd merges a path event that comes while kiosk-firstboot.service runs into the
     running job: kiosk.toml copied just after kiosk-token must not wait for the next boot."""
-    from kiosk.installer.firstboot import import_boot, import_until_settled
+    from kiosk.board.firstboot import import_boot, import_until_settled
 
     files = provision(tmp_path, root)
     boot = root / "boot/firmware"

@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kiosk.core.authoring import FileAssets, PlaylistError, load_playlist
+from kiosk.core.bootfiles import toml_string
 from kiosk.core.config import ConfigError, parse_config_text
 from kiosk.core.model import ItemError, ManifestError, TextItem, parse_manifest
 from kiosk.core.schedule import ChannelContent, next_change, rotation_at
 from kiosk.core.signing import EnvelopeError, sign_envelope, verify_envelope
-from kiosk.installer.bootfiles import toml_string
 from kiosk.render.painter import FramePainter, View
 from kiosk.render.screen import Orientation
 from kiosk.render.theme import theme_for

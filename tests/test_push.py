@@ -20,7 +20,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.kioskproc import Kiosk
 from bench.services import MissingTool, Mosquitto
 from bench.site import free_port
-from kiosk.board.push import MAX_PACKET, Push, sequence_of
+from kiosk.board.push import Push
+from kiosk.core.pushmsg import MAX_PACKET, sequence_of
 from kiosk.province.sitesrv import SiteServer
 from tests.conftest import missing, tell
 from tests.test_cli import kiosk

@@ -23,6 +23,7 @@ from kiosk.board.clock import SourceClock
 from kiosk.board.commands import Commands
 from kiosk.board.content import Content, ContentBox
 from kiosk.board.display import PygameDisplay
+from kiosk.board.firstboot import refusal_reasons
 from kiosk.board.hardware import Hardware
 from kiosk.board.healthsrv import HealthServer
 from kiosk.board.heartbeat import Heartbeat, PlayRecorder
@@ -39,13 +40,12 @@ from kiosk.board.store import Store, StoreBusy
 from kiosk.board.sync import Syncer, SyncReport
 from kiosk.board.syncloop import SyncLoop
 from kiosk.board.watchdog import Notifier, Watchdog
-from kiosk.cli import UsageError
 from kiosk.core.authoring import FileAssets, PlaylistError, load_playlist
 from kiosk.core.config import Config, default_config, load_config
+from kiosk.core.errors import UsageError
 from kiosk.core.fsutil import atomic_write
 from kiosk.core.health import one_line
 from kiosk.core.schedule import ChannelContent, screen_wanted
-from kiosk.installer.firstboot import refusal_reasons
 from kiosk.paths import SYSTEM_CONFIG, user_cache_dir
 from kiosk.render.preview import parse_size
 from kiosk.render.screen import Orientation

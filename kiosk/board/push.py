@@ -8,7 +8,6 @@ only latency. paho-mqtt reconnects by itself, backing off to RECONNECT_MAX_S."""
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -19,9 +18,9 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from kiosk.core.pushmsg import MAX_PACKET, sequence_of, topic
+
 log = logging.getLogger(__name__)
-TOPIC = "bangtin/channels/{channel}"
-MAX_PACKET = 4096  # a push message is a few dozen bytes
 SPREAD_S = 2.0  # SPEC 1.7: a random delay of at most 2 s before the fetch
 MIN_GAP_S = 1.0  # a broker that repeats itself causes at most one fetch a second
 # A channel whose announced sequence the fetch did not deliver (a broker lying, or ahead of
@@ -42,22 +41,6 @@ class _BoundedClient(mqtt.Client):
         return super()._sock_recv(min(bufsize, MAX_PACKET + 8))
 
 
-def sequence_of(payload: bytes, channel: str) -> int | None:
-    """N of a well-formed `{"channel": channel, "sequence": N}`, else None."""
-    if len(payload) > MAX_PACKET:
-        return None
-    try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    if not isinstance(doc, dict) or doc.get("channel") != channel:
-        return None
-    n = doc.get("sequence")
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n < 2**63:
-        return None
-    return n
-
-
 class Push:
     def __init__(
         self,
@@ -72,7 +55,7 @@ class Push:
         parts = urlsplit(url)
         self.host, self.tls = parts.hostname or "", parts.scheme == "mqtts"
         self.port = parts.port or (8883 if self.tls else 1883)
-        self.topics = {TOPIC.format(channel=c): c for c in channels}
+        self.topics = {topic(c): c for c in channels}
         self.held, self.fetch = held, fetch
         self.rng, self.spread_s = rng or random.Random(), spread_s
         self._timer: threading.Timer | None = None

@@ -18,8 +18,8 @@ import pygame
 
 from kiosk import __version__
 from kiosk.board.display import PygameDisplay
+from kiosk.board.firstboot import refusal_reasons
 from kiosk.board.netinfo import ipv4_addresses
-from kiosk.installer.firstboot import refusal_reasons
 from kiosk.paths import SYSTEM_CONFIG
 from kiosk.render.fonts import Fonts
 from kiosk.render.overlay import draw_overlay

@@ -15,10 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.cli import UsageError
-from kiosk.core.config import Config, load_config, parse_config_text
-from kiosk.core.textrules import shown
-from kiosk.installer.bootfiles import (
+from kiosk.core.bootfiles import (
     BOARD_TOKEN,
     BOOT_CONFIG,
     BOOT_TOKEN,
@@ -35,6 +32,9 @@ from kiosk.installer.bootfiles import (
     render_wifi,
     toml_string,
 )
+from kiosk.core.config import Config, load_config, parse_config_text
+from kiosk.core.errors import UsageError
+from kiosk.core.textrules import shown
 from kiosk.installer.bootpart import BootError, BootPartition, FolderBoot, open_boot
 
 # The CSV of boards: one row a board. Columns as kiosk.toml's keys; lists (channels,

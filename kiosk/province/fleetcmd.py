@@ -23,9 +23,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from kiosk.cli import UsageError
 from kiosk.core import tomlsafe
 from kiosk.core.config import ConfigError
+from kiosk.core.errors import UsageError
 from kiosk.core.fsutil import atomic_write
 from kiosk.core.textrules import spreadsheet_safe
 from kiosk.province.fleet import Targets, build_report, parse_targets, report_csv

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from kiosk import __version__
-from kiosk.cli import UsageError
+from kiosk.core.errors import UsageError
 from kiosk.core.httpbody import IDENTITY, BodyRefused, read_body
 from kiosk.province.statuscmd import health_shaped
 

@@ -4,14 +4,13 @@ latest at once. Used by `kiosk publish --notify` once the site is written."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.board.push import TOPIC
+from kiosk.core.pushmsg import message, topic
 
 DEADLINE_S = 10.0
 
@@ -34,8 +33,8 @@ def announce(url: str, sequences: Mapping[str, int], deadline_s: float = DEADLIN
     client.loop_start()
     try:
         for channel, sequence in sequences.items():
-            payload = json.dumps({"channel": channel, "sequence": sequence})
-            info = client.publish(TOPIC.format(channel=channel), payload, qos=1, retain=True)
+            payload = message(channel, sequence)
+            info = client.publish(topic(channel), payload, qos=1, retain=True)
             info.wait_for_publish(deadline_s)
             if not info.is_published():
                 raise NotifyError(f"the broker at {url} did not take {channel}'s announcement")

@@ -14,7 +14,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from kiosk.cli import UsageError
+from kiosk.core.errors import UsageError
 from kiosk.core.fsutil import atomic_write
 from kiosk.province.inventory import load_inventory
 from kiosk.province.provinceconf import ProvinceConfig, load_province_config

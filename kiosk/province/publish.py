@@ -24,8 +24,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.cli import UsageError
 from kiosk.core.authoring import FileAssets, Playlist, PlaylistError, load_playlist
+from kiosk.core.errors import UsageError
 from kiosk.core.fsutil import atomic_promote, atomic_write, stage_write
 from kiosk.core.model import MANIFEST_FORMAT
 from kiosk.core.signing import (

@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from kiosk import __version__
-from kiosk.cli import UsageError
+from kiosk.core.errors import UsageError
 from kiosk.core.httpbody import IDENTITY, BodyRefused, TooSlow, read_body
 from kiosk.core.textrules import printable
 

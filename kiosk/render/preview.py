@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pygame
 
-from kiosk.cli import UsageError
 from kiosk.core.authoring import FileAssets, PlaylistError, authored_item, load_playlist
 from kiosk.core.config import Config, default_config, load_config
+from kiosk.core.errors import UsageError
 from kiosk.core.model import Item, ItemError
 from kiosk.core.schedule import ChannelContent, rotation_at
 from kiosk.core.timeutil import parse_rfc3339

@@ -29,8 +29,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from kiosk.cli import UsageError
 from kiosk.core.authoring import Playlist, parse_playlist
+from kiosk.core.errors import UsageError
 from kiosk.core.fsutil import atomic_write
 from kiosk.core.model import MAX_ITEMS
 from kiosk.core.signing import load_private_key

@@ -21,9 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.core.config import Config, ConfigError, parse_config_text
-from kiosk.core.fsutil import atomic_write
-from kiosk.installer.bootfiles import (
+from kiosk.core.bootfiles import (
     BOARD_TOKEN,
     BOOT_CONFIG,
     BOOT_TOKEN,
@@ -35,7 +33,9 @@ from kiosk.installer.bootfiles import (
     parse_token,
     parse_wifi,
 )
-from kiosk.installer.bootpart import FolderBoot, NotARegularFile
+from kiosk.core.bootfolder import FolderBoot, NotARegularFile
+from kiosk.core.config import Config, ConfigError, parse_config_text
+from kiosk.core.fsutil import atomic_write
 
 log = logging.getLogger(__name__)
 
