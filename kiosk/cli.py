@@ -217,6 +217,13 @@ def _province_parser(sub: argparse._SubParsersAction) -> None:
     feed.add_argument("source", metavar="URL")
     feed.add_argument("--channel", required=True, metavar="C")
     feed.set_defaults(func=later("import_feed_command"))
+    manage = verbs.add_parser(
+        "manage",
+        parents=[config],
+        help="a Django management command with this PROVINCE.toml (check --deploy, shell, ...)",
+    )
+    manage.add_argument("django_args", nargs=argparse.REMAINDER, metavar="ARGS")
+    manage.set_defaults(func=later("manage_command"))
 
 
 def build_parser() -> argparse.ArgumentParser:

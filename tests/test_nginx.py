@@ -271,6 +271,10 @@ def test_the_province_site_serves_boards_heartbeats_and_the_console_over_tls(
     # the console: a login through the proxy passes Django's CSRF check over https
     page = https.get(f"{url}/login/")
     assert page.status_code == 200 and "Đăng nhập" in page.text
+    # nginx's, so Django's deploy checks W004 and W008 are silenced (server/setup.py)
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    moved = requests.get(f"{plain}/login/", allow_redirects=False)
+    assert moved.status_code == 301 and moved.headers["Location"].startswith("https://")
     added = server.kiosk("province", "user", "add", "ky-thuat", "--role", "technician",
                          "--config", str(server.config), stdin="mat-khau-rat-dai-42\n")  # fmt: skip
     assert added.returncode == 0, added.stderr

@@ -385,3 +385,20 @@ def serve_command(args: argparse.Namespace) -> int:
         return 0
     log.error("gunicorn stopped with exit code %s", code)
     return 1
+
+
+def manage_command(args: argparse.Namespace) -> int:
+    """Django's own command line (`check --deploy`, `shell`, `dbshell`, `showmigrations`...)
+    on the settings module, with PROVINCE.toml from --config."""
+    from django.core.management import execute_from_command_line
+
+    from kiosk.province.server.setup import CONFIG_ENV
+
+    config = load_province_config(Path(args.config))  # its problems, as every command's
+    os.environ[CONFIG_ENV] = str(config.path)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "kiosk.province.server.settings"
+    try:
+        execute_from_command_line(["kiosk province manage", *args.django_args])
+    except SystemExit as exc:  # Django's commands end this way, with their own code
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0

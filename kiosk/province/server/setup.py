@@ -1,5 +1,10 @@
 """Django's settings made from PROVINCE.toml, so a province edits one TOML file and never
-a Python settings module. Called once per process, before anything touches Django."""
+a Python settings module.
+
+Two doors to the same settings: `kiosk.province.server.settings`, Django's settings module
+(gunicorn's workers, `django-admin`, `kiosk province manage`), which reads the PROVINCE.toml
+named by KIOSK_PROVINCE_CONFIG; and configure(), for a process that has already read its
+PROVINCE.toml (each `kiosk province` command, the tests)."""
 
 from __future__ import annotations
 
@@ -56,13 +61,8 @@ def secret_key(path: Path) -> str:
         return key
 
 
-def configure(config: ProvinceConfig) -> None:
-    import django
-    from django.conf import settings
-
-    if settings.configured:
-        return
-    settings.configure(
+def django_settings(config: ProvinceConfig) -> dict[str, Any]:
+    return dict(
         DEBUG=False,
         SECRET_KEY=secret_key(config.secret_key_path),
         ALLOWED_HOSTS=list(config.hosts),
@@ -130,6 +130,10 @@ def configure(config: ProvinceConfig) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SECURE_CONTENT_TYPE_NOSNIFF=True,
         SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+        # TLS is nginx's (nginx-bangtin.conf): it redirects http to https and sends HSTS on
+        # every reply, the static site's too, which Django never sees. Django doing either
+        # again would double the header, or redirect the loopback requests of a technician.
+        SILENCED_SYSTEM_CHECKS=["security.W004", "security.W008"],
         AUTH_PASSWORD_VALIDATORS=[
             {
                 "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
@@ -153,11 +157,25 @@ def configure(config: ProvinceConfig) -> None:
         },
         KIOSK_PROVINCE=config,
     )
+
+
+def configure(config: ProvinceConfig) -> None:
+    """Once per process, before anything touches Django."""
+    import django
+    from django.conf import settings
+
+    if settings.configured:
+        return
+    settings.configure(**django_settings(config))
     django.setup()
 
 
-def configure_from_env() -> ProvinceConfig:
-    """In a gunicorn worker: the PROVINCE.toml that `kiosk province serve` named."""
-    config = load_province_config(Path(os.environ[CONFIG_ENV]))
-    configure(config)
-    return config
+def config_from_env() -> ProvinceConfig:
+    """The PROVINCE.toml that KIOSK_PROVINCE_CONFIG names (`kiosk province serve` sets it
+    for its workers)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    where = os.environ.get(CONFIG_ENV)
+    if not where:
+        raise ImproperlyConfigured(f"set {CONFIG_ENV} to the path of PROVINCE.toml")
+    return load_province_config(Path(where))

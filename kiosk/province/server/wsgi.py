@@ -1,14 +1,15 @@
-"""The WSGI application gunicorn's workers serve: `kiosk province serve` starts them.
+"""The WSGI application gunicorn's workers serve: `kiosk province serve` starts them, with
+KIOSK_PROVINCE_CONFIG naming PROVINCE.toml for the settings module.
 
 gunicorn runs with --preload, so this module is imported once, in its master, before the
 workers are forked: what is made here is shared by every worker."""
 
-from kiosk.province.server.setup import configure_from_env
+import os
 
-configure_from_env()
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kiosk.province.server.settings")
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402  (after the settings)
-
-from kiosk.province.server import refusals  # noqa: E402, F401  (its counts, made pre-fork)
+from django.core.wsgi import get_wsgi_application
 
 application = get_wsgi_application()
+
+from kiosk.province.server import refusals  # noqa: E402, F401  (its counts, made pre-fork)
