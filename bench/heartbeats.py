@@ -209,7 +209,7 @@ def measure(database: str, root: Path, steps: list[int], seconds: float, workers
     # The fleet has been up for a while: each board's "online" is already in its history, so
     # a heartbeat that changes nothing writes nothing but itself (as every minute of a day).
     server.execute(
-        "UPDATE province_board SET online_noted = %s, status = 'ok'"
+        "UPDATE fleet_board SET online_noted = %s, status = 'ok'"
         % ("true" if server.database.startswith("postgresql") else "1")
     )
     server.start()
@@ -234,7 +234,7 @@ def measure(database: str, root: Path, steps: list[int], seconds: float, workers
             if not result["ok"]:
                 break
             held = count
-        stored = server.sql("SELECT count(*) FROM province_play")[0][0]
+        stored = server.sql("SELECT count(*) FROM fleet_play")[0][0]
     finally:
         server.stop()
     return {"held_boards": held, "steps": results, "plays_stored": stored, "workers": workers}

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.core.authoring import parse_playlist
 from kiosk.core.signing import public_key_text, raw_public_key
+from kiosk.demo.sitesrv import SiteHandler, SiteServer
 from kiosk.province.publish import Published, publish_playlist
-from kiosk.province.sitesrv import SiteHandler, SiteServer
 
 
 class _Counted:

@@ -102,7 +102,7 @@ def _fleet_parser(sub: argparse._SubParsersAction) -> None:
 
     status = verbs.add_parser("status", parents=[asking], help="every board's health, as a table")
     status.add_argument("--out", metavar="DIR", help="also write DIR/status.csv and status.json")
-    status.set_defaults(func=_later("kiosk.province.fleetcmd", "status_command"))
+    status.set_defaults(func=_later("kiosk.technician.fleetcmd", "status_command"))
 
     report = verbs.add_parser(
         "report", parents=[asking], help="the yearly report: boards per area against targets"
@@ -139,12 +139,12 @@ def _fleet_parser(sub: argparse._SubParsersAction) -> None:
         help="count boards installed (default) or only those that answer",
     )
     report.add_argument("--as-of", metavar="DATE", help="count boards installed by this day")
-    report.set_defaults(func=_later("kiosk.province.fleetcmd", "report_command"))
+    report.set_defaults(func=_later("kiosk.technician.fleetcmd", "report_command"))
 
     prom = verbs.add_parser("prometheus", help="Prometheus file_sd targets of every board")
     prom.add_argument("inventory", metavar="INVENTORY.csv", help="the province's boards")
     prom.add_argument("--out", metavar="FILE", help="the targets file (default: stdout)")
-    prom.set_defaults(func=_later("kiosk.province.fleetcmd", "prometheus_command"))
+    prom.set_defaults(func=_later("kiosk.technician.fleetcmd", "prometheus_command"))
 
 
 def _province_parser(sub: argparse._SubParsersAction) -> None:
@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--playlists", help="the playlists to publish (default: playlists/)")
     demo.add_argument("--snapshot", help="write the picture to this PNG at each slide change")
     demo.add_argument("--size", help="the screen size, WxH (default 1920x1080)")
-    demo.set_defaults(func=_later("kiosk.demo", "demo_command"))
+    demo.set_defaults(func=_later("kiosk.demo.board", "demo_command"))
 
     sync = sub.add_parser("sync", help="sync every channel from the source once")
     sync.add_argument("--once", action="store_true", required=True, help="one sync, then exit")
@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="the health of one or many boards, as a table")
     status.add_argument("urls", nargs="+", metavar="URL", help="a board's health address")
     status.add_argument("--json", action="store_true", help="print the documents as JSON")
-    status.set_defaults(func=_later("kiosk.province.statuscmd", "status_command"))
+    status.set_defaults(func=_later("kiosk.technician.statuscmd", "status_command"))
 
     _fleet_parser(sub)
     _province_parser(sub)

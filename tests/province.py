@@ -1,5 +1,5 @@
 """A province for tests: a signing key, a published site, and a real HTTP server on
-127.0.0.1 that serves it (kiosk.province.sitesrv) and misbehaves on request, noting every
+127.0.0.1 that serves it (kiosk.demo.sitesrv) and misbehaves on request, noting every
 request."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from PIL import Image
 
 from kiosk.core.fsutil import atomic_write
 from kiosk.core.signing import public_key_text, raw_public_key, sign_envelope
-from kiosk.province.sitesrv import SiteHandler, SiteServer
+from kiosk.demo.sitesrv import SiteHandler, SiteServer
 
 
 @dataclass

@@ -26,13 +26,9 @@ def console(django_db):
     """Boards of two districts and one account of each kind; a clean slate of bulletins."""
     from django.contrib.auth import get_user_model
 
-    from kiosk.province.server.models import (
-        AuditEntry,
-        Board,
-        Bulletin,
-        Channel,
-        Profile,
-    )
+    from kiosk.province.accounts.models import Profile
+    from kiosk.province.bulletins.models import AuditEntry, Bulletin, Channel
+    from kiosk.province.fleet.models import Board
 
     for model in (AuditEntry, Bulletin, Channel, Board):
         model.objects.all().delete()
@@ -79,7 +75,7 @@ def form(**fields) -> dict:
 
 
 def write(c, **fields) -> int:
-    from kiosk.province.server.models import Bulletin
+    from kiosk.province.bulletins.models import Bulletin
 
     before = set(Bulletin.objects.values_list("pk", flat=True))
     answer = c.post("/bulletins/new", form(**fields))
@@ -90,13 +86,13 @@ def write(c, **fields) -> int:
 
 def seen(pk: int) -> dict:
     """What the publish button sends: the revision the approver is looking at."""
-    from kiosk.province.server.models import Bulletin
+    from kiosk.province.bulletins.models import Bulletin
 
     return {"revision": Bulletin.objects.get(pk=pk).revision}
 
 
 def state(pk: int) -> str:
-    from kiosk.province.server.models import Bulletin
+    from kiosk.province.bulletins.models import Bulletin
 
     return Bulletin.objects.get(pk=pk).state
 
@@ -135,7 +131,7 @@ def test_an_author_writes_and_submits_an_approver_publishes_and_boards_get_it(co
     assert item["title"] == unicodedata.normalize("NFC", "Thông báo cắt điện")
     assert not (console["root"] / "site" / "channels" / "xa-02410").exists()
 
-    from kiosk.province.server.models import AuditEntry
+    from kiosk.province.bulletins.models import AuditEntry
 
     actions = list(AuditEntry.objects.filter(bulletin_id=pk).order_by("id").values_list(
         "username", "action"))  # fmt: skip
@@ -259,7 +255,7 @@ def test_a_commune_officer_sees_and_touches_only_the_communes_channels(console):
     assert other.post(f"/bulletins/{pk}/edit", form(targets=[OTHER])).status_code == 404
     assert f"bulletin-{pk}" not in other.get("/bulletins/").content.decode()
     # a forged form aiming at another commune, a district, the province: nothing saved
-    from kiosk.province.server.models import Bulletin
+    from kiosk.province.bulletins.models import Bulletin
 
     for targets in ([TAN_TRAO], ["district:Sơn Dương"], ["tinh-08"], ["xa-99999"]):
         answer = other.post("/bulletins/new", form(targets=targets))
@@ -298,7 +294,7 @@ def test_a_commune_officer_sees_and_touches_only_the_communes_channels(console):
     ],
 )  # fmt: skip
 def test_nothing_a_board_would_refuse_can_be_saved(console, fields, field, message):
-    from kiosk.province.server.models import Bulletin
+    from kiosk.province.bulletins.models import Bulletin
 
     answer = client("tac-gia").post("/bulletins/new", form(**fields))
     assert answer.status_code == 200
@@ -315,7 +311,7 @@ def _upload(data: bytes, name: str):
 
 
 def test_images_are_checked_as_the_board_checks_them_and_previewed(console):
-    from kiosk.province.server.models import Bulletin
+    from kiosk.province.bulletins.models import Bulletin
 
     author = client("tac-gia")
     for data, name, why in (
@@ -353,7 +349,7 @@ def test_images_are_checked_as_the_board_checks_them_and_previewed(console):
 
 
 def test_csrf_and_login_throttling_hold(console):
-    from kiosk.province.server.models import Bulletin
+    from kiosk.province.bulletins.models import Bulletin
     from kiosk.province.server.setup import LOGIN_FAILURES
 
     guarded = client("tac-gia", csrf=True)
@@ -389,7 +385,7 @@ def test_nobody_can_lock_an_approver_out_from_elsewhere(console, capsys):
     for that account from that address only, and an admin lifts it."""
     from django.test import Client
 
-    from kiosk.province.server.models import AuditEntry
+    from kiosk.province.bulletins.models import AuditEntry
     from kiosk.province.server.setup import LOGIN_FAILURES
 
     def at(address: str) -> Client:  # through nginx, as production runs: the peer is loopback
@@ -421,7 +417,7 @@ def test_nobody_can_lock_an_approver_out_from_elsewhere(console, capsys):
 def test_the_key_never_appears_in_a_page_a_response_or_the_audit_log(console, caplog):
     from cryptography.hazmat.primitives import serialization
 
-    from kiosk.province.server.models import AuditEntry
+    from kiosk.province.bulletins.models import AuditEntry
 
     key = console["key"]
     secrets = [
@@ -450,8 +446,8 @@ def test_a_quiet_provinces_channels_are_signed_again_before_boards_would_drop_th
 
     from django.utils import timezone
 
+    from kiosk.province.bulletins.models import AuditEntry
     from kiosk.province.server.housekeeping import resign_channels
-    from kiosk.province.server.models import AuditEntry
 
     author = client("tac-gia")
     pk = write(author)
@@ -472,7 +468,7 @@ def test_the_report_says_what_was_published_who_approved_it_and_where_it_was_sho
 
     from django.utils import timezone
 
-    from kiosk.province.server.models import Board, Play
+    from kiosk.province.fleet.models import Board, Play
 
     author = client("tac-gia")
     pk = write(author, title="Lịch tiêm chủng")
@@ -520,9 +516,9 @@ def test_uploads_no_bulletin_uses_are_removed_after_a_day(console):
 
     from django.utils import timezone
 
+    from kiosk.province.bulletins.models import Bulletin
+    from kiosk.province.bulletins.uploads import uploads_dir
     from kiosk.province.server.housekeeping import prune_uploads
-    from kiosk.province.server.models import Bulletin
-    from kiosk.province.server.uploads import uploads_dir
 
     author = client("tac-gia")
     kept = write(author, kind="image", image=_upload(png_bytes((320, 200)), "a.png"))
@@ -545,7 +541,7 @@ def a_board(console, tmp_path):
     from types import SimpleNamespace
 
     from kiosk.core.signing import public_key_text, raw_public_key
-    from kiosk.province.sitesrv import SiteServer
+    from kiosk.demo.sitesrv import SiteServer
     from tests.test_sync import make_board
 
     site = console["root"] / "site"
@@ -609,8 +605,8 @@ def test_a_lost_site_does_not_silence_the_province(console, a_board):
 def test_a_publication_to_several_channels_goes_out_everywhere_or_nowhere(console, monkeypatch):
     """Issue 23, 3: the second channel's failure rolled the database back while the first was
     already on air, with no audit entry and no way to withdraw it."""
-    import kiosk.province.server.publishing as publishing
-    from kiosk.province.server.models import AuditEntry, Channel
+    import kiosk.province.bulletins.publishing as publishing
+    from kiosk.province.bulletins.models import AuditEntry, Channel
 
     admin = client("quan-tri")
     site = console["root"] / "site" / "channels"
@@ -669,8 +665,8 @@ def test_a_deleted_import_stays_deleted(console, tmp_path):
     alert or feed entry."""
     from django.utils import timezone
 
-    from kiosk.province.server.importing import import_cap, import_feed
-    from kiosk.province.server.models import Bulletin
+    from kiosk.province.bulletins.importing import import_cap, import_feed
+    from kiosk.province.bulletins.models import Bulletin
     from tests.test_imports import RSS, cap
 
     feed, alert = tmp_path / "rss.xml", tmp_path / "alert.xml"
@@ -695,7 +691,8 @@ def test_a_deleted_import_stays_deleted(console, tmp_path):
 def test_an_admin_resets_a_password_and_disables_an_account(console, capsys, monkeypatch):
     from django.test import Client
 
-    from kiosk.province.server.models import ApiToken, AuditEntry
+    from kiosk.province.accounts.models import ApiToken
+    from kiosk.province.bulletins.models import AuditEntry
 
     monkeypatch.setattr("sys.stdin", io.StringIO("mot-mat-khau-moi-99\n"))
     assert province_cli(console, "user", "reset-password", "tac-gia") == 0
@@ -723,8 +720,8 @@ def test_an_image_lost_from_the_uploads_comes_back_from_the_site_or_is_left_out(
     """A replaced disk may lose uploads_dir or the site: the same bytes sit in both under one
     hash, so either brings the image back; with both gone, the channel's other bulletins
     (an emergency among them) still go out."""
-    from kiosk.province.server.models import Bulletin
-    from kiosk.province.server.uploads import uploads_dir
+    from kiosk.province.bulletins.models import Bulletin
+    from kiosk.province.bulletins.uploads import uploads_dir
 
     author, admin = client("tac-gia"), client("duyet-xa")
     photo = write(
@@ -750,7 +747,7 @@ def test_an_image_lost_from_the_uploads_comes_back_from_the_site_or_is_left_out(
 def test_text_pasted_into_the_console_is_stored_as_kiosk_publish_signs_it(console):
     """Issue 24, 4: the same bulletin became different signed bytes by its path."""
     from kiosk.core.authoring import parse_playlist
-    from kiosk.province.server.models import Bulletin
+    from kiosk.province.bulletins.models import Bulletin
     from tests.test_pasted_text import PASTED_TEXT
 
     title, body = PASTED_TEXT.split("\r\n", 1)
@@ -768,8 +765,8 @@ def test_text_pasted_into_the_console_is_stored_as_kiosk_publish_signs_it(consol
 
 
 def test_a_phone_photo_uploaded_is_kept_upright_and_without_its_gps(console):
-    from kiosk.province.server.models import Bulletin
-    from kiosk.province.server.uploads import uploads_dir
+    from kiosk.province.bulletins.models import Bulletin
+    from kiosk.province.bulletins.uploads import uploads_dir
     from tests.test_orientation import carries_nothing_of_the_phone, phone_photo
 
     pk = write(client("tac-gia"), kind="image", image=_upload(phone_photo(), "IMG_0042.JPG"))

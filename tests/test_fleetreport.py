@@ -1,4 +1,4 @@
-"""The yearly report's core (kiosk/province/fleet.py): counts and verdicts per area, from boards,
+"""The yearly report's core (kiosk/core/fleet.py): counts and verdicts per area, from boards,
 the boards that answered, the targets and the day. Pure, so tested case by case."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.core.config import ConfigError
-from kiosk.province.fleet import AreaTotals, Targets, build_report, parse_targets, report_csv
-from kiosk.province.inventory import InventoryBoard
+from kiosk.core.fleet import AreaTotals, Targets, build_report, parse_targets, report_csv
+from kiosk.core.inventory import InventoryBoard
 
 DAY = date(2026, 11, 25)
 

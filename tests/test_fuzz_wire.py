@@ -28,10 +28,10 @@ from kiosk.board.source import MAX_ETAG_CHARS, MAX_MANIFEST_BYTES, HttpSource, S
 from kiosk.board.store import Store
 from kiosk.board.sync import Syncer
 from kiosk.core.health import PROBLEM_CODES
+from kiosk.core.inventory import parse_inventory
 from kiosk.core.signing import public_key_text, raw_public_key, sign_envelope
-from kiosk.province.fleetcmd import Check, _board_json, _csv_row, _status_row, summary
-from kiosk.province.inventory import parse_inventory
-from kiosk.province.statuscmd import ask, health_shaped, row, table
+from kiosk.technician.fleetcmd import Check, _board_json, _csv_row, _status_row, summary
+from kiosk.technician.statuscmd import ask, health_shaped, row, table
 from tests.fleetboards import recorded
 from tests.rawhttp import RawServer, Reply
 from tests.test_fuzz import json_values

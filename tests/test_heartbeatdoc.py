@@ -1,4 +1,4 @@
-"""A heartbeat body checked before anything is stored (kiosk/province/heartbeatdoc.py), pure:
+"""A heartbeat body checked before anything is stored (kiosk/province/fleet/heartbeatdoc.py), pure:
 what a board sends is taken, anything else is refused naming the field, and no body makes
 the check itself fail."""
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.province.heartbeatdoc import (
+from kiosk.province.fleet.heartbeatdoc import (
     MAX_SCREENSHOT,
     Heartbeat,
     HeartbeatInvalid,
@@ -122,7 +122,12 @@ def test_too_many_or_malformed_problems_are_trimmed_never_the_whole_heartbeat():
 def test_plays_are_stored_within_the_spec_bounds_only():
     from datetime import timedelta
 
-    from kiosk.province.heartbeatdoc import MAX_PLAY_SECONDS, PLAYS_AHEAD, PLAYS_BEHIND, storable
+    from kiosk.province.fleet.heartbeatdoc import (
+        MAX_PLAY_SECONDS,
+        PLAYS_AHEAD,
+        PLAYS_BEHIND,
+        storable,
+    )
 
     hb = parse(good())
     now = hb.plays[0].started_at

@@ -781,7 +781,7 @@ def test_every_test_the_threat_model_points_at_exists():
 
 
 def test_a_board_trickling_its_health_is_no_answer_in_time_within_the_timeout():
-    from kiosk.province.statuscmd import ask
+    from kiosk.technician.statuscmd import ask
     from tests.rawhttp import RawServer, Reply
 
     body = json.dumps({"status": "ok"}).encode() + b" " * 200
@@ -803,7 +803,7 @@ def test_a_manifest_of_seventy_bad_items_is_one_problem_and_the_province_takes_t
     """Issue 24, 10: a signed manifest with 70 items of an unknown type gave /health 71
     problems; the province's parser allowed 64 and refused every heartbeat (400), so the
     board went "offline". Now the board groups them (SPEC 3.2) and the province trims."""
-    from kiosk.province.heartbeatdoc import parse_heartbeat
+    from kiosk.province.fleet.heartbeatdoc import parse_heartbeat
     from tests.test_healthsrv import fetch
 
     bad = [{"id": f"la-{n:02d}", "type": "hologram", "duration": 10} for n in range(70)]

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from bench.provinceserver import ProvinceServer, inventory_row
-from kiosk.province.cap import match_area, parse_cap
-from kiosk.province.feeds import parse_feed
-from kiosk.province.htmltext import html_text
-from kiosk.province.xmlsafe import XmlRefused
+from kiosk.province.bulletins.cap import match_area, parse_cap
+from kiosk.province.bulletins.feeds import parse_feed
+from kiosk.province.bulletins.htmltext import html_text
+from kiosk.province.bulletins.xmlsafe import XmlRefused
 
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
 
@@ -184,18 +184,18 @@ def run(p: ProvinceServer, *args: str):
 
 def bulletins(p: ProvinceServer) -> list[tuple]:
     return p.sql("SELECT state, priority, title, channels, valid_until, origin FROM "
-                 "province_bulletin ORDER BY id")  # fmt: skip
+                 "bulletins_bulletin ORDER BY id")  # fmt: skip
 
 
 def publish_all(p: ProvinceServer) -> None:
     """What an approver's click does to the rows (the console is tested in test_console)."""
     for pk, title, body, channels in p.sql(
-        "SELECT id, title, body, channels FROM province_bulletin WHERE state = 'submitted'"
+        "SELECT id, title, body, channels FROM bulletins_bulletin WHERE state = 'submitted'"
     ):
         item = {"id": f"bt-{pk}", "type": "text", "priority": "emergency", "duration": 30,
                 "title": title, "body": body}  # fmt: skip
         aired = {"revision": 1, "item": item, "channels": json.loads(channels)}
-        p.sql("UPDATE province_bulletin SET state = 'published', aired = %s, published_at = "
+        p.sql("UPDATE bulletins_bulletin SET state = 'published', aired = %s, published_at = "
               "CURRENT_TIMESTAMP WHERE id = %s", (json.dumps(aired), pk))  # fmt: skip
 
 
@@ -210,7 +210,7 @@ def test_a_cap_alert_becomes_an_emergency_waiting_for_approval_and_a_cancel_with
     ((state, priority, _title, channels, until, origin),) = bulletins(province)
     assert (state, priority, origin) == ("submitted", "emergency", "cap")
     assert json.loads(channels) == ["xa-02001"] and until.startswith("2036-12-03 11:00")
-    body = province.sql("SELECT body FROM province_bulletin")[0][0]
+    body = province.sql("SELECT body FROM bulletins_bulletin")[0][0]
     assert "200 mm" in body and "Di chuyển ngay" in body
 
     again = run(province, "import-cap", f"{url}/alert.xml")
@@ -253,7 +253,7 @@ def test_a_cancel_or_update_acts_only_on_its_own_senders_alerts(province, served
     forged = run(province, "import-cap", str(root / "cancel.xml"))
     assert forged.returncode == 1 and "another sender" in forged.stderr
     assert bulletins(province)[0][0] == "published"
-    refused = province.sql("SELECT detail FROM province_auditentry WHERE action = 'refused'")
+    refused = province.sql("SELECT detail FROM bulletins_auditentry WHERE action = 'refused'")
     assert len(refused) == 1 and "ke-gia@example.net,X-1" in refused[0][0]
     (root / "update.xml").write_bytes(cap("X-2", "Update", references=first_ref,
                                           sender="ke-gia@example.net"))  # fmt: skip
@@ -268,7 +268,7 @@ def test_a_cancel_or_update_acts_only_on_its_own_senders_alerts(province, served
     assert updated.stdout == "updated xa-02001: Lũ quét: mực nước tiếp tục lên\n"
     ((state, _p, title, _c, _u, _o),) = bulletins(province)
     assert (state, title) == ("submitted", "Lũ quét: mực nước tiếp tục lên")
-    assert province.sql("SELECT revision FROM province_bulletin") == [(2,)]
+    assert province.sql("SELECT revision FROM bulletins_bulletin") == [(2,)]
     assert run(province, "import-cap", str(root / "update.xml")).stdout == ""
     # a province that lists its senders refuses the others' alerts whole
     with province.config.open("a", encoding="utf-8") as f:
@@ -295,7 +295,7 @@ def test_a_feed_becomes_drafts_for_its_channel_once(province, served):
     assert atom.stdout == "xa-02002: Họp dân khu phố\n"
     rows = bulletins(province)
     assert [r[0] for r in rows] == ["submitted"] * 4 and {r[1] for r in rows} == {"normal"}
-    assert "script" not in str(province.sql("SELECT body FROM province_bulletin"))
+    assert "script" not in str(province.sql("SELECT body FROM bulletins_bulletin"))
 
 
 @pytest.mark.parametrize("name", ["laughs", "external", "huge", "broken", "huge-file"])
@@ -375,7 +375,7 @@ def test_importers_follow_no_redirect_into_the_servers_own_network(province, web
 
 
 def test_outbound_fetches_check_every_address_before_and_after_connecting(web):
-    from kiosk.province.outbound import OutboundRefused, fetch, internal
+    from kiosk.province.bulletins.outbound import OutboundRefused, fetch, internal
 
     for address in (
         "127.0.0.1",
@@ -454,7 +454,7 @@ def test_agencies_alerts_through_the_commands(province, served):
         "xa-02002: Cảnh báo mưa lớn diện rộng",
         "xa-02001: Bản tin dự báo",
     ]
-    bodies = [r[0] for r in province.sql("SELECT body FROM province_bulletin ORDER BY id")]
+    bodies = [r[0] for r in province.sql("SELECT body FROM bulletins_bulletin ORDER BY id")]
     assert not any(c in b for b in bodies for c in "<>") and "q0e8nd" not in str(bodies)
     assert (
         bodies[1] == "Mưa 100 đến 200 mm trong 24 giờ tới."
@@ -477,6 +477,6 @@ def test_agencies_alerts_through_the_commands(province, served):
     )
     (root / "recent.xml").write_bytes(recent)
     assert run(province, "import-cap", f"{url}/recent.xml").returncode == 0
-    ((until,),) = province.sql("SELECT valid_until FROM province_bulletin WHERE origin_ref "
+    ((until,),) = province.sql("SELECT valid_until FROM bulletins_bulletin WHERE origin_ref "
                                "LIKE '%CB-NOW%'")  # fmt: skip
     assert until.startswith((sent + timedelta(hours=24)).strftime("%Y-%m-%d %H:%M:%S"))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.province.inventory import InventoryError, load_inventory, parse_inventory
+from kiosk.core.inventory import InventoryError, load_inventory, parse_inventory
 
 HEADER = "device_id,health_url,unit_name,unit_kind,province_code,commune_code,district,installed_on"
 ROW = "08-02263-01,http://10.8.0.5:8080,UBND xã Tân Trào,xa,08,02263,Sơn Dương,2024-04-16"

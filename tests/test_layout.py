@@ -31,7 +31,8 @@ def kiosk_imports(path: Path) -> set[str]:
         ("board", ("kiosk.province", "kiosk.installer", "kiosk.cli")),
         ("render", ("kiosk.board", "kiosk.province", "kiosk.installer", "kiosk.cli")),
         ("installer", ("kiosk.province", "kiosk.board", "kiosk.cli")),
-        ("province", ("kiosk.board", "kiosk.installer", "kiosk.cli")),
+        ("province", ("kiosk.board", "kiosk.installer", "kiosk.technician", "kiosk.cli")),
+        ("technician", ("kiosk.board", "kiosk.installer", "kiosk.province", "kiosk.cli")),
     ],
 )
 def test_each_part_imports_only_what_runs_where_it_runs(part, may_not):

@@ -255,7 +255,7 @@ def test_the_province_site_serves_boards_heartbeats_and_the_console_over_tls(
     token = {"Authorization": f"Bearer {server.tokens[device]}"}
     sent = https.post(f"{url}/bangtin/devices/{device}/heartbeat", json=beat, headers=token)
     assert sent.status_code == 200 and sent.json() == {"commands": []}
-    assert server.sql("SELECT count(*) FROM province_play") == [(1,)]
+    assert server.sql("SELECT count(*) FROM fleet_play") == [(1,)]
     assert https.get(f"{url}/bangtin/devices/{device}/heartbeat").status_code == 403
     # nginx refuses a body over 1 MiB before the server sees it
     big = https.post(f"{url}/bangtin/devices/{device}/heartbeat", data=b"x" * (2 << 20),

@@ -38,7 +38,7 @@ def test_boards_writes_each_new_token_once_to_a_file_only_its_owner_reads(tmp_pa
     assert set(written) == {r["device_id"] for r in province.rows}
     assert stat.S_IMODE((tmp_path / "t1.csv").stat().st_mode) == 0o600
     assert len(set(written.values())) == 3 and all(len(t) > 40 for t in written.values())
-    kept = dict(province.sql("SELECT device_id, token_hash FROM province_board"))
+    kept = dict(province.sql("SELECT device_id, token_hash FROM fleet_board"))
     for device, token in written.items():  # only the hash is kept
         assert kept[device] == hashlib.sha256(token.encode()).hexdigest()
     assert token not in (province.root / "province.db").read_bytes().decode("latin-1")
@@ -59,7 +59,7 @@ def test_boards_writes_each_new_token_once_to_a_file_only_its_owner_reads(tmp_pa
     assert reissued.returncode == 0, reissued.stderr
     new = tokens_in(tmp_path / "t3.csv")
     assert list(new) == [leaked] and new[leaked] != written[leaked]
-    kept = dict(province.sql("SELECT device_id, token_hash FROM province_board"))
+    kept = dict(province.sql("SELECT device_id, token_hash FROM fleet_board"))
     assert kept[leaked] == hashlib.sha256(new[leaked].encode()).hexdigest()
     unknown = boards(province, tmp_path / "t4.csv", "--reissue", "08-99999-09")
     assert unknown.returncode == 2 and "not in the inventory" in unknown.stderr
@@ -85,7 +85,7 @@ def test_accounts_get_a_role_a_checked_password_and_api_tokens(province):
     assert all(h.startswith("pbkdf2_sha256$") for h in hashes)  # Django's own hashing
     token = province.kiosk("province", "api-token", "ky-thuat", *config)
     assert token.returncode == 0 and token.stdout.strip().startswith("bta_")
-    kept = [h for (h,) in province.sql("SELECT token_hash FROM province_apitoken")]
+    kept = [h for (h,) in province.sql("SELECT token_hash FROM accounts_apitoken")]
     assert kept == [hashlib.sha256(token.stdout.strip().encode()).hexdigest()]
     nobody = province.kiosk("province", "api-token", "ai-do", *config)
     assert nobody.returncode == 2 and "no active account" in nobody.stderr

@@ -21,7 +21,7 @@ def db(django_db):
 
 @pytest.fixture
 def board(db):
-    from kiosk.province.server.models import Board
+    from kiosk.province.fleet.models import Board
 
     Board.objects.all().delete()
     return Board.objects.create(
@@ -31,9 +31,9 @@ def board(db):
 
 
 def test_old_plays_fold_into_daily_sums_and_no_total_changes(board):
-    from kiosk.province.server.fleetdata import play_sums
+    from kiosk.province.fleet.fleetdata import play_sums
+    from kiosk.province.fleet.models import Play, PlayDay
     from kiosk.province.server.housekeeping import fold_old_plays
-    from kiosk.province.server.models import Play, PlayDay
 
     old = NOW - timedelta(days=100)
     # 16:30 to 17:30 UTC crosses midnight in Vietnam: two days there
@@ -65,9 +65,9 @@ def test_old_plays_fold_into_daily_sums_and_no_total_changes(board):
 
 
 def test_a_board_gone_dark_is_noted_once_and_its_history_stays_bounded(board):
+    from kiosk.province.fleet.ingest import note_change
+    from kiosk.province.fleet.models import STATUS_HISTORY, Board, StatusChange
     from kiosk.province.server.housekeeping import note_dark_boards
-    from kiosk.province.server.ingest import note_change
-    from kiosk.province.server.models import STATUS_HISTORY, Board, StatusChange
 
     last = NOW - timedelta(minutes=4)
     Board.objects.filter(pk=board.pk).update(last_heartbeat_at=last, online_noted=True)
@@ -84,8 +84,8 @@ def test_a_board_gone_dark_is_noted_once_and_its_history_stays_bounded(board):
 
 
 def test_bulletins_keep_their_titles_after_they_leave_the_site(db, tmp_path):
+    from kiosk.province.fleet.models import ItemTitle
     from kiosk.province.server.housekeeping import remember_titles
-    from kiosk.province.server.models import ItemTitle
 
     site = Province(tmp_path / "site")
     try:

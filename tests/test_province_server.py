@@ -96,7 +96,7 @@ def post(server: ProvinceServer, device_id: str, doc, token: str | None) -> tupl
 
 def stored_plays(server: ProvinceServer) -> list[tuple]:
     return server.sql(
-        "SELECT board_id, channel, item, started_at FROM province_play ORDER BY started_at"
+        "SELECT board_id, channel, item, started_at FROM fleet_play ORDER BY started_at"
     )
 
 
@@ -218,7 +218,7 @@ def test_bad_tokens_oversized_and_malformed_bodies_are_refused_and_nothing_store
         assert status == expected, (n, status, answer)
         assert isinstance(answer, dict) and len(answer["error"]) < 400, (n, answer)
     assert stored_plays(server) == []
-    beats = server.sql("SELECT count(*) FROM province_board WHERE last_heartbeat_at IS NOT NULL")
+    beats = server.sql("SELECT count(*) FROM fleet_board WHERE last_heartbeat_at IS NOT NULL")
     assert beats == [(0,)]
     assert server.request("GET", f"/devices/{one}/heartbeat")[0] == 405
     _status, metrics = server.request("GET", "/metrics")
@@ -253,7 +253,7 @@ def test_a_worker_killed_between_receipt_and_reply_loses_no_acknowledged_play(re
     one = server.rows[0]["device_id"]
     token = server.tokens[one]
     rng = random.Random(16)
-    count = server.poller("SELECT count(*) FROM province_play")
+    count = server.poller("SELECT count(*) FROM fleet_play")
     acknowledged: set[str] = set()
     kills = stored_unacknowledged = late = batch_no = 0
     pending: list[dict] = []
@@ -336,7 +336,7 @@ def test_a_board_that_only_pushes_is_online_in_fleet_status_and_counts_in_fleet_
     with running_board(tmp_path, province, server, pushed):
         wait_for(
             lambda: server.sql(
-                f"SELECT 1 FROM province_board WHERE device_id = '{pushed}' "
+                f"SELECT 1 FROM fleet_board WHERE device_id = '{pushed}' "
                 "AND last_heartbeat_at IS NOT NULL"
             ),
             30,
@@ -451,7 +451,7 @@ def test_plays_outside_the_bounds_are_not_stored_but_counted_and_the_batch_ackno
     ]
     assert post(server, one, body(one, edge), server.tokens[one])[0] == 200
     assert [r[2] for r in stored_plays(server)] == ["good"]
-    assert server.sql(f"SELECT plays_rejected FROM province_board WHERE device_id = '{one}'") == [
+    assert server.sql(f"SELECT plays_rejected FROM fleet_board WHERE device_id = '{one}'") == [
         (10_005,)
     ]
     _status, metrics = server.request("GET", "/metrics")

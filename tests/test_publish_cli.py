@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.core.signing import verify_envelope
-from kiosk.province.sitesrv import SiteServer
+from kiosk.demo.sitesrv import SiteServer
 from tests.conftest import ROOT
 from tests.test_cli import kiosk
 from tests.test_config import GOOD

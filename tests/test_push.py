@@ -22,7 +22,7 @@ from bench.services import MissingTool, Mosquitto
 from bench.site import free_port
 from kiosk.board.push import Push
 from kiosk.core.pushmsg import MAX_PACKET, sequence_of
-from kiosk.province.sitesrv import SiteServer
+from kiosk.demo.sitesrv import SiteServer
 from tests.conftest import missing, tell
 from tests.test_cli import kiosk
 from tests.test_healthsrv import fetch

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kiosk.core.errors import UsageError
 from kiosk.core.fsutil import atomic_write
-from kiosk.province.inventory import load_inventory
+from kiosk.core.inventory import load_inventory
 from kiosk.province.provinceconf import ProvinceConfig, load_province_config
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def register_boards(config: ProvinceConfig) -> list:
     lists keep their plays but lose their token's use). Returns the boards without a token."""
     from django.db import transaction
 
-    from kiosk.province.server.models import Board
+    from kiosk.province.fleet.models import Board
 
     boards = load_inventory(config.inventory)
     listed = {b.device_id for b in boards}
@@ -81,8 +81,8 @@ def boards_command(args: argparse.Namespace) -> int:
     if out.exists():
         raise UsageError(f"{out} exists: keep its tokens safe, then move it away and run again")
 
-    from kiosk.province.server.models import Board
-    from kiosk.province.server.tokens import PREFIX_BOARD, new_token, token_hash
+    from kiosk.province.accounts.tokens import PREFIX_BOARD, new_token, token_hash
+    from kiosk.province.fleet.models import Board
 
     unknown = sorted(set(args.reissue) - {b.device_id for b in load_inventory(config.inventory)})
     if unknown:
@@ -136,7 +136,7 @@ def user_add_command(args: argparse.Namespace) -> int:
     from django.db import transaction
 
     from kiosk.core.model import CHANNEL_NAME
-    from kiosk.province.server.models import Profile
+    from kiosk.province.accounts.models import Profile
 
     for channel in args.channel:
         if not CHANNEL_NAME.match(channel):
@@ -170,7 +170,7 @@ def _account(name: str):
 
 
 def _audited(user, action: str, detail: str) -> None:
-    from kiosk.province.server import audit
+    from kiosk.province.bulletins import audit
 
     audit.record(None, action, detail=f"{user.username}: {detail}")
 
@@ -221,7 +221,7 @@ def user_reset_password_command(args: argparse.Namespace) -> int:
 
 def user_disable_command(args: argparse.Namespace) -> int:
     _setup(args)
-    from kiosk.province.server.models import ApiToken
+    from kiosk.province.accounts.models import ApiToken
 
     user = _account(args.name)
     user.is_active = False
@@ -237,7 +237,7 @@ def rebuild_site_command(args: argparse.Namespace) -> int:
     lacks or holds behind the database (every one with --all), at a sequence above
     anything issued, so boards take it."""
     _setup(args)
-    from kiosk.province.server.publishing import PublishError, announce, rebuild_site
+    from kiosk.province.bulletins.publishing import PublishError, announce, rebuild_site
 
     try:
         outcome = rebuild_site(datetime.now().astimezone(), every=args.all)
@@ -259,8 +259,8 @@ def api_token_command(args: argparse.Namespace) -> int:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from kiosk.province.server.models import ApiToken
-    from kiosk.province.server.tokens import PREFIX_API, new_token, token_hash
+    from kiosk.province.accounts.models import ApiToken
+    from kiosk.province.accounts.tokens import PREFIX_API, new_token, token_hash
 
     user = get_user_model().objects.filter(username=args.name, is_active=True).first()
     if user is None:
@@ -274,9 +274,9 @@ def api_token_command(args: argparse.Namespace) -> int:
 def _imported(run) -> int:
     """Runs an import; its lines to stdout, its notes to stderr. Hostile or oversized XML
     is exit 2 (UsageError), work that failed exit 1."""
-    from kiosk.province.server.importing import ImportFailed
-    from kiosk.province.server.publishing import PublishError
-    from kiosk.province.xmlsafe import XmlRefused
+    from kiosk.province.bulletins.importing import ImportFailed
+    from kiosk.province.bulletins.publishing import PublishError
+    from kiosk.province.bulletins.xmlsafe import XmlRefused
 
     try:
         done = run(datetime.now().astimezone())
@@ -294,7 +294,7 @@ def _imported(run) -> int:
 
 def import_cap_command(args: argparse.Namespace) -> int:
     _setup(args)
-    from kiosk.province.server.importing import import_cap
+    from kiosk.province.bulletins.importing import import_cap
 
     return _imported(lambda now: import_cap(args.source, now))
 
@@ -302,7 +302,7 @@ def import_cap_command(args: argparse.Namespace) -> int:
 def import_feed_command(args: argparse.Namespace) -> int:
     _setup(args)
     from kiosk.core.model import CHANNEL_NAME
-    from kiosk.province.server.importing import import_feed
+    from kiosk.province.bulletins.importing import import_feed
 
     if not CHANNEL_NAME.match(args.channel):
         raise UsageError(f"--channel {args.channel!r} is not a channel name")
@@ -344,8 +344,8 @@ def serve_command(args: argparse.Namespace) -> int:
     register_boards(config)
     from django.db import connections
 
+    from kiosk.province.bulletins.publishing import PublishError, announce, rebuild_site
     from kiosk.province.server import housekeeping
-    from kiosk.province.server.publishing import PublishError, announce, rebuild_site
 
     try:  # a site lost or restored from an older copy is written again before boards ask
         rebuilt = rebuild_site(datetime.now().astimezone())

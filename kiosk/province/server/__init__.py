@@ -1,5 +1,11 @@
-"""The province server (SPEC 7): a Django app served by gunicorn. It receives every board's
-heartbeats, keeps them in SQLite or PostgreSQL, shows the fleet, and answers the fleet API.
+"""The province server (SPEC 7): a Django project served by gunicorn, laid out as Django
+expects: settings (setup.py, settings.py), the URLs and WSGI here, and three apps beside it,
+each with its models, views, forms, urls, templates and migrations:
 
-Only `kiosk province` imports this package; the board never does.
+- kiosk.province.fleet: boards, heartbeats, plays, commands, the fleet API and metrics;
+- kiosk.province.bulletins: channels, bulletins, approval, publishing, imports, reports, audit;
+- kiosk.province.accounts: roles, channels of an account, API tokens, login.
+
+housekeeping.py is the periodic work across them. Only `kiosk province` imports this
+package; the board never does.
 """

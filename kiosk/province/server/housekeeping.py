@@ -11,18 +11,19 @@ from pathlib import Path
 
 from django.db import transaction
 
-from kiosk.province.fleet import ONLINE_WINDOW
-from kiosk.province.provinceconf import ProvinceConfig
-from kiosk.province.server import audit
-from kiosk.province.server.fleetdata import province_tz
-from kiosk.province.server.ingest import note_change
-from kiosk.province.server.models import Board, Bulletin, ItemTitle, Play, PlayDay
-from kiosk.province.server.publishing import (
+from kiosk.core.fleet import ONLINE_WINDOW
+from kiosk.province.bulletins import audit
+from kiosk.province.bulletins.models import Bulletin
+from kiosk.province.bulletins.publishing import (
     PublishError,
     announce,
     channels_to_refresh,
     publish_channels,
 )
+from kiosk.province.fleet.fleetdata import province_tz
+from kiosk.province.fleet.ingest import note_change
+from kiosk.province.fleet.models import Board, ItemTitle, Play, PlayDay
+from kiosk.province.provinceconf import ProvinceConfig
 from kiosk.province.sitetitles import published_titles
 
 log = logging.getLogger(__name__)

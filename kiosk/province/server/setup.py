@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.core.fsutil import atomic_write
-from kiosk.province.heartbeatdoc import MAX_BODY
+from kiosk.province.fleet.heartbeatdoc import MAX_BODY
 from kiosk.province.provinceconf import Database, ProvinceConfig, load_province_config
 
 CONFIG_ENV = "KIOSK_PROVINCE_CONFIG"  # how the gunicorn workers find PROVINCE.toml
@@ -72,7 +72,9 @@ def django_settings(config: ProvinceConfig) -> dict[str, Any]:
             "django.contrib.sessions",
             "django.contrib.messages",
             "axes",
-            "kiosk.province.server",
+            "kiosk.province.accounts",
+            "kiosk.province.fleet",
+            "kiosk.province.bulletins",
         ],
         MIDDLEWARE=[
             "django.middleware.security.SecurityMiddleware",
@@ -97,23 +99,24 @@ def django_settings(config: ProvinceConfig) -> dict[str, Any]:
         AXES_COOLOFF_TIME=LOGIN_COOLOFF,
         AXES_LOCKOUT_PARAMETERS=[["username", "ip_address"]],
         AXES_RESET_ON_SUCCESS=True,
-        AXES_CLIENT_IP_CALLABLE="kiosk.province.server.console.client_address",
-        AXES_LOCKOUT_TEMPLATE="province/locked.html",
+        AXES_CLIENT_IP_CALLABLE="kiosk.province.accounts.views.client_address",
+        AXES_LOCKOUT_TEMPLATE="accounts/locked.html",
         AXES_SENSITIVE_PARAMETERS=["password"],
-        FILE_UPLOAD_HANDLERS=["kiosk.province.server.uploads.BoundedUploadHandler"],
+        FILE_UPLOAD_HANDLERS=["kiosk.province.bulletins.uploads.BoundedUploadHandler"],
         FILE_UPLOAD_PERMISSIONS=0o600,
         KIOSK_UPLOADS=config.uploads_path,
         ROOT_URLCONF="kiosk.province.server.urls",
         TEMPLATES=[
             {
                 "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "DIRS": [Path(__file__).with_name("templates")],  # base.html and parts
                 "APP_DIRS": True,
                 "OPTIONS": {
                     "context_processors": [
                         "django.template.context_processors.request",
                         "django.contrib.auth.context_processors.auth",
                         "django.contrib.messages.context_processors.messages",
-                        "kiosk.province.server.pages.nav",
+                        "kiosk.province.accounts.views.nav",
                     ]
                 },
             }

@@ -1,18 +1,12 @@
-from django.urls import path
+"""Every address of the province server, from its three apps."""
 
-from kiosk.province.server import console, pages, reports, wire
-
-DEVICE = "<str:device_id>"
+from django.urls import include, path
 
 urlpatterns = [
-    path(f"devices/{DEVICE}/heartbeat", wire.heartbeat),
-    path("api/v1/boards", wire.api_boards),
-    path("api/v1/plays", wire.api_plays),
-    path("metrics", wire.metrics_view),
-    *pages.urlpatterns,
-    *console.urlpatterns,
-    *reports.urlpatterns,
+    path("", include("kiosk.province.accounts.urls")),
+    path("", include("kiosk.province.fleet.urls")),
+    path("", include("kiosk.province.bulletins.urls")),
 ]
 
-handler404 = "kiosk.province.server.wire.not_found"
-handler500 = "kiosk.province.server.wire.server_error"
+handler404 = "kiosk.province.fleet.api.not_found"
+handler500 = "kiosk.province.fleet.api.server_error"

@@ -12,4 +12,4 @@ from django.core.wsgi import get_wsgi_application
 
 application = get_wsgi_application()
 
-from kiosk.province.server import refusals  # noqa: E402, F401  (its counts, made pre-fork)
+from kiosk.province.fleet import refusals  # noqa: E402, F401  (its counts, made pre-fork)

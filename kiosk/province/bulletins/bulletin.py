@@ -1,0 +1,125 @@
+"""A bulletin of the console as the other parts need it: as a playlist item (SPEC 5, so
+publishing goes through kiosk publish's own code), as rules' facts, as an audit snapshot,
+and in Vietnamese words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.province.accounts.rights import Facts, Officer
+from kiosk.province.bulletins.models import Bulletin
+
+KIND_VI = {"text": "Văn bản", "image": "Hình ảnh", "ticker": "Chữ chạy"}
+PRIORITY_VI = {"normal": "Thông thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
+STATE_VI = {
+    "draft": "Bản nháp",
+    "submitted": "Chờ duyệt",
+    "published": "Đang phát",
+    "withdrawn": "Đã gỡ",
+}
+WEEKDAY_VI = {1: "Thứ Hai", 2: "Thứ Ba", 3: "Thứ Tư", 4: "Thứ Năm", 5: "Thứ Sáu",
+              6: "Thứ Bảy", 7: "Chủ Nhật"}  # fmt: skip
+
+
+def authored(b: Bulletin) -> dict[str, Any]:
+    """The bulletin as a playlist item (SPEC 5): an image names its file in uploads_dir."""
+    item: dict[str, Any] = {
+        "id": b.item_id,
+        "type": b.kind,
+        "priority": b.priority,
+        "duration": b.duration,
+    }
+    if b.valid_from:
+        item["valid_from"] = b.valid_from.isoformat()
+    if b.valid_until:
+        item["valid_until"] = b.valid_until.isoformat()
+    if b.days:
+        item["days"] = list(b.days)
+    if b.hours:
+        item["hours"] = list(b.hours)
+    if b.kind == "text":
+        item |= {"title": b.title, "body": b.body}
+    elif b.kind == "image":
+        item |= {"file": b.image_sha256, "fit": b.fit, "caption": b.caption}
+        if b.background:
+            item["background"] = b.background
+    else:
+        item["text"] = b.ticker
+    return item
+
+
+def officer(user) -> Officer:
+    if user.is_superuser:
+        return Officer(user.username, "admin")
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        return Officer(user.username, "")
+    return Officer(user.username, profile.role, frozenset(profile.channels or ()))
+
+
+def username_of(user) -> str:
+    return user.username if user is not None else ""
+
+
+def facts(b: Bulletin) -> Facts:
+    return Facts(
+        author=username_of(b.author),
+        edited_by=username_of(b.edited_by),
+        state=b.state,
+        priority=b.priority,
+        channels=frozenset(b.channels),
+        ever_published=b.published_at is not None,
+        on_air=frozenset(b.aired_channels),
+    )
+
+
+def snapshot(b: Bulletin) -> dict[str, Any]:
+    """What the audit log keeps of a bulletin, before and after an action."""
+    return {
+        **authored(b),
+        "channels": list(b.channels),
+        "revision": b.revision,
+        "state": b.state,
+        "author": username_of(b.author),
+        "edited_by": username_of(b.edited_by),
+        "published_by": username_of(b.published_by),
+        "note": b.note,
+    }
+
+
+def aired(b: Bulletin) -> dict[str, Any]:
+    """The revision an approver publishes, frozen as it is now: what boards show until a
+    later revision is approved or the bulletin is taken off air."""
+    return {"revision": b.revision, "item": authored(b), "channels": list(b.channels)}
+
+
+FIELD_VI = {
+    "title": "Tiêu đề", "body": "Nội dung", "text": "Chữ chạy", "caption": "Chú thích",
+    "file": "Ảnh", "fit": "Cách đặt ảnh", "background": "Màu nền", "type": "Loại",
+    "priority": "Mức độ", "duration": "Mỗi lượt (giây)", "valid_from": "Hiện từ",
+    "valid_until": "Hiện đến", "days": "Ngày trong tuần", "hours": "Khung giờ",
+    "channels": "Nơi nhận",
+}  # fmt: skip
+
+
+def changes(seen: dict[str, Any], now: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What differs between two snapshots, as (field, before, after) in Vietnamese: what an
+    approver is shown when the bulletin changed under their eyes."""
+
+    def shown(value: Any) -> str:
+        if value in (None, "", []):
+            return "—"
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    return [
+        (label, shown(seen.get(key)), shown(now.get(key)))
+        for key, label in FIELD_VI.items()
+        if seen.get(key) != now.get(key)
+    ]
+
+
+def headline(b: Bulletin) -> str:
+    """What lists call the bulletin."""
+    text = b.title or b.caption or b.ticker or b.body
+    text = " ".join(text.split())
+    return (text[:80] + "…") if len(text) > 80 else (text or f"Bản tin {b.pk}")

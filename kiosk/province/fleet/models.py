@@ -1,0 +1,140 @@
+"""What the province server keeps of its boards: the inventory's boards and their last
+heartbeat, status history, plays and their daily sums, screenshots and commands. Each table
+is bounded: a board's status history keeps its last STATUS_HISTORY changes, raw plays are
+folded into daily sums after plays_raw_days, and refused requests are counted in memory
+(refusals.py)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+STATUS_HISTORY = 200  # changes kept per board: years of a board that changes weekly
+
+
+class Board(models.Model):
+    """A board of the inventory, its token's hash, and what its last heartbeat said."""
+
+    device_id = models.CharField(max_length=64, primary_key=True)
+    unit_name = models.CharField(max_length=300)
+    unit_kind = models.CharField(max_length=16)
+    province_code = models.CharField(max_length=2)
+    commune_code = models.CharField(max_length=5, blank=True)
+    district = models.CharField(max_length=300, blank=True)
+    health_url = models.CharField(max_length=300, blank=True)
+    installed_on = models.DateField(null=True)
+    # Off when the inventory no longer lists the board: its plays stay for the yearly
+    # report, its token stops working.
+    in_inventory = models.BooleanField(default=True)
+    # SHA-256 of the board's token: tokens are 256 random bits, so a fast hash is the right
+    # one (a slow password hash would cost every heartbeat), and the token is found by it.
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    last_heartbeat_at = models.DateTimeField(null=True)
+    status = models.CharField(max_length=16, blank=True)  # ok | degraded | failing
+    problems = models.TextField(blank=True)  # the codes, space-separated (see codes())
+    current_channel = models.CharField(max_length=64, blank=True)
+    current_item = models.CharField(max_length=64, blank=True)
+    current_title = models.CharField(max_length=300, blank=True)
+    health = models.JSONField(null=True)  # the last /health document, as sent
+    online_noted = models.BooleanField(default=False)  # the history's last word: online?
+    commands_pending = models.PositiveIntegerField(default=0)
+    # Plays this board sent that were not stored (SPEC 7.4: too far ahead, too old, too
+    # long): a clock gone wrong or a board misbehaving, shown to technicians.
+    plays_rejected = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["device_id"]
+
+    def codes(self) -> list[str]:
+        """The problem codes of the last heartbeat (kept as text: compared at every one)."""
+        return self.problems.split()
+
+
+class StatusChange(models.Model):
+    """A board's status or problems changed, it went dark, or it came back."""
+
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField()
+    status = models.CharField(max_length=16)  # ok | degraded | failing | offline
+    problems = models.TextField(blank=True)  # the codes, space-separated
+
+    def codes(self) -> list[str]:
+        return self.problems.split()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["board", "-at"])]
+
+
+class Play(models.Model):
+    """One showing of an item on a board (SPEC 1.6), as the board reported it."""
+
+    board = models.ForeignKey(Board, on_delete=models.CASCADE)
+    channel = models.CharField(max_length=64)
+    item = models.CharField(max_length=64)
+    started_at = models.DateTimeField()
+    duration_s = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["board", "channel", "item", "started_at"], name="play_once"
+            )
+        ]
+        indexes = [models.Index(fields=["started_at"])]
+
+
+class PlayDay(models.Model):
+    """Plays older than plays_raw_days, summed per board, item and day (province time)."""
+
+    board = models.ForeignKey(Board, on_delete=models.CASCADE)
+    channel = models.CharField(max_length=64)
+    item = models.CharField(max_length=64)
+    day = models.DateField()
+    plays = models.PositiveIntegerField()
+    seconds = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["board", "channel", "item", "day"], name="play_day_once"
+            )
+        ]
+        indexes = [models.Index(fields=["day"])]
+
+
+class ItemTitle(models.Model):
+    """An item's title as the site published it, kept after it leaves the manifest, so
+    proof of play names bulletins for years (read from site_dir by the housekeeping)."""
+
+    channel = models.CharField(max_length=64)
+    item = models.CharField(max_length=64)
+    title = models.CharField(max_length=300)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "item"], name="item_title_once")]
+
+
+class Screenshot(models.Model):
+    """The last screenshot a board sent when asked (a JPEG of at most 200 KiB)."""
+
+    board = models.OneToOneField(Board, on_delete=models.CASCADE, primary_key=True)
+    taken_at = models.DateTimeField()
+    jpeg = models.BinaryField()
+
+
+class Command(models.Model):
+    """A harmless command for one board (SPEC 1.6), carried by its heartbeat replies until the
+    board reports it done. At most one of each type waits per board."""
+
+    TYPES = ("sync_now", "screenshot", "restart_player")
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="commands")
+    ident = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=16, choices=[(t, t) for t in TYPES])
+    requested_at = models.DateTimeField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    done_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["-requested_at"]

@@ -1,0 +1,244 @@
+"""The console's pages, in Vietnamese, for people with an account: the fleet, a board (its
+problems, history, screenshot and commands), and proof of play (a page and a CSV).
+
+Technicians and admins see boards and send commands; every account sees proof of play.
+Times are the province's (Asia/Ho_Chi_Minh), written as a technician reads them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date, datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from kiosk.core.textrules import spreadsheet_safe
+from kiosk.core.timeutil import parse_rfc3339
+from kiosk.core.vietnamese import PROBLEM_VI, moment_text, sort_key, when_text
+from kiosk.province.accounts.views import BOARD_ROLES, for_roles
+from kiosk.province.fleet.fleetdata import (
+    STATE_VI,
+    STATES,
+    board_state,
+    play_report,
+    province_tz,
+)
+from kiosk.province.fleet.models import Board, Command, Screenshot
+
+COMMAND_VI = {
+    "sync_now": "Đồng bộ ngay",
+    "screenshot": "Chụp màn hình",
+    "restart_player": "Khởi động lại trình phát",
+}
+SEVERITY = {"failing": 0, "offline": 1, "degraded": 2, "never": 3, "ok": 4}
+HISTORY_SHOWN = 50
+MAX_REPORT_DAYS = 3660
+
+
+def _when(moment: datetime | None, now: datetime) -> str:
+    return when_text(moment, now, province_tz()) if moment else "chưa có"
+
+
+def _board_view(board: Board, now: datetime, screenshots: set[str]) -> dict:
+    state = board_state(board, now)
+    return {
+        "board": board,
+        "state": state,
+        "state_vi": STATE_VI[state],
+        "last": _when(board.last_heartbeat_at, now),
+        "showing": board.current_title or board.current_item or "",
+        "problems": [PROBLEM_VI.get(code, code) for code in board.codes()]
+        if state not in ("offline", "never")
+        else [],
+        "has_screenshot": board.device_id in screenshots,
+    }
+
+
+@require_GET
+@for_roles(*BOARD_ROLES)
+def fleet(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    screenshots = set(Screenshot.objects.values_list("board_id", flat=True))
+    boards = [
+        _board_view(b, now, screenshots)
+        for b in Board.objects.filter(in_inventory=True).defer("health")
+    ]
+    boards.sort(key=lambda v: (SEVERITY[v["state"]], sort_key(v["board"].unit_name)))
+    counts = [(STATE_VI[s], s, sum(v["state"] == s for v in boards)) for s in STATES]
+    return render(
+        request,
+        "fleet/fleet.html",
+        {"boards": boards, "counts": counts, "now": moment_text(now.astimezone(province_tz()))},
+    )
+
+
+@require_GET
+@for_roles(*BOARD_ROLES)
+def board_page(request: HttpRequest, device_id: str) -> HttpResponse:
+    now = timezone.now()
+    board = get_object_or_404(Board, pk=device_id)
+    shot = Screenshot.objects.filter(board=board).only("taken_at").first()
+    problems = []
+    for p in (board.health or {}).get("problems") or []:
+        if isinstance(p, dict):
+            since = _parse_time(p.get("since"))
+            problems.append(
+                {
+                    "label": PROBLEM_VI.get(str(p.get("code")), str(p.get("code"))),
+                    "code": str(p.get("code")),
+                    "message": str(p.get("message", ""))[:500],
+                    "since": _when(since, now) if since else "",
+                }
+            )
+    history = [
+        {
+            "at": _when(c.at, now),
+            "state_vi": STATE_VI.get(c.status, c.status),
+            "state": c.status,
+            "problems": ", ".join(PROBLEM_VI.get(code, code) for code in c.codes()),
+        }
+        for c in board.changes.all()[:HISTORY_SHOWN]
+    ]
+    commands = [
+        {
+            "type": COMMAND_VI.get(c.type, c.type),
+            "asked": _when(c.requested_at, now),
+            "by": c.requested_by.username if c.requested_by else "",
+            "done": _when(c.done_at, now) if c.done_at else "",
+        }
+        for c in board.commands.select_related("requested_by")[:10]
+    ]
+    return render(
+        request,
+        "fleet/board.html",
+        {
+            "v": _board_view(board, now, {board.device_id} if shot else set()),
+            "problems": problems,
+            "history": history,
+            "commands": commands,
+            "command_types": COMMAND_VI.items(),
+            "shot_at": _when(shot.taken_at, now) if shot else "",
+        },
+    )
+
+
+def _parse_time(value: object) -> datetime | None:
+    try:
+        return parse_rfc3339(value)
+    except (ValueError, TypeError):
+        return None
+
+
+@require_POST
+@for_roles(*BOARD_ROLES)
+def ask_board(request: HttpRequest, device_id: str) -> HttpResponse:
+    """A command for the board, carried by its next heartbeat reply; one of each type waits
+    at a time, so pressing twice asks once."""
+    kind = request.POST.get("type", "")
+    if kind not in COMMAND_VI:
+        return HttpResponse("Yêu cầu không hợp lệ.", status=400)
+    with transaction.atomic():
+        board = get_object_or_404(Board.objects.select_for_update(), pk=device_id)
+        waiting = board.commands.filter(type=kind, done_at=None).exists()
+        if not waiting:
+            Command.objects.create(
+                board=board,
+                ident=uuid.uuid4().hex,
+                type=kind,
+                requested_at=timezone.now(),
+                requested_by=request.user,
+            )
+            board.commands_pending = board.commands.filter(done_at=None).count()
+            board.save(update_fields=["commands_pending"])
+    note = "đã được gửi trước đó và đang chờ" if waiting else "đã được gửi"
+    messages.success(
+        request, f"Yêu cầu “{COMMAND_VI[kind]}” {note}; bảng tin nhận ở lần báo cáo tới."
+    )
+    return redirect("board", device_id=device_id)
+
+
+@require_GET
+@for_roles(*BOARD_ROLES)
+def screenshot(request: HttpRequest, device_id: str) -> HttpResponse:
+    shot = get_object_or_404(Screenshot, board_id=device_id)
+    response = HttpResponse(bytes(shot.jpeg), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+def days_asked(request: HttpRequest) -> tuple[date, date, str | None]:
+    today = timezone.now().astimezone(province_tz()).date()
+    try:
+        start = date.fromisoformat(request.GET.get("from") or str(today - timedelta(days=29)))
+        end = date.fromisoformat(request.GET.get("to") or str(today))
+    except ValueError:
+        return today - timedelta(days=29), today, "Ngày không hợp lệ; dùng dạng NNNN-TT-NN."
+    if end < start or (end - start).days > MAX_REPORT_DAYS:
+        return today - timedelta(days=29), today, "Khoảng ngày không hợp lệ."
+    return start, end, None
+
+
+@require_GET
+@login_required
+def plays(request: HttpRequest) -> HttpResponse:
+    start, end, error = days_asked(request)
+    rows = [
+        {
+            "b": b,
+            "hours": _duration(b.seconds),
+            "areas": [
+                (area, int(n), int(p), _duration(s))
+                for area, (n, p, s) in sorted(b.areas.items(), key=lambda kv: sort_key(kv[0]))
+            ],
+        }
+        for b in play_report(start, end)
+    ]
+    return render(
+        request,
+        "fleet/plays.html",
+        {"rows": rows, "start": start, "end": end, "error": error},
+    )
+
+
+@require_GET
+@login_required
+def plays_csv(request: HttpRequest) -> HttpResponse:
+    start, end, error = days_asked(request)
+    if error:
+        return HttpResponse(error, status=400)
+    rows = [
+        [*(spreadsheet_safe(v) for v in (r.channel, r.item, r.title, area)),
+         int(n), int(p), round(s)]
+        for r in play_report(start, end)
+        for area, (n, p, s) in sorted(r.areas.items(), key=lambda kv: sort_key(kv[0]))
+    ]  # fmt: skip
+    header = ["channel", "item", "title", "area", "boards", "plays", "seconds"]
+    return csv_response(header, rows, f"phat-song-{start}-{end}.csv")
+
+
+def csv_response(header: list[str], rows: list[list], filename: str) -> HttpResponse:
+    """A CSV download that Excel opens as UTF-8 (a BOM first); the caller made each text
+    cell spreadsheet_safe."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _duration(seconds: float) -> str:
+    """3 phút 05 giây; 2 giờ 07 phút."""
+    if seconds < 3600:
+        whole = round(seconds)
+        return f"{whole // 60} phút {whole % 60:02d} giây"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} giờ {minutes % 60:02d} phút"
