@@ -52,7 +52,7 @@ def assert_whole(storage, province: Province) -> None:
     for channel in board.content().channels:
         for item in channel.items:
             if isinstance(item, ImageItem):
-                path = board.syncer.image_path(item)
+                path = board.syncer.assets.image_path(item)
                 assert path is not None and path.parent.name == "derived", item.id
                 with Image.open(path) as img:
                     img.load()

@@ -25,6 +25,7 @@ import pytest
 from kiosk.board.clock import SourceClock
 from kiosk.board.content import Content, ContentBox
 from kiosk.board.display import PygameDisplay
+from kiosk.board.frameloop import GuardedTurns
 from kiosk.board.player import Player
 from kiosk.board.source import http_date
 from kiosk.board.store import StoredChannel
@@ -185,9 +186,10 @@ def test_a_slide_that_cannot_be_drawn_is_skipped_and_the_loop_goes_on(tmp_path):
     good = parse_item({"id": "good", "type": "text", "title": "Thông báo", "duration": 3})
     broken = TextItem(id="broken", title="Thông\u0000báo", body="", duration=3)
     player = _player(tmp_path, [broken, good])
+    turn = GuardedTurns(player)
     shown = set()
     for _ in range(4):
-        player.guarded_step()
+        turn()
         shown.add(player.state.current)
         player._slide_end = 0  # next slide at once
     assert shown == {(CH, "good")}

@@ -14,6 +14,7 @@ from PIL import Image
 
 from kiosk.board.content import Content, ContentBox
 from kiosk.board.display import PygameDisplay
+from kiosk.board.frameloop import run_frames
 from kiosk.board.player import Player
 from kiosk.core.authoring import FileAssets
 from kiosk.core.model import parse_item
@@ -144,7 +145,7 @@ def test_emergency_takes_the_screen_within_a_second_from_another_thread():
     box = ContentBox(content(text("a", duration=60), ticker("k")))
     player = Player(box, display, Orientation(SIZE, 0), VN, "UBND", clock=lambda: datetime.now(VN))
     stop = threading.Event()
-    thread = threading.Thread(target=player.run, args=(stop.is_set,), daemon=True)
+    thread = threading.Thread(target=run_frames, args=(player, stop.is_set), daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 10
@@ -288,14 +289,16 @@ def test_the_ticker_keeps_scrolling_when_other_content_changes(rig):
     player.step()
     clocks.advance(2)
     player.step()
-    before = player._scrolled(clocks.mono)
+    before = player._ticker.scrolled(clocks.mono)
     box.publish(content(text("b", duration=60), ticker("k")))  # a new slide, the same ticker
     player.step()
     assert player.state.current == ("xa", "b")
-    assert player._scrolled(clocks.mono) == pytest.approx(before)  # no jump back to the start
+    assert player._ticker.scrolled(clocks.mono) == pytest.approx(
+        before
+    )  # no jump back to the start
     box.publish(content(text("b", duration=60), ticker("moi")))
     player.step()
-    assert player._scrolled(clocks.mono) == 0  # a new ticker enters from the right
+    assert player._ticker.scrolled(clocks.mono) == 0  # a new ticker enters from the right
 
 
 def test_outside_its_hours_the_screen_goes_black_and_an_emergency_turns_it_on(rig):
@@ -329,7 +332,7 @@ def _shown(display) -> bytes:
 def test_the_service_overlay_shows_for_30_seconds_over_the_slide(rig):
     make, clocks, display, _ = rig
     player = make(content(text("a", duration=10), text("b", duration=10)))
-    player.overlay = lambda: ("Thông tin kỹ thuật", ["Mã thiết bị: 08-02263-01"], "http://x/")
+    player.overlay.text = lambda: ("Thông tin kỹ thuật", ["Mã thiết bị: 08-02263-01"], "http://x/")
     player.step()
     slide = _shown(display)
     player.request_overlay()
@@ -348,7 +351,7 @@ def test_the_service_overlay_shows_for_30_seconds_over_the_slide(rig):
 def test_an_emergency_cancels_the_overlay(rig):
     make, _, display, box = rig
     player = make(content(text("a")))
-    player.overlay = lambda: ("Thông tin kỹ thuật", ["x"], "http://x/")
+    player.overlay.text = lambda: ("Thông tin kỹ thuật", ["x"], "http://x/")
     player.step()
     player.request_overlay()
     player.step()

@@ -62,8 +62,7 @@ def test_a_technician_sees_the_fleet_and_a_board_and_asks_it_for_a_screenshot(
     with running_board(tmp_path, province, server, board_id, *edits) as board:
         wait_for(
             lambda: server.sql(
-                "SELECT 1 FROM fleet_board WHERE current_title != '' AND device_id = "
-                f"'{board_id}'"
+                f"SELECT 1 FROM fleet_board WHERE current_title != '' AND device_id = '{board_id}'"
             ),
             40,
             "a heartbeat naming what is on screen",

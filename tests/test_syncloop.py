@@ -12,6 +12,7 @@ import pytest
 
 from kiosk.board.content import Content, ContentBox
 from kiosk.board.display import PygameDisplay
+from kiosk.board.frameloop import run_frames
 from kiosk.board.player import Player
 from kiosk.board.syncloop import SyncLoop, next_delay
 from kiosk.render.screen import Orientation
@@ -62,7 +63,7 @@ def test_an_emergency_is_on_screen_within_a_second_of_its_sync(tmp_path, provinc
     loop.start()
     deadline = time.monotonic() + 20
     try:
-        player.run(lambda: time.monotonic() > deadline or any(s[2] for s in shown))
+        run_frames(player, lambda: time.monotonic() > deadline or any(s[2] for s in shown))
     finally:
         loop.stop()
         display.close()

@@ -18,6 +18,7 @@ import pytest
 
 from kiosk.board.content import Content, ContentBox
 from kiosk.board.display import PygameDisplay
+from kiosk.board.frameloop import run_frames
 from kiosk.board.player import Player
 from kiosk.board.watchdog import Notifier, Watchdog
 from kiosk.core.authoring import FileAssets
@@ -117,7 +118,7 @@ def test_a_hung_frame_loop_stops_the_pings(notify_socket):
         box.publish(box.current()[0])
 
     threading.Thread(target=systemd_side, daemon=True).start()
-    player.run(stop.is_set, on_turn=watchdog)
+    run_frames(player, stop.is_set, on_turn=watchdog)
     display.close()
 
     def pings(key: str) -> int:

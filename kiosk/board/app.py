@@ -24,6 +24,7 @@ from kiosk.board.commands import Commands
 from kiosk.board.content import Content, ContentBox
 from kiosk.board.display import PygameDisplay
 from kiosk.board.firstboot import refusal_reasons
+from kiosk.board.frameloop import run_frames
 from kiosk.board.hardware import Hardware
 from kiosk.board.healthsrv import HealthServer
 from kiosk.board.heartbeat import Heartbeat, PlayRecorder
@@ -284,7 +285,7 @@ def run_kiosk(
     board = build_board(config, display, SourceClock(), snapshot, playlists)
     player, reporter, box, loop = board.player, board.reporter, board.box, board.loop
     notice = import_notice(config)
-    player.overlay = lambda: overlay_text(
+    player.overlay.text = lambda: overlay_text(
         reporter.document(), ipv4_addresses(), config.listen[1], notice
     )
     if notice:  # an installer is standing at the board: say why the new file was refused
@@ -320,7 +321,7 @@ def run_kiosk(
         board.heartbeat.start()
     push = start_push(config, loop)
     try:
-        player.run(stop.is_set, on_turn=board.after_turn)
+        run_frames(player, stop.is_set, on_turn=board.after_turn)
     finally:
         if push is not None:
             push.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,15 +18,16 @@ import pygame
 
 from kiosk.board.content import Content, ContentBox
 from kiosk.board.display import Display
+from kiosk.board.panel import Panel
+from kiosk.board.serviceoverlay import OVERLAY_S, ServiceOverlay
 from kiosk.core.schedule import Entry, Rotation, next_change, rotation_at
 from kiosk.core.textrules import printable
 from kiosk.render.fonts import Fonts
 from kiosk.render.images import ImageError
-from kiosk.render.overlay import draw_overlay
 from kiosk.render.painter import FramePainter, Regions, View
 from kiosk.render.screen import Orientation
 from kiosk.render.theme import NORMAL, theme_for
-from kiosk.render.ticker import TickerStrip
+from kiosk.render.ticker import Scrolling
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ CROSSFADE_S = 0.5
 TICKER_FPS = 30
 PUMP_S = 0.25  # window events and the stop flag are looked at this often, at least
 MAX_PROBLEMS = 500  # bounded like the manifest's items
-OVERLAY_S = 30.0
 
 
 @dataclass
@@ -71,17 +70,13 @@ class Player:
         screen_on: Callable[[datetime, bool], bool] = lambda _local, _emergency: True,
     ) -> None:
         self.box, self.display, self.orientation = box, display, orientation
+        self.panel = Panel(display, orientation, crossfade_s)
         self.tz, self.clock, self.on_slide = tz, clock, on_slide
-        self.crossfade_s, self.monotonic = crossfade_s, monotonic
+        self.monotonic = monotonic
         self.screen_on = screen_on  # (local time, emergency active) -> whether to show
         self._dark = False
-        self._failures_logged: set[str] = set()
-        # The service button's overlay: (title, lines, QR text), asked for from any thread.
-        self.overlay: Callable[[], tuple[str, list[str], str]] | None = None
-        self._overlay_wanted = threading.Event()
-        self._overlay_until: float | None = None
-        self._overlay_seconds = OVERLAY_S
         self.fonts = Fonts()
+        self.overlay = ServiceOverlay(self.fonts)  # its text is set by who wires the board
         self.unit_name = unit_name
         self.state = PlayerState()
         self.frame = pygame.Surface(orientation.logical)  # upright, as the public sees it
@@ -99,9 +94,7 @@ class Player:
         self._regions: Regions | None = None
         self._slide_end = math.inf
         self._minute = -1
-        self._strip: TickerStrip | None = None
-        self._ticker_texts: tuple[str, ...] = ()
-        self._ticker_t0 = 0.0
+        self._ticker = Scrolling()
         # the item on screen when the last run stopped: the rotation goes on from it
         self.resume_at: tuple[str, str] | None = None
 
@@ -147,23 +140,13 @@ class Player:
 
     # -- drawing ----------------------------------------------------------------------------
 
-    def _ticker(self) -> TickerStrip | None:
-        """The strip of the active tickers; kept (and scrolling on) across slide changes."""
-        texts = tuple(e.item.text for e in self._rotation.tickers)  # type: ignore[attr-defined]
-        if texts != self._ticker_texts or (texts and self._strip is None):
-            self._ticker_texts = texts
-            self._strip = self._painter.ticker_strip(texts)
-            self._ticker_t0 = self.monotonic()
-        return self._strip
-
-    def _scrolled(self, mono: float) -> float:
-        return (mono - self._ticker_t0) * self._strip.speed if self._strip else 0.0
-
     def _paint(self, view: View, local: datetime, mono: float) -> pygame.Surface:
         """The whole frame for a view, into a scratch surface. Raises ImageError."""
         scratch = pygame.Surface(self.orientation.logical)
-        strip = self._ticker()
-        self._regions = self._painter.paint(scratch, view, local, strip, self._scrolled(mono))
+        texts = tuple(e.item.text for e in self._rotation.tickers)  # type: ignore[attr-defined]
+        strip = self._ticker.strip_for(texts, self._painter.ticker_strip, self.monotonic())
+        scrolled = self._ticker.scrolled(mono)
+        self._regions = self._painter.paint(scratch, view, local, strip, scrolled)
         return scratch
 
     def _choose(self, local: datetime, mono: float, restart: bool) -> None:
@@ -208,23 +191,10 @@ class Player:
         self.state.current_label = (
             (self._entry.key, self._entry.item.label) if self._entry else None
         )
-        new = self.orientation.to_physical(frame)
-        screen = self.display.surface
-        if self.state.frames and self.crossfade_s > 0:
-            old = screen.copy()
-            start = time.monotonic()
-            while (elapsed := time.monotonic() - start) < self.crossfade_s:
-                t0 = time.perf_counter()
-                screen.blit(old, (0, 0))
-                new.set_alpha(round(255 * elapsed / self.crossfade_s))
-                screen.blit(new, (0, 0))
-                self.display.present()
-                self.state.transition_ms.append((time.perf_counter() - t0) * 1000)
-                del self.state.transition_ms[:-120]
-                self.display.pump()
-            new.set_alpha(None)
-        screen.blit(new, (0, 0))
-        self.display.present()
+        if self.state.frames:
+            self.panel.crossfade(frame, self.state.transition_ms)
+        else:
+            self.panel.show(frame)
         self.frame = frame
         self.state.frames += 1
         if self.state.frames == 1:
@@ -242,14 +212,7 @@ class Player:
             self._choose(local, mono, restart=True)
             return
         self.frame = frame
-        self._show(frame)
-
-    def _present_logical(self, rect: pygame.Rect) -> None:
-        """Copy one upright region of the frame to the panel and show only it."""
-        part = self.orientation.to_physical(self.frame.subsurface(rect))
-        target = self.orientation.map_rect(rect)
-        self.display.surface.blit(part, target)
-        self.display.present([target])
+        self.panel.show(frame)
 
     def _tick_clock(self, local: datetime) -> None:
         """Each minute: the header's clock, and the idle slide's big clock."""
@@ -261,18 +224,20 @@ class Player:
         if first:
             return
         self._painter.header(self.frame, self._regions.header, self._view.theme, local)
-        self._present_logical(self._regions.header)
+        self.panel.show_part(self.frame, self._regions.header)
         if self._view.item is None:
             self._painter.slide(self.frame, self._regions, self._view, local)
-            self._present_logical(self._regions.framed)
+            self.panel.show_part(self.frame, self._regions.framed)
 
     def _tick_ticker(self, mono: float) -> None:
-        if self._strip is None or self._regions is None or self._regions.ticker is None:
+        strip = self._ticker.strip
+        if strip is None or self._regions is None or self._regions.ticker is None:
             return
-        band = self._regions.ticker
-        theme = self._view.theme
-        self._strip.draw(self.frame, band, self._scrolled(mono), theme.ticker_bg, theme.ticker_text)
-        self._present_logical(band)
+        band, theme = self._regions.ticker, self._view.theme
+        strip.draw(
+            self.frame, band, self._ticker.scrolled(mono), theme.ticker_bg, theme.ticker_text
+        )
+        self.panel.show_part(self.frame, band)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -285,13 +250,13 @@ class Player:
         changed = self._take_content()
         due = self._next_change is not None and now >= self._next_change
         action = self._reschedule(now) if changed or due else None
-        if self._overlay_wanted.is_set():
-            self._overlay_wanted.clear()
-            self._show_overlay(mono)
-        if self._overlay_until is not None:
-            if mono < self._overlay_until and action is None:
-                return min(PUMP_S, self._overlay_until - mono)
-            self._hide_overlay()  # its time is up, or the content changed (an emergency?)
+        if (composed := self.overlay.composed(self.frame, mono)) is not None:
+            self.panel.show(composed)
+        if (until := self.overlay.until) is not None:
+            if mono < until and action is None:
+                return min(PUMP_S, until - mono)
+            self.overlay.until = None  # its time is up, or the content changed (an emergency?)
+            self.panel.show(self.frame)
         if not self.screen_on(local, self.state.emergency):
             self._go_dark()
             return PUMP_S
@@ -310,41 +275,9 @@ class Player:
         self._tick_ticker(mono)
         return self._sleep_for(now, mono)
 
-    def guarded_step(self) -> float:
-        """step(), but a bug in one turn costs that turn, not the board: the loop goes on
-        (systemd restarting us into the same content would only crash again). Logged once
-        per kind of failure, and counted."""
-        try:
-            return self.step()
-        except Exception as exc:
-            self.state.failed_turns += 1
-            kind = f"{type(exc).__name__}: {exc}"[:300]
-            if kind not in self._failures_logged and len(self._failures_logged) < 20:
-                self._failures_logged.add(kind)
-                log.exception("a turn of the display loop failed; going on")
-            return PUMP_S
-
     def request_overlay(self, seconds: float = OVERLAY_S) -> None:
         """Show the diagnostic overlay for a while (the service button; any thread)."""
-        self._overlay_seconds = seconds
-        self._overlay_wanted.set()
-
-    def _show_overlay(self, mono: float) -> None:
-        if self.overlay is None:
-            return
-        composed = self.frame.copy()
-        draw_overlay(composed, self.fonts, *self.overlay())
-        self._show(composed)
-        self._overlay_until = mono + self._overlay_seconds
-
-    def _hide_overlay(self) -> None:
-        self._overlay_until = None
-        self._show(self.frame)
-
-    def _show(self, upright: pygame.Surface) -> None:
-        """A whole upright picture onto the panel, at once (no crossfade)."""
-        self.display.surface.blit(self.orientation.to_physical(upright), (0, 0))
-        self.display.present()
+        self.overlay.request(seconds)
 
     def _go_dark(self) -> None:
         """Off by display.on_hours: one black frame, then the loop only watches the clock
@@ -355,32 +288,17 @@ class Player:
         self._entry, self._index, self._page = None, -1, 0
         self._slide_end = math.inf
         self.state.current = self.state.current_label = None
-        self.frame = pygame.Surface(self.orientation.logical)  # black
-        self.display.surface.fill((0, 0, 0))
-        self.display.present()
+        self.frame = self.panel.black()
         self.state.frames += 1
         if self.on_slide is not None:
             self.on_slide(self.frame)
 
     def _sleep_for(self, now: datetime, mono: float) -> float:
         waits = [PUMP_S, self._slide_end - mono]
-        if self._strip is not None:
+        if self._ticker.strip is not None:
             waits.append(1 / TICKER_FPS)
         next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
         waits.append((next_minute - now).total_seconds())
         if self._next_change is not None:
             waits.append((self._next_change - now).total_seconds())
         return max(0.0, min(waits))
-
-    def run(
-        self, should_stop: Callable[[], bool], on_turn: Callable[[PlayerState], None] | None = None
-    ) -> None:
-        """Loop until asked to stop. on_turn is called after every turn, from this thread:
-        the systemd watchdog is fed from here, so a hung loop stops feeding it."""
-        while not should_stop():
-            pause = self.guarded_step()
-            if not self.display.pump():
-                return
-            if on_turn is not None:
-                on_turn(self.state)
-            self.box.wait(pause)

@@ -9,8 +9,6 @@ are half there, and the player never sees an unverified byte.
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -19,17 +17,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from kiosk.board.assets import AssetFetcher
 from kiosk.board.clock import SourceClock
 from kiosk.board.content import Content
-from kiosk.board.source import AssetRejected, ManifestFetch, Source, SourceError, usable_etag
+from kiosk.board.source import ManifestFetch, Source, SourceError, usable_etag
 from kiosk.board.store import Store, StoredChannel
 from kiosk.core.authoring import FileAssets
-from kiosk.core.fsutil import atomic_write
 from kiosk.core.health import Problem
-from kiosk.core.model import AssetRef, ImageItem, Item, Manifest, ManifestError, parse_manifest
+from kiosk.core.model import ImageItem, Item, Manifest, ManifestError, parse_manifest
 from kiosk.core.schedule import ChannelContent
 from kiosk.core.signing import EnvelopeError, verify_envelope
-from kiosk.render.images import ImageError, prescale
 
 log = logging.getLogger(__name__)
 MAX_PARALLEL_FETCHES = 8  # manifests fetched side by side
@@ -80,18 +77,6 @@ class SyncReport:
         return not any(p.code == "sync_failing" for c in self.channels for p in c.problems)
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _asset_ext(media_type: str) -> str:
-    return "jpg" if media_type == "image/jpeg" else "png"
-
-
 def _etag(stored: StoredChannel | None, held: Manifest | None) -> str | None:
     """The ETag to send: only for a manifest we still trust, and only a sane one."""
     return usable_etag(stored.etag) if stored is not None and held is not None else None
@@ -113,6 +98,7 @@ class Syncer:
         self.source, self.store = source, store
         self.channels, self.public_keys = tuple(channels), tuple(public_keys)
         self.screen, self.clock = screen, clock
+        self.assets = AssetFetcher(source, store, screen, clock)
         # The last verified parse of each channel's stored envelope: a sync, the content
         # rebuilt after it and the garbage collector all read the same file, verified once.
         self._verified: dict[str, tuple[bytes, Manifest | None, list[str]]] = {}
@@ -148,16 +134,6 @@ class Syncer:
         manifest, errors = parse_manifest(doc, name)
         return manifest, list(errors)
 
-    def image_path(self, item: ImageItem) -> Path | None:
-        """The pre-scaled copy to show for an image item: the one for this screen, else one
-        made for another screen (until the sync thread has made this screen's), so the
-        player never decodes an original photo."""
-        ref = item.asset
-        derived = self._derived(ref)
-        if derived.exists():
-            return derived
-        return next(iter(sorted(self.store.derived.glob(f"{ref.sha256}-*"))), None)
-
     def load_content(self) -> Content:
         """What the player shows: each channel's last good manifest, image items only when
         their asset is verified and stored."""
@@ -170,7 +146,7 @@ class Syncer:
             items: list[Item] = []
             for item in manifest.items:
                 if isinstance(item, ImageItem):
-                    path = self.image_path(item)
+                    path = self.assets.image_path(item)
                     if path is None:
                         continue
                     files[item.asset.sha256] = path
@@ -285,7 +261,7 @@ class Syncer:
         reachable = not any(p.code == "sync_failing" for p in report.problems)
         if held is not None and reachable:
             try:
-                self._fetch_assets(report.channel, held, report)
+                self.assets.fetch_all(report.channel, held, report)
             except OSError as exc:
                 report.add("disk_low", f"{report.channel}: the cache cannot be written: {exc}")
         return self._describe(report, held, item_errors)
@@ -309,92 +285,6 @@ class Syncer:
             report.add("item_invalid", f"{report.channel}: {message}")
         return report
 
-    def _fetch_assets(self, name: str, manifest: Manifest, report: ChannelReport) -> None:
-        """Make every image of the manifest verified, stored and pre-scaled. A bad or
-        unreachable asset keeps only its own item off the screen; after the first that the
-        source fails to give (an error status, a timeout), the channel's other missing images
-        wait for the next sync, so a failing source costs one timeout, not one per image."""
-        waiting: list[str] = []
-        for item in manifest.items:
-            if not isinstance(item, ImageItem):
-                continue
-            if waiting:
-                if not self._ready(item):
-                    waiting.append(item.id)
-                continue
-            try:
-                self._ensure_asset(item)
-            except (AssetRejected, ImageError) as exc:
-                report.add("asset_invalid", f"{name}: item {item.id}: {exc}")
-            except DiskLow as exc:
-                report.add("disk_low", f"{name}: item {item.id}: {exc}")
-            except SourceError as exc:
-                report.add("asset_invalid", f"{name}: item {item.id}: {exc}")
-                waiting.append(item.id)
-        if len(waiting) > 1:
-            report.add(
-                "asset_invalid",
-                f"{name}: {len(waiting) - 1} more image(s) wait for the next sync "
-                f"(the source did not give item {waiting[0]})",
-            )
-
-    def _derived(self, ref: AssetRef) -> Path:
-        """The copy of an image pre-scaled for this screen."""
-        return self.store.derived_path(ref.sha256, self.screen, _asset_ext(ref.media_type))
-
-    def _ready(self, item: ImageItem) -> bool:
-        return self._derived(item.asset).exists()
-
-    def _ensure_asset(self, item: ImageItem) -> None:
-        ref = item.asset
-        derived = self._derived(ref)
-        if derived.exists():
-            return
-        try:
-            if self.store.has_asset(ref.sha256, ref.size):
-                self._derive(self.store.asset_path(ref.sha256), ref.media_type, derived)
-                return
-            self._download(item, derived)
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                self.store.partial_path(ref.sha256).unlink(missing_ok=True)
-                raise DiskLow(f"the disk is full ({exc.strerror})") from None
-            raise
-
-    def _download(self, item: ImageItem, derived: Path) -> None:
-        ref = item.asset
-        partial = self.store.partial_path(ref.sha256)
-        have = partial.stat().st_size if partial.exists() else 0
-        if not self.store.room_for(ref.size - have):
-            raise DiskLow(
-                f"{ref.size - have} more bytes would leave less than "
-                f"{self.store.min_free // (1024 * 1024)} MiB free; download refused"
-            )
-        try:
-            server_time = self.source.fetch_asset(ref.sha256, ref.size, partial)
-        except AssetRejected:
-            partial.unlink(missing_ok=True)  # these bytes are no start for the right file
-            raise
-        if server_time is not None:
-            self.clock.observe(server_time)
-        got = partial.stat().st_size
-        if got != ref.size:
-            partial.unlink()
-            raise AssetRejected(f"got {got} bytes, the manifest says {ref.size}")
-        if _sha256_file(partial) != ref.sha256:
-            partial.unlink()
-            raise AssetRejected("the bytes do not match the manifest's SHA-256")
-        try:
-            self._derive(partial, ref.media_type, derived)
-        except ImageError:
-            partial.unlink()  # verified bytes, but not a usable image: never stored as usable
-            raise
-        self.store.promote(ref.sha256)
-
-    def _derive(self, source: Path, media_type: str, derived: Path) -> None:
-        data, _ = prescale(source, self.screen, media_type)
-        atomic_write(derived, data)
-
     def keep_set(self) -> set[Path]:
         """Every file the stored manifests still need: what garbage collection spares."""
         keep: set[Path] = set()
@@ -405,9 +295,5 @@ class Syncer:
                     ref = item.asset
                     keep.add(self.store.asset_path(ref.sha256))
                     keep.add(self.store.partial_path(ref.sha256))
-                    keep.add(self._derived(ref))
+                    keep.add(self.assets.derived(ref))
         return keep
-
-
-class DiskLow(Exception):
-    code = "disk_low"

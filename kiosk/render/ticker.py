@@ -6,6 +6,7 @@ screen (a small cache), so a long ticker at 4K never needs one huge surface.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pygame
@@ -94,3 +95,25 @@ class TickerStrip:
                 base += self.length
         finally:
             surface.set_clip(clip)
+
+
+class Scrolling:
+    """The strip of the active tickers, kept (and scrolling on) across slide changes: made
+    again only when the tickers change."""
+
+    def __init__(self) -> None:
+        self.strip: TickerStrip | None = None
+        self._texts: tuple[str, ...] = ()
+        self._t0 = 0.0
+
+    def strip_for(
+        self, texts: tuple[str, ...], make: Callable[[tuple[str, ...]], TickerStrip | None],
+        mono: float,
+    ) -> TickerStrip | None:  # fmt: skip
+        if texts != self._texts or (texts and self.strip is None):
+            self._texts, self.strip, self._t0 = texts, make(texts), mono
+        return self.strip
+
+    def scrolled(self, mono: float) -> float:
+        """Pixels moved since the strip was made (0: it enters from the right)."""
+        return (mono - self._t0) * self.strip.speed if self.strip else 0.0

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,92 +14,182 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('name', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('sequence', models.PositiveIntegerField(default=0)),
-                ('published_at', models.DateTimeField(null=True)),
-                ('expires_at', models.DateTimeField(null=True)),
-                ('stale', models.BooleanField(default=False)),
+                ("name", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("sequence", models.PositiveIntegerField(default=0)),
+                ("published_at", models.DateTimeField(null=True)),
+                ("expires_at", models.DateTimeField(null=True)),
+                ("stale", models.BooleanField(default=False)),
             ],
         ),
         migrations.CreateModel(
-            name='Bulletin',
+            name="Bulletin",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('text', 'text'), ('image', 'image'), ('ticker', 'ticker')], max_length=8)),
-                ('priority', models.CharField(choices=[('normal', 'normal'), ('priority', 'priority'), ('emergency', 'emergency')], max_length=12)),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('body', models.TextField(blank=True)),
-                ('ticker', models.CharField(blank=True, max_length=500)),
-                ('caption', models.CharField(blank=True, max_length=300)),
-                ('fit', models.CharField(default='contain', max_length=8)),
-                ('background', models.CharField(blank=True, max_length=7)),
-                ('image_sha256', models.CharField(blank=True, max_length=64)),
-                ('image_size', models.PositiveBigIntegerField(null=True)),
-                ('image_type', models.CharField(blank=True, max_length=16)),
-                ('duration', models.FloatField(default=10)),
-                ('valid_from', models.DateTimeField(blank=True, null=True)),
-                ('valid_until', models.DateTimeField(blank=True, null=True)),
-                ('days', models.JSONField(blank=True, default=list)),
-                ('hours', models.JSONField(blank=True, default=list)),
-                ('channels', models.JSONField(default=list)),
-                ('state', models.CharField(choices=[('draft', 'draft'), ('submitted', 'submitted'), ('published', 'published'), ('withdrawn', 'withdrawn')], default='draft', max_length=12)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('submitted_at', models.DateTimeField(null=True)),
-                ('published_at', models.DateTimeField(null=True)),
-                ('withdrawn_at', models.DateTimeField(null=True)),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('origin', models.CharField(blank=True, max_length=8)),
-                ('origin_ref', models.CharField(blank=True, max_length=500)),
-                ('revision', models.PositiveIntegerField(default=1)),
-                ('aired', models.JSONField(blank=True, null=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('edited_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('published_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("text", "text"), ("image", "image"), ("ticker", "ticker")],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("normal", "normal"),
+                            ("priority", "priority"),
+                            ("emergency", "emergency"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("body", models.TextField(blank=True)),
+                ("ticker", models.CharField(blank=True, max_length=500)),
+                ("caption", models.CharField(blank=True, max_length=300)),
+                ("fit", models.CharField(default="contain", max_length=8)),
+                ("background", models.CharField(blank=True, max_length=7)),
+                ("image_sha256", models.CharField(blank=True, max_length=64)),
+                ("image_size", models.PositiveBigIntegerField(null=True)),
+                ("image_type", models.CharField(blank=True, max_length=16)),
+                ("duration", models.FloatField(default=10)),
+                ("valid_from", models.DateTimeField(blank=True, null=True)),
+                ("valid_until", models.DateTimeField(blank=True, null=True)),
+                ("days", models.JSONField(blank=True, default=list)),
+                ("hours", models.JSONField(blank=True, default=list)),
+                ("channels", models.JSONField(default=list)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "draft"),
+                            ("submitted", "submitted"),
+                            ("published", "published"),
+                            ("withdrawn", "withdrawn"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("submitted_at", models.DateTimeField(null=True)),
+                ("published_at", models.DateTimeField(null=True)),
+                ("withdrawn_at", models.DateTimeField(null=True)),
+                ("note", models.CharField(blank=True, max_length=500)),
+                ("origin", models.CharField(blank=True, max_length=8)),
+                ("origin_ref", models.CharField(blank=True, max_length=500)),
+                ("revision", models.PositiveIntegerField(default=1)),
+                ("aired", models.JSONField(blank=True, null=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "edited_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-updated_at', '-id'],
+                "ordering": ["-updated_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True)),
-                ('username', models.CharField(max_length=150)),
-                ('action', models.CharField(max_length=32)),
-                ('detail', models.CharField(blank=True, max_length=500)),
-                ('before', models.JSONField(null=True)),
-                ('after', models.JSONField(null=True)),
-                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('bulletin', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to='bulletins.bulletin')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True)),
+                ("username", models.CharField(max_length=150)),
+                ("action", models.CharField(max_length=32)),
+                ("detail", models.CharField(blank=True, max_length=500)),
+                ("before", models.JSONField(null=True)),
+                ("after", models.JSONField(null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "bulletin",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="bulletins.bulletin",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Imported',
+            name="Imported",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(max_length=8)),
-                ('ref', models.CharField(max_length=500)),
-                ('at', models.DateTimeField()),
-                ('bulletin', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to='bulletins.bulletin')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("origin", models.CharField(max_length=8)),
+                ("ref", models.CharField(max_length=500)),
+                ("at", models.DateTimeField()),
+                (
+                    "bulletin",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="bulletins.bulletin",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='bulletin',
-            index=models.Index(fields=['state'], name='bulletins_b_state_5f643f_idx'),
+            model_name="bulletin",
+            index=models.Index(fields=["state"], name="bulletins_b_state_5f643f_idx"),
         ),
         migrations.AddIndex(
-            model_name='bulletin',
-            index=models.Index(fields=['origin', 'origin_ref'], name='bulletins_b_origin_b09a9c_idx'),
+            model_name="bulletin",
+            index=models.Index(
+                fields=["origin", "origin_ref"], name="bulletins_b_origin_b09a9c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='imported',
-            constraint=models.UniqueConstraint(fields=('origin', 'ref'), name='imported_once'),
+            model_name="imported",
+            constraint=models.UniqueConstraint(fields=("origin", "ref"), name="imported_once"),
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,112 +14,200 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Board',
+            name="Board",
             fields=[
-                ('device_id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('unit_name', models.CharField(max_length=300)),
-                ('unit_kind', models.CharField(max_length=16)),
-                ('province_code', models.CharField(max_length=2)),
-                ('commune_code', models.CharField(blank=True, max_length=5)),
-                ('district', models.CharField(blank=True, max_length=300)),
-                ('health_url', models.CharField(blank=True, max_length=300)),
-                ('installed_on', models.DateField(null=True)),
-                ('in_inventory', models.BooleanField(default=True)),
-                ('token_hash', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('last_heartbeat_at', models.DateTimeField(null=True)),
-                ('status', models.CharField(blank=True, max_length=16)),
-                ('problems', models.TextField(blank=True)),
-                ('current_channel', models.CharField(blank=True, max_length=64)),
-                ('current_item', models.CharField(blank=True, max_length=64)),
-                ('current_title', models.CharField(blank=True, max_length=300)),
-                ('health', models.JSONField(null=True)),
-                ('online_noted', models.BooleanField(default=False)),
-                ('commands_pending', models.PositiveIntegerField(default=0)),
-                ('plays_rejected', models.PositiveBigIntegerField(default=0)),
+                ("device_id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("unit_name", models.CharField(max_length=300)),
+                ("unit_kind", models.CharField(max_length=16)),
+                ("province_code", models.CharField(max_length=2)),
+                ("commune_code", models.CharField(blank=True, max_length=5)),
+                ("district", models.CharField(blank=True, max_length=300)),
+                ("health_url", models.CharField(blank=True, max_length=300)),
+                ("installed_on", models.DateField(null=True)),
+                ("in_inventory", models.BooleanField(default=True)),
+                ("token_hash", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("last_heartbeat_at", models.DateTimeField(null=True)),
+                ("status", models.CharField(blank=True, max_length=16)),
+                ("problems", models.TextField(blank=True)),
+                ("current_channel", models.CharField(blank=True, max_length=64)),
+                ("current_item", models.CharField(blank=True, max_length=64)),
+                ("current_title", models.CharField(blank=True, max_length=300)),
+                ("health", models.JSONField(null=True)),
+                ("online_noted", models.BooleanField(default=False)),
+                ("commands_pending", models.PositiveIntegerField(default=0)),
+                ("plays_rejected", models.PositiveBigIntegerField(default=0)),
             ],
             options={
-                'ordering': ['device_id'],
+                "ordering": ["device_id"],
             },
         ),
         migrations.CreateModel(
-            name='Screenshot',
+            name="Screenshot",
             fields=[
-                ('board', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, serialize=False, to='fleet.board')),
-                ('taken_at', models.DateTimeField()),
-                ('jpeg', models.BinaryField()),
+                (
+                    "board",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        serialize=False,
+                        to="fleet.board",
+                    ),
+                ),
+                ("taken_at", models.DateTimeField()),
+                ("jpeg", models.BinaryField()),
             ],
         ),
         migrations.CreateModel(
-            name='Command',
+            name="Command",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ident', models.CharField(max_length=64, unique=True)),
-                ('type', models.CharField(choices=[('sync_now', 'sync_now'), ('screenshot', 'screenshot'), ('restart_player', 'restart_player')], max_length=16)),
-                ('requested_at', models.DateTimeField()),
-                ('done_at', models.DateTimeField(null=True)),
-                ('board', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='commands', to='fleet.board')),
-                ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ident", models.CharField(max_length=64, unique=True)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("sync_now", "sync_now"),
+                            ("screenshot", "screenshot"),
+                            ("restart_player", "restart_player"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("requested_at", models.DateTimeField()),
+                ("done_at", models.DateTimeField(null=True)),
+                (
+                    "board",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="commands",
+                        to="fleet.board",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-requested_at'],
+                "ordering": ["-requested_at"],
             },
         ),
         migrations.CreateModel(
-            name='ItemTitle',
+            name="ItemTitle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(max_length=64)),
-                ('item', models.CharField(max_length=64)),
-                ('title', models.CharField(max_length=300)),
-                ('seen_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel", models.CharField(max_length=64)),
+                ("item", models.CharField(max_length=64)),
+                ("title", models.CharField(max_length=300)),
+                ("seen_at", models.DateTimeField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('channel', 'item'), name='item_title_once')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("channel", "item"), name="item_title_once")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Play',
+            name="Play",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(max_length=64)),
-                ('item', models.CharField(max_length=64)),
-                ('started_at', models.DateTimeField()),
-                ('duration_s', models.FloatField()),
-                ('board', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='fleet.board')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel", models.CharField(max_length=64)),
+                ("item", models.CharField(max_length=64)),
+                ("started_at", models.DateTimeField()),
+                ("duration_s", models.FloatField()),
+                (
+                    "board",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="fleet.board"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['started_at'], name='fleet_play_started_f52c9d_idx')],
-                'constraints': [models.UniqueConstraint(fields=('board', 'channel', 'item', 'started_at'), name='play_once')],
+                "indexes": [
+                    models.Index(fields=["started_at"], name="fleet_play_started_f52c9d_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("board", "channel", "item", "started_at"), name="play_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PlayDay',
+            name="PlayDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(max_length=64)),
-                ('item', models.CharField(max_length=64)),
-                ('day', models.DateField()),
-                ('plays', models.PositiveIntegerField()),
-                ('seconds', models.FloatField()),
-                ('board', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='fleet.board')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel", models.CharField(max_length=64)),
+                ("item", models.CharField(max_length=64)),
+                ("day", models.DateField()),
+                ("plays", models.PositiveIntegerField()),
+                ("seconds", models.FloatField()),
+                (
+                    "board",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="fleet.board"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['day'], name='fleet_playd_day_8b8f98_idx')],
-                'constraints': [models.UniqueConstraint(fields=('board', 'channel', 'item', 'day'), name='play_day_once')],
+                "indexes": [models.Index(fields=["day"], name="fleet_playd_day_8b8f98_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("board", "channel", "item", "day"), name="play_day_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StatusChange',
+            name="StatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('status', models.CharField(max_length=16)),
-                ('problems', models.TextField(blank=True)),
-                ('board', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='fleet.board')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("status", models.CharField(max_length=16)),
+                ("problems", models.TextField(blank=True)),
+                (
+                    "board",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="changes",
+                        to="fleet.board",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['board', '-at'], name='fleet_statu_board_i_20e7db_idx')],
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(fields=["board", "-at"], name="fleet_statu_board_i_20e7db_idx")
+                ],
             },
         ),
     ]
