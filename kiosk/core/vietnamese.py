@@ -13,6 +13,17 @@ _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
 
 # What a technician reads for the board's states (the status page, the province's pages)
 STATUS_VI = {"ok": "Bình thường", "degraded": "Có vấn đề", "failing": "Hỏng"}
+# a board as the province sees it: its own status, or silent (SPEC 7.3)
+BOARD_STATE_VI = {**STATUS_VI, "offline": "Mất kết nối", "never": "Chưa báo cáo"}
+# the inventory's unit kinds (SPEC 6), as the yearly report names them
+UNIT_KIND_VI = {
+    "phuong": "phường",
+    "thi_tran": "thị trấn",
+    "xa": "xã",
+    "dac_khu": "đặc khu",
+    "huyen": "cấp huyện",
+    "tinh": "cấp tỉnh",
+}
 DISPLAY_VI = {"on": "Đang bật", "off_scheduled": "Tắt theo lịch", "blank": "Màn hình đen"}
 PROBLEM_VI = {
     "no_content": "Không có nội dung để hiển thị",

@@ -6,14 +6,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-ROLES = ("admin", "approver", "author", "technician")
-
 
 class Profile(models.Model):
     """An account's role, and the channels an author or approver may work on."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    role = models.CharField(max_length=16, choices=[(r, r) for r in ROLES])
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Quản trị"
+        APPROVER = "approver", "Phê duyệt"
+        AUTHOR = "author", "Biên soạn"
+        TECHNICIAN = "technician", "Kỹ thuật"
+
+    role = models.CharField(max_length=16, choices=Role.choices)
     channels = models.JSONField(default=list)
 
 

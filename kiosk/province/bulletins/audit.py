@@ -10,22 +10,6 @@ from django.utils import timezone
 
 from kiosk.province.bulletins.models import AuditEntry, Bulletin
 
-ACTION_VI = {
-    "created": "Tạo bản tin",
-    "edited": "Sửa",
-    "submitted": "Gửi duyệt",
-    "returned": "Trả lại tác giả",
-    "published": "Xuất bản",
-    "withdrawn": "Gỡ xuống",
-    "deleted": "Xóa bản nháp",
-    "imported": "Nhập tự động",
-    "republished": "Ký lại kênh",
-    "refused": "Từ chối cảnh báo CAP",
-    "unlocked": "Mở khóa đăng nhập",
-    "password_reset": "Đặt lại mật khẩu",
-    "disabled": "Khóa tài khoản",
-}
-
 
 def record(
     user,

@@ -6,19 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.core.vietnamese import WEEKDAYS
 from kiosk.province.accounts.rights import Facts, Officer
 from kiosk.province.bulletins.models import Bulletin
 
-KIND_VI = {"text": "Văn bản", "image": "Hình ảnh", "ticker": "Chữ chạy"}
-PRIORITY_VI = {"normal": "Thông thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
-STATE_VI = {
-    "draft": "Bản nháp",
-    "submitted": "Chờ duyệt",
-    "published": "Đang phát",
-    "withdrawn": "Đã gỡ",
-}
-WEEKDAY_VI = {1: "Thứ Hai", 2: "Thứ Ba", 3: "Thứ Tư", 4: "Thứ Năm", 5: "Thứ Sáu",
-              6: "Thứ Bảy", 7: "Chủ Nhật"}  # fmt: skip
+# ISO weekday numbers (SPEC 1.4's `days`) with their names
+WEEKDAY_CHOICES = [(n, name) for n, name in enumerate(WEEKDAYS, start=1)]
 
 
 def authored(b: Bulletin) -> dict[str, Any]:

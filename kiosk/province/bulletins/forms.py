@@ -13,7 +13,7 @@ from kiosk.core.model import MAX_WINDOWS, ItemError, parse_item
 from kiosk.core.textrules import clean_text, text_problem
 from kiosk.core.timeutil import parse_window
 from kiosk.province.accounts.rights import Officer
-from kiosk.province.bulletins.bulletin import KIND_VI, PRIORITY_VI, WEEKDAY_VI
+from kiosk.province.bulletins.bulletin import WEEKDAY_CHOICES
 from kiosk.province.bulletins.models import Bulletin
 from kiosk.province.bulletins.targets import Target, describe, expand
 from kiosk.province.bulletins.uploads import ImageRefused, StoredImage, store_image
@@ -28,10 +28,16 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M"]
 
 class BulletinForm(forms.Form):
     kind = forms.ChoiceField(
-        label="Loại bản tin", choices=KIND_VI.items(), widget=forms.RadioSelect, initial="text"
+        label="Loại bản tin",
+        choices=Bulletin.Kind.choices,
+        widget=forms.RadioSelect,
+        initial="text",
     )
     priority = forms.ChoiceField(
-        label="Mức độ", choices=PRIORITY_VI.items(), widget=forms.RadioSelect, initial="normal"
+        label="Mức độ",
+        choices=Bulletin.Priority.choices,
+        widget=forms.RadioSelect,
+        initial="normal",
     )
     title = forms.CharField(label="Tiêu đề", required=False, strip=False)
     body = forms.CharField(
@@ -72,7 +78,7 @@ class BulletinForm(forms.Form):
     )
     days = forms.TypedMultipleChoiceField(
         label="Các ngày trong tuần (để trống: mọi ngày)",
-        choices=WEEKDAY_VI.items(),
+        choices=WEEKDAY_CHOICES,
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -16,12 +16,24 @@ class Bulletin(models.Model):
     revision the boards show, frozen when an approver published it: editing a bulletin on
     air makes a new draft revision while the approved one stays on air (SPEC 7.4)."""
 
-    KINDS = ("text", "image", "ticker")
-    PRIORITIES = ("normal", "priority", "emergency")
-    STATES = ("draft", "submitted", "published", "withdrawn")
+    class Kind(models.TextChoices):
+        TEXT = "text", "Văn bản"
+        IMAGE = "image", "Hình ảnh"
+        TICKER = "ticker", "Chữ chạy"
 
-    kind = models.CharField(max_length=8, choices=[(k, k) for k in KINDS])
-    priority = models.CharField(max_length=12, choices=[(p, p) for p in PRIORITIES])
+    class Priority(models.TextChoices):  # SPEC 1.4's three levels
+        NORMAL = "normal", "Thông thường"
+        PRIORITY = "priority", "Ưu tiên"
+        EMERGENCY = "emergency", "Khẩn cấp"
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Bản nháp"
+        SUBMITTED = "submitted", "Chờ duyệt"
+        PUBLISHED = "published", "Đang phát"
+        WITHDRAWN = "withdrawn", "Đã gỡ"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    priority = models.CharField(max_length=12, choices=Priority.choices)
     title = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)  # at most 5,000 characters (SPEC 1.4)
     ticker = models.CharField(max_length=500, blank=True)
@@ -37,7 +49,7 @@ class Bulletin(models.Model):
     days = models.JSONField(default=list, blank=True)  # ISO weekdays; empty: every day
     hours = models.JSONField(default=list, blank=True)  # "HH:MM-HH:MM"; empty: all day
     channels = models.JSONField(default=list)
-    state = models.CharField(max_length=12, choices=[(s, s) for s in STATES], default="draft")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.DRAFT)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -106,10 +118,25 @@ class AuditEntry(models.Model):
     """Who did what to which bulletin, when, and the bulletin before and after. Never
     edited; a bulletin's entries outlive it (yearly reports, disputes)."""
 
+    class Action(models.TextChoices):
+        CREATED = "created", "Tạo bản tin"
+        EDITED = "edited", "Sửa"
+        SUBMITTED = "submitted", "Gửi duyệt"
+        RETURNED = "returned", "Trả lại tác giả"
+        PUBLISHED = "published", "Xuất bản"
+        WITHDRAWN = "withdrawn", "Gỡ xuống"
+        DELETED = "deleted", "Xóa bản nháp"
+        IMPORTED = "imported", "Nhập tự động"
+        REPUBLISHED = "republished", "Ký lại kênh"
+        REFUSED = "refused", "Từ chối cảnh báo CAP"
+        UNLOCKED = "unlocked", "Mở khóa đăng nhập"
+        PASSWORD_RESET = "password_reset", "Đặt lại mật khẩu"
+        DISABLED = "disabled", "Khóa tài khoản"
+
     at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     username = models.CharField(max_length=150)  # kept if the account goes
-    action = models.CharField(max_length=32)
+    action = models.CharField(max_length=32, choices=Action.choices)
     bulletin = models.ForeignKey(Bulletin, null=True, on_delete=models.SET_NULL)
     detail = models.CharField(max_length=500, blank=True)
     before = models.JSONField(null=True)

@@ -14,9 +14,6 @@ from django.views.decorators.http import require_GET
 
 from kiosk.core.textrules import spreadsheet_safe
 from kiosk.province.bulletins.bulletin import (
-    KIND_VI,
-    PRIORITY_VI,
-    STATE_VI,
     headline,
     officer,
     username_of,
@@ -68,8 +65,8 @@ def report_lines(request: HttpRequest, start: date, end: date) -> list[Line]:
 def report_page(request: HttpRequest) -> HttpResponse:
     start, end, error = days_asked(request)
     rows = [
-        {"l": line, "kind": KIND_VI[line.b.kind], "priority": PRIORITY_VI[line.b.priority],
-         "state": STATE_VI[line.b.state], "published": province_moment(line.b.published_at),
+        {"l": line, "kind": line.b.get_kind_display(), "priority": line.b.get_priority_display(),
+         "state": line.b.get_state_display(), "published": province_moment(line.b.published_at),
          "withdrawn": province_moment(line.b.withdrawn_at), "minutes": round(line.seconds / 60)}
         for line in report_lines(request, start, end)
     ]  # fmt: skip

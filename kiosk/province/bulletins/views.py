@@ -21,9 +21,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kiosk.province.accounts import rights
 from kiosk.province.bulletins import audit
 from kiosk.province.bulletins.bulletin import (
-    KIND_VI,
-    PRIORITY_VI,
-    STATE_VI,
     aired,
     changes,
     facts,
@@ -74,9 +71,9 @@ def _row(b: Bulletin, choices: list[Target]) -> dict:
     return {
         "b": b,
         "headline": headline(b),
-        "kind": KIND_VI[b.kind],
-        "priority": PRIORITY_VI[b.priority],
-        "state": STATE_VI[b.state],
+        "kind": b.get_kind_display(),
+        "priority": b.get_priority_display(),
+        "state": b.get_state_display(),
         "where": describe(b.channels, choices),
         "author": username_of(b.author),
         "updated": province_moment(b.updated_at),
@@ -89,7 +86,7 @@ def bulletin_list(request: HttpRequest) -> HttpResponse:
     me = officer(request.user)
     state = request.GET.get("state", "")
     rows = Bulletin.objects.select_related("author").order_by("-updated_at", "-id")
-    if state in STATE_VI:
+    if state in Bulletin.State.values:
         rows = rows.filter(state=state)
     choices = target_choices()
     shown = []
@@ -101,7 +98,7 @@ def bulletin_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "bulletins/bulletins.html",
-        {"rows": shown, "state": state, "states": STATE_VI.items(), "limit": LIST_LIMIT},
+        {"rows": shown, "state": state, "states": Bulletin.State.choices, "limit": LIST_LIMIT},
     )
 
 
@@ -197,7 +194,7 @@ def audit_row(e: AuditEntry) -> dict:
     return {
         "at": province_moment(e.at, seconds=True),
         "who": e.username,
-        "what": audit.ACTION_VI.get(e.action, e.action),
+        "what": e.get_action_display(),
         "detail": e.detail,
     }
 

@@ -13,12 +13,11 @@ from django.db.models import Count, Sum
 
 from kiosk.core.fleet import heartbeat_online
 from kiosk.core.health import rfc3339
-from kiosk.core.vietnamese import STATUS_VI, moment_text
+from kiosk.core.vietnamese import moment_text
 from kiosk.province.fleet.models import Board, ItemTitle, Play, PlayDay
 from kiosk.province.sitetitles import published_titles
 
 STATES = ("ok", "degraded", "failing", "offline", "never")
-STATE_VI = {**STATUS_VI, "offline": "Mất kết nối", "never": "Chưa báo cáo"}
 
 
 def board_state(board: Board, now: datetime) -> str:

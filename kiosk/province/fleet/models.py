@@ -128,10 +128,14 @@ class Command(models.Model):
     """A harmless command for one board (SPEC 1.6), carried by its heartbeat replies until the
     board reports it done. At most one of each type waits per board."""
 
-    TYPES = ("sync_now", "screenshot", "restart_player")
+    class Type(models.TextChoices):  # SPEC 1.6
+        SYNC_NOW = "sync_now", "Đồng bộ ngay"
+        SCREENSHOT = "screenshot", "Chụp màn hình"
+        RESTART_PLAYER = "restart_player", "Khởi động lại trình phát"
+
     board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="commands")
     ident = models.CharField(max_length=64, unique=True)
-    type = models.CharField(max_length=16, choices=[(t, t) for t in TYPES])
+    type = models.CharField(max_length=16, choices=Type.choices)
     requested_at = models.DateTimeField()
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     done_at = models.DateTimeField(null=True)

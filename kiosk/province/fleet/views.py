@@ -21,10 +21,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kiosk.core.textrules import spreadsheet_safe
 from kiosk.core.timeutil import parse_rfc3339
-from kiosk.core.vietnamese import PROBLEM_VI, moment_text, sort_key, when_text
+from kiosk.core.vietnamese import BOARD_STATE_VI, PROBLEM_VI, moment_text, sort_key, when_text
 from kiosk.province.accounts.views import BOARD_ROLES, for_roles
 from kiosk.province.fleet.fleetdata import (
-    STATE_VI,
     STATES,
     board_state,
     play_report,
@@ -32,11 +31,6 @@ from kiosk.province.fleet.fleetdata import (
 )
 from kiosk.province.fleet.models import Board, Command, Screenshot
 
-COMMAND_VI = {
-    "sync_now": "Đồng bộ ngay",
-    "screenshot": "Chụp màn hình",
-    "restart_player": "Khởi động lại trình phát",
-}
 SEVERITY = {"failing": 0, "offline": 1, "degraded": 2, "never": 3, "ok": 4}
 HISTORY_SHOWN = 50
 MAX_REPORT_DAYS = 3660
@@ -51,7 +45,7 @@ def _board_view(board: Board, now: datetime, screenshots: set[str]) -> dict:
     return {
         "board": board,
         "state": state,
-        "state_vi": STATE_VI[state],
+        "state_vi": BOARD_STATE_VI[state],
         "last": _when(board.last_heartbeat_at, now),
         "showing": board.current_title or board.current_item or "",
         "problems": [PROBLEM_VI.get(code, code) for code in board.codes()]
@@ -71,7 +65,7 @@ def fleet(request: HttpRequest) -> HttpResponse:
         for b in Board.objects.filter(in_inventory=True).defer("health")
     ]
     boards.sort(key=lambda v: (SEVERITY[v["state"]], sort_key(v["board"].unit_name)))
-    counts = [(STATE_VI[s], s, sum(v["state"] == s for v in boards)) for s in STATES]
+    counts = [(BOARD_STATE_VI[s], s, sum(v["state"] == s for v in boards)) for s in STATES]
     return render(
         request,
         "fleet/fleet.html",
@@ -100,7 +94,7 @@ def board_page(request: HttpRequest, device_id: str) -> HttpResponse:
     history = [
         {
             "at": _when(c.at, now),
-            "state_vi": STATE_VI.get(c.status, c.status),
+            "state_vi": BOARD_STATE_VI.get(c.status, c.status),
             "state": c.status,
             "problems": ", ".join(PROBLEM_VI.get(code, code) for code in c.codes()),
         }
@@ -108,7 +102,7 @@ def board_page(request: HttpRequest, device_id: str) -> HttpResponse:
     ]
     commands = [
         {
-            "type": COMMAND_VI.get(c.type, c.type),
+            "type": c.get_type_display(),
             "asked": _when(c.requested_at, now),
             "by": c.requested_by.username if c.requested_by else "",
             "done": _when(c.done_at, now) if c.done_at else "",
@@ -123,7 +117,7 @@ def board_page(request: HttpRequest, device_id: str) -> HttpResponse:
             "problems": problems,
             "history": history,
             "commands": commands,
-            "command_types": COMMAND_VI.items(),
+            "command_types": Command.Type.choices,
             "shot_at": _when(shot.taken_at, now) if shot else "",
         },
     )
@@ -142,7 +136,7 @@ def ask_board(request: HttpRequest, device_id: str) -> HttpResponse:
     """A command for the board, carried by its next heartbeat reply; one of each type waits
     at a time, so pressing twice asks once."""
     kind = request.POST.get("type", "")
-    if kind not in COMMAND_VI:
+    if kind not in Command.Type.values:
         return HttpResponse("Yêu cầu không hợp lệ.", status=400)
     with transaction.atomic():
         board = get_object_or_404(Board.objects.select_for_update(), pk=device_id)
@@ -159,7 +153,7 @@ def ask_board(request: HttpRequest, device_id: str) -> HttpResponse:
             board.save(update_fields=["commands_pending"])
     note = "đã được gửi trước đó và đang chờ" if waiting else "đã được gửi"
     messages.success(
-        request, f"Yêu cầu “{COMMAND_VI[kind]}” {note}; bảng tin nhận ở lần báo cáo tới."
+        request, f"Yêu cầu “{Command.Type(kind).label}” {note}; bảng tin nhận ở lần báo cáo tới."
     )
     return redirect("board", device_id=device_id)
 
