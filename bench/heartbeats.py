@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.provinceserver import ProvinceServer, inventory_row
-from bench.services import postgres_cluster
+from tests.provinceserver import ProvinceServer, inventory_row
+from tests.services import postgres_cluster
 
 P99_LIMIT_MS = 200.0
 PLAYS_PER_BEAT = 4  # a slide every 15 s

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import browser, kioskproc, procstat
 from bench.content import TEXT_ITEM, TICKER_ITEM, make_photos, photo_items
-from bench.site import CountingSite, Province, board_config
 from kiosk import __version__
+from tests.countingsource import CountingSite, Province, board_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = "1920x1080"

@@ -40,13 +40,13 @@ import requests
 
 from bench import procstat
 from bench.content import photo
-from bench.site import CountingSite, Province, board_config
 from kiosk.board.app import Board, build_board, start_health
 from kiosk.board.clock import SourceClock
 from kiosk.board.display import PygameDisplay
 from kiosk.board.store import GRACE_S
 from kiosk.core.config import load_config
 from kiosk.core.health import rfc3339
+from tests.countingsource import CountingSite, Province, board_config
 
 HOUR = 3600.0
 DAY = 24 * HOUR

@@ -31,9 +31,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageStat
 
-from bench.site import free_port
 from tests.boards import TOKEN, WIFI, read_from_image
 from tests.conftest import ROOT, figures_printed, require_tool
+from tests.countingsource import free_port
 from tests.province import Province, image, noise_png, text
 from tests.test_ocr import normalise, read_back, tesseract_vie
 from tests.vm import GUEST_SOURCE, PANEL, Machine, Ports

@@ -667,7 +667,7 @@ def test_a_deleted_import_stays_deleted(console, tmp_path):
 
     from kiosk.province.bulletins.importing import import_cap, import_feed
     from kiosk.province.bulletins.models import Bulletin
-    from tests.test_imports import RSS, cap
+    from tests.test_cap_and_feed_imports import RSS, cap
 
     feed, alert = tmp_path / "rss.xml", tmp_path / "alert.xml"
     feed.write_bytes(RSS)

@@ -14,10 +14,10 @@ import time
 import pytest
 from PIL import Image, ImageDraw
 
-from bench.provinceserver import ProvinceServer, inventory_row
 from kiosk.core.signing import write_private_key
 from tests.browser import PHONE, body_text, chromium, click_and_load, click_id, log_in, log_out
 from tests.conftest import figures_printed
+from tests.provinceserver import ProvinceServer, inventory_row
 from tests.test_healthsrv import fetch
 from tests.test_ocr import normalise, read_back, tesseract_vie
 from tests.test_province_server import running_board, wait_for

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
-from bench.site import free_port
 from kiosk.core.authoring import load_playlist
 from kiosk.core.model import ImageItem, TextItem
 from kiosk.core.schedule import ChannelContent, rotation_at
 from tests.conftest import ROOT
+from tests.countingsource import free_port
 from tests.test_ocr import normalise, read_back, tesseract_vie
 
 

@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import pytest
 
-from bench.site import free_port
+from tests.countingsource import free_port
 from tests.fleetboards import HealthBoard, recorded
 from tests.province import Province
 from tests.test_cli import argv, kiosk

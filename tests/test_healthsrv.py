@@ -22,13 +22,13 @@ import pytest
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.site import free_port
 from kiosk.board.clock import SourceClock
 from kiosk.board.player import PlayerState
 from kiosk.board.reporter import Reporter
 from kiosk.board.sysinfo import SystemFigures
 from kiosk.core.config import parse_config
 from tests.conftest import MINIMAL_CONFIG, require_tool
+from tests.countingsource import free_port
 from tests.province import text, ticker
 from tests.test_cli import argv
 from tests.test_publish_cli import board_config

@@ -17,11 +17,11 @@ from pathlib import Path
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.provinceserver import ProvinceServer, inventory_row
-from bench.site import free_port
 from kiosk.core.health import OVERHEAT_C, PROBLEM_CODES
 from tests.conftest import ROOT, require_tool
+from tests.countingsource import free_port
 from tests.fleetboards import HealthBoard, metrics_text, recorded
+from tests.provinceserver import ProvinceServer, inventory_row
 from tests.test_cli import kiosk
 
 MONITORING = ROOT / "provisioning" / "monitoring"

@@ -14,8 +14,8 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from bench.site import free_port
 from tests.conftest import ROOT, require_tool
+from tests.countingsource import free_port
 from tests.test_cli import kiosk
 from tests.test_publish_cli import SAMPLES, board_config, keygen
 
@@ -163,7 +163,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 def province_site(tmp_path):
     """provisioning/province/nginx-bangtin.conf in a real nginx, over TLS on loopback, in
     front of a real province server; the paths and ports of a test, nothing else changed."""
-    from bench.provinceserver import ProvinceServer, inventory_row
+    from tests.provinceserver import ProvinceServer, inventory_row
 
     binary = require_tool("nginx", "nginx-light")
     www = tmp_path / "www"

@@ -10,7 +10,7 @@ import stat
 
 import pytest
 
-from bench.provinceserver import ProvinceServer, inventory_row, write_inventory
+from tests.provinceserver import ProvinceServer, inventory_row, write_inventory
 from tests.test_cli import kiosk
 
 

@@ -11,10 +11,10 @@ import urllib.request
 
 import pytest
 
-from bench.provinceserver import ProvinceServer, inventory_row
 from tests.browser import body_text, chromium, click_and_load, click_id, log_out
 from tests.browser import log_in as browser_log_in
 from tests.province import text, ticker
+from tests.provinceserver import ProvinceServer, inventory_row
 from tests.test_province_server import running_board, wait_for
 
 PASSWORD = "mat-khau-rat-dai-42"

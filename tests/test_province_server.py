@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from bench.kioskproc import Kiosk
-from bench.provinceserver import ProvinceServer, inventory_row, write_inventory
-from bench.services import MissingTool, postgres_cluster
-from bench.site import free_port
 from tests.conftest import missing, tell
+from tests.countingsource import free_port
 from tests.province import text, ticker
+from tests.provinceserver import ProvinceServer, inventory_row, write_inventory
+from tests.services import MissingTool, postgres_cluster
 from tests.test_publish_cli import board_config
 
 

@@ -18,12 +18,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.kioskproc import Kiosk
-from bench.services import MissingTool, Mosquitto
-from bench.site import free_port
 from kiosk.board.push import Push
 from kiosk.core.pushmsg import MAX_PACKET, sequence_of
 from kiosk.demo.sitesrv import SiteServer
 from tests.conftest import missing, tell
+from tests.countingsource import free_port
+from tests.services import MissingTool, Mosquitto
 from tests.test_cli import kiosk
 from tests.test_healthsrv import fetch
 from tests.test_province_server import wait_for

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bench.site import free_port
+from tests.countingsource import free_port
 from tests.fleetboards import HealthBoard, recorded
 from tests.test_cli import kiosk
 

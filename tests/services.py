@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.site import free_port
+from tests.countingsource import free_port
 
 
 class MissingTool(RuntimeError):

@@ -18,8 +18,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.services import wait_for_port
-from bench.site import free_port
+from tests.countingsource import free_port
+from tests.services import wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 INVENTORY_COLUMNS = (

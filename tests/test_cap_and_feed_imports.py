@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.provinceserver import ProvinceServer, inventory_row
 from kiosk.province.bulletins.cap import match_area, parse_cap
 from kiosk.province.bulletins.feeds import parse_feed
 from kiosk.province.bulletins.htmltext import html_text
 from kiosk.province.bulletins.xmlsafe import XmlRefused
+from tests.provinceserver import ProvinceServer, inventory_row
 
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
 
