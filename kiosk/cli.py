@@ -160,6 +160,12 @@ def _province_parser(sub: argparse._SubParsersAction) -> None:
         "serve", parents=[config], help="create or migrate the database, then serve"
     )
     serve.set_defaults(func=later("serve_command"))
+    keep = verbs.add_parser(
+        "housekeeping",
+        parents=[config],
+        help="the minute's chores once: boards gone dark, old plays folded, channels re-signed",
+    )
+    keep.set_defaults(func=later("housekeeping_command"))
     boards = verbs.add_parser(
         "boards", parents=[config], help="register the inventory's boards; new tokens to a CSV"
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import stat
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -109,3 +110,26 @@ def test_a_bad_province_toml_gets_one_clear_message_and_exit_2(tmp_path, text, m
     done = kiosk("province", "serve", "--config", str(config))
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_housekeeping_notes_a_board_gone_dark_as_the_timer_runs_it(province):
+    """kiosk-province-housekeeping.timer runs `kiosk province housekeeping` each minute, in
+    its own process: a board silent for longer than 5 minutes gets its "offline" line."""
+    province.register()
+    device = province.rows[0]["device_id"]
+    quiet = f"{datetime.now(UTC) - timedelta(minutes=6):%Y-%m-%d %H:%M:%S}"  # Django's UTC
+    province.sql(
+        "UPDATE fleet_board SET last_heartbeat_at = %s, status = 'ok', online_noted = %s "
+        "WHERE device_id = %s",
+        (quiet, True, device),
+    )
+    done = province.kiosk("province", "housekeeping", "--config", str(province.config))
+    assert done.returncode == 0, done.stderr
+    changes = province.sql(
+        "SELECT c.status FROM fleet_statuschange c WHERE c.board_id = %s", (device,)
+    )
+    assert changes == [("offline",)]
+    assert province.sql("SELECT online_noted FROM fleet_board WHERE device_id = %s",
+                        (device,)) == [(0,)]  # fmt: skip
+    again = province.kiosk("province", "housekeeping", "--config", str(province.config))
+    assert again.returncode == 0 and len(province.sql("SELECT id FROM fleet_statuschange")) == 1

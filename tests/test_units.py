@@ -92,26 +92,34 @@ def test_scripts_are_executable(script):
     assert script.stat().st_mode & 0o111, f"chmod +x {script}"
 
 
-PROVINCE_UNIT = ROOT / "provisioning" / "province" / "kiosk-province.service"
+PROVINCE = ROOT / "provisioning" / "province"
+PROVINCE_UNIT = PROVINCE / "kiosk-province.service"
+HOUSEKEEPING_UNIT = PROVINCE / "kiosk-province-housekeeping.service"
 
 
-def test_the_province_servers_unit_passes_verify_and_is_rated_at_most_2(tmp_path):
+@pytest.mark.parametrize("unit", [PROVINCE_UNIT, HOUSEKEEPING_UNIT], ids=lambda p: p.name)
+def test_the_province_servers_units_pass_verify_and_are_rated_at_most_2(tmp_path, unit):
     tool = require_tool("systemd-analyze", "systemd")
     here = str(Path(sys.executable).parent / "kiosk")
-    copy = tmp_path / PROVINCE_UNIT.name
-    copy.write_text(PROVINCE_UNIT.read_text().replace("/opt/kiosk-province/venv/bin/kiosk", here))
-    done = subprocess.run([tool, "verify", str(copy)], capture_output=True, text=True, cwd=tmp_path)
+    for name in (unit.name, "kiosk-province-housekeeping.timer"):
+        text = (PROVINCE / name).read_text().replace("/opt/kiosk-province/venv/bin/kiosk", here)
+        (tmp_path / name).write_text(text)
+    checked = [str(tmp_path / unit.name)]
+    if unit == HOUSEKEEPING_UNIT:  # the timer that starts it, verified beside it
+        checked.append(str(tmp_path / "kiosk-province-housekeeping.timer"))
+    done = subprocess.run([tool, "verify", *checked], capture_output=True, text=True,
+                          cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
     rated = subprocess.run(
-        [tool, "security", "--offline=yes", "--no-pager", str(PROVINCE_UNIT)],
+        [tool, "security", "--offline=yes", "--no-pager", str(unit)],
         capture_output=True,
         text=True,
     )
     found = re.search(
-        r"Overall exposure level for kiosk-province\.service: (\d+\.\d+)", rated.stdout
+        rf"Overall exposure level for {re.escape(unit.name)}: (\d+\.\d+)", rated.stdout
     )
     assert found, rated.stdout + rated.stderr
-    print(f"kiosk-province.service exposure: {found.group(1)}")
+    print(f"{unit.name} exposure: {found.group(1)}")
     assert float(found.group(1)) <= 2.0
-    unit = PROVINCE_UNIT.read_text()
-    assert "User=kiosk-province" in unit and "StateDirectory=kiosk-province" in unit
+    text = unit.read_text()
+    assert "User=kiosk-province" in text and "StateDirectory=kiosk-province" in text

@@ -1,4 +1,5 @@
-"""kiosk province serve | boards | user add | api-token (SPEC 7.2)."""
+"""kiosk province: serve, housekeeping, boards, user, api-token, rebuild-site, import-cap,
+import-feed, manage (SPEC 7.2)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from kiosk.core.inventory import load_inventory
 from kiosk.province.provinceconf import ProvinceConfig, load_province_config
 
 log = logging.getLogger(__name__)
-HOUSEKEEPING_S = 60.0
 
 
 def _setup(args: argparse.Namespace) -> ProvinceConfig:
@@ -338,14 +338,14 @@ def gunicorn_argv(config: ProvinceConfig) -> list[str]:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    """Migrate, register the inventory's boards, start gunicorn's workers, and keep house
-    (who went dark, old plays folded into daily sums) until stopped."""
+    """Migrate, register the inventory's boards, write the site again where it is behind
+    the database, then serve with gunicorn's workers until stopped. The minute's chores are
+    kiosk-province-housekeeping.timer's (`kiosk province housekeeping`)."""
     config = _setup(args)
     register_boards(config)
     from django.db import connections
 
     from kiosk.province.bulletins.publishing import PublishError, announce, rebuild_site
-    from kiosk.province.server import housekeeping
 
     try:  # a site lost or restored from an older copy is written again before boards ask
         rebuilt = rebuild_site(datetime.now().astimezone())
@@ -369,22 +369,20 @@ def serve_command(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     host, port = config.listen
     log.info("the province server listens on %s:%d", host, port)
-    while True:
-        try:
-            housekeeping.run_once(datetime.now().astimezone(), config)
-        except Exception:  # noticed and logged; the server goes on
-            log.exception("housekeeping failed")
-        finally:
-            connections.close_all()
-        try:
-            code = server.wait(HOUSEKEEPING_S)
-            break
-        except subprocess.TimeoutExpired:
-            continue
+    code = server.wait()
     if stopping:
         return 0
     log.error("gunicorn stopped with exit code %s", code)
     return 1
+
+
+def housekeeping_command(args: argparse.Namespace) -> int:
+    """The minute's chores, once: kiosk-province-housekeeping.timer runs this each minute."""
+    _setup(args)
+    from django.core.management import call_command
+
+    call_command("housekeeping")
+    return 0
 
 
 def manage_command(args: argparse.Namespace) -> int:
