@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.provinceserver import inventory_row, write_inventory
 from tests.test_publish_cli import keygen
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,3 +69,27 @@ def test_the_settings_module_without_province_toml_says_what_to_set(tmp_path):
                           text=True, timeout=120)  # fmt: skip
     assert done.returncode != 0
     assert "KIOSK_PROVINCE_CONFIG" in done.stderr
+
+
+def test_the_background_work_is_djangos_management_commands_too(tmp_path):
+    """`kiosk province boards`, `user add`, `housekeeping`... are management commands of the
+    apps: Django's own command line runs them the same, exit codes included."""
+    config = installed_here(tmp_path)
+    write_inventory(tmp_path / "etc/INVENTORY.csv", [inventory_row(n) for n in (1, 2)])
+    kiosk = [BIN / "kiosk", "province", "manage", "--config", str(config)]
+
+    def manage(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([*kiosk, *argv], input=stdin, capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+
+    assert manage("migrate", "--verbosity", "0").returncode == 0
+    tokens = tmp_path / "TOKENS.csv"
+    issued = manage("boards", "--tokens-out", str(tokens))
+    assert issued.returncode == 0 and "new tokens written" in issued.stdout, issued.stderr
+    again = manage("boards", "--tokens-out", str(tokens))
+    assert again.returncode == 2 and "exists" in again.stderr  # the CLI's contract, kept
+    added = manage("user_add", "ky-thuat", "--role", "technician", stdin="mat-khau-rat-dai-42\n")
+    assert added.returncode == 0, added.stderr
+    listed = manage("user_list")
+    assert "ky-thuat\ttechnician\t*\tyes\t-" in listed.stdout
+    assert manage("housekeeping").returncode == 0

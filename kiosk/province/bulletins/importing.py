@@ -7,12 +7,14 @@ checked by the board's own parser before it is saved, like the console's form.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from kiosk.core.model import ItemError, parse_item
@@ -22,7 +24,7 @@ from kiosk.province.bulletins.bulletin import authored, snapshot
 from kiosk.province.bulletins.cap import Alert, match_area, parse_cap
 from kiosk.province.bulletins.feeds import parse_feed
 from kiosk.province.bulletins.models import Bulletin, Imported
-from kiosk.province.bulletins.publishing import announce, publish_channels
+from kiosk.province.bulletins.publishing import PublishError, announce, publish_channels
 from kiosk.province.bulletins.xmlsafe import MAX_XML, XmlRefused
 from kiosk.province.fleet.models import Board
 
@@ -258,3 +260,18 @@ def import_feed(where: str, channel: str, now: datetime) -> Done:
             _save(b, now)
             lines.append(f"{channel}: {title or b.body[:80]}")
     return Done(lines, notes)
+
+
+def report_import(command: BaseCommand, run: Callable[[datetime], Done]) -> None:
+    """Runs an import for a management command: its lines to stdout, its notes to stderr.
+    Hostile or oversized XML is a mistake of the input (exit 2); work that failed, exit 1."""
+    try:
+        done = run(datetime.now().astimezone())
+    except XmlRefused as exc:
+        raise CommandError(f"nothing imported: {exc}", returncode=2) from None
+    except (ImportFailed, PublishError) as exc:
+        raise CommandError(f"nothing imported: {exc}", returncode=1) from None
+    for line in done.lines:
+        command.stdout.write(line)
+    for note in done.notes:
+        command.stderr.write(f"note: {note}")
