@@ -5,109 +5,47 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
-import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pygame
-
 from kiosk.board.clock import SourceClock
 from kiosk.board.commands import Commands
-from kiosk.board.content import Content, ContentBox
+from kiosk.board.content import ContentBox
 from kiosk.board.display import PygameDisplay
 from kiosk.board.firstboot import refusal_reasons
 from kiosk.board.frameloop import run_frames
-from kiosk.board.hardware import Hardware
+from kiosk.board.hardwarewatch import start_hardware
 from kiosk.board.healthsrv import HealthServer
 from kiosk.board.heartbeat import Heartbeat, PlayRecorder
+from kiosk.board.localplaylists import load_local_content
 from kiosk.board.netinfo import ipv4_addresses
 from kiosk.board.player import CROSSFADE_S, Player, PlayerState
 from kiosk.board.plays import PlayQueue
-from kiosk.board.power import CecSwitch, PowerKeeper, RelaySwitch
 from kiosk.board.push import Push
 from kiosk.board.reporter import Reporter
-from kiosk.board.screenshot import Screenshots
+from kiosk.board.resume import read_resume, write_resume
+from kiosk.board.screenshot import Screenshots, save_snapshot
 from kiosk.board.source import HttpSource
 from kiosk.board.statuspage import overlay_text
-from kiosk.board.store import Store, StoreBusy
+from kiosk.board.store import Store, StoreBusy, become_cache_owner
 from kiosk.board.sync import Syncer, SyncReport
 from kiosk.board.syncloop import SyncLoop
 from kiosk.board.watchdog import Notifier, Watchdog
-from kiosk.core.authoring import FileAssets, PlaylistError, load_playlist
 from kiosk.core.config import Config, default_config, load_config
 from kiosk.core.errors import UsageError
-from kiosk.core.fsutil import atomic_write
 from kiosk.core.health import one_line
-from kiosk.core.schedule import ChannelContent, screen_wanted
+from kiosk.core.schedule import screen_wanted
 from kiosk.paths import SYSTEM_CONFIG, user_cache_dir
 from kiosk.render.preview import parse_size
 from kiosk.render.screen import Orientation
 
 log = logging.getLogger(__name__)
-
-
-class MergedAssets:
-    """Assets of several playlists, looked up in turn."""
-
-    def __init__(self, parts: list[FileAssets]) -> None:
-        self.parts = parts
-
-    def path(self, sha256: str) -> Path | None:
-        for part in self.parts:
-            found = part.path(sha256)
-            if found is not None:
-                return found
-        return None
-
-
-def load_local_content(folder: Path, channels: tuple[str, ...]) -> Content:
-    """The configured channels from authoring playlists (*.toml) in a folder, in the
-    configured order. Bad items are skipped and logged; the rest plays."""
-    found: dict[str, ChannelContent] = {}
-    assets: list[FileAssets] = []
-    for path in sorted(folder.glob("*.toml")):
-        try:
-            playlist = load_playlist(path)
-        except PlaylistError as exc:
-            log.error("skipping playlist: %s", exc)
-            continue
-        for problem in playlist.errors:
-            log.error("item_invalid: %s", problem)
-        if playlist.channel not in channels:
-            log.info("%s: channel %s is not subscribed; ignored", path, playlist.channel)
-            continue
-        if playlist.channel in found:
-            log.error(
-                "%s: channel %s is already given by another file; ignored", path, playlist.channel
-            )
-            continue
-        found[playlist.channel] = ChannelContent(playlist.channel, playlist.items)
-        assets.append(playlist.assets)
-    for name in channels:
-        if name not in found:
-            log.warning("no playlist for channel %s in %s", name, folder)
-    ordered = tuple(found[name] for name in channels if name in found)
-    return Content(ordered, MergedAssets(assets))
-
-
-def save_snapshot(path: Path, frame: pygame.Surface) -> None:
-    """The picture as the public sees it, replaced atomically (never a half-written PNG)."""
-    fd, tmp = tempfile.mkstemp(prefix=".snapshot-", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        pygame.image.save(frame, tmp)
-        os.replace(tmp, path)
-    except (OSError, pygame.error) as exc:
-        log.warning("cannot write the snapshot %s: %s", path, exc)
-        Path(tmp).unlink(missing_ok=True)
 
 
 def resolve_config(path: str | None, dev_playlists: bool = False) -> Config:
@@ -243,29 +181,6 @@ def build_board(
     )
 
 
-RESUME_FILE = "player.json"
-
-
-def read_resume(folder: Path) -> tuple[str, str] | None:
-    """The item on screen when the last run stopped, from the file stop wrote; None when
-    there is none or it is not what stop writes."""
-    try:
-        with (folder / RESUME_FILE).open("rb") as f:
-            key = json.loads(f.read(4096)).get("current")
-    except (OSError, ValueError, AttributeError, RecursionError):
-        return None
-    ok = isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key)
-    return (key[0], key[1]) if ok else None
-
-
-def write_resume(folder: Path, current: tuple[str, str] | None) -> None:
-    """At a stop (a restart the province asked for, an update, a reboot): one small write."""
-    try:
-        atomic_write(folder / RESUME_FILE, json.dumps({"current": current}).encode(), 0o640)
-    except OSError as exc:
-        log.warning("%s: cannot be written (%s)", folder / RESUME_FILE, exc)
-
-
 def run_kiosk(
     config: Config,
     headless: bool,
@@ -306,7 +221,8 @@ def run_kiosk(
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-    hardware = start_hardware(config, reporter, loop, stop, player.request_overlay)
+    sync_now = loop.sync_now if loop else lambda: None
+    hardware = start_hardware(config, reporter, sync_now, stop, player.request_overlay)
     if loop is not None:
         loop.start()
     if board.heartbeat is not None:
@@ -340,62 +256,12 @@ def run_kiosk(
     return 0
 
 
-HARDWARE_EVERY_S = 2.0
 NOTICE_S = 600.0  # how long a refused configuration's reasons stay on screen after a start
 
 
 def import_notice(config: Config) -> list[str]:
     """Why kiosk firstboot refused the last kiosk.toml, from beside the one in force."""
     return refusal_reasons(config.path.parent) if config.path is not None else []
-
-
-def power_keeper(config: Config) -> PowerKeeper | None:
-    """The panel's own power switch for display.power cec or relay (blank needs none)."""
-    if config.display.power == "cec":
-        return PowerKeeper(CecSwitch())
-    if config.display.power == "relay":
-        try:
-            return PowerKeeper(RelaySwitch(config.gpio["screen_relay"]))
-        except Exception as exc:  # gpiozero's errors when the machine has no GPIO
-            log.warning("display.power = relay, but the relay cannot be driven here: %s", exc)
-    return None
-
-
-def start_hardware(
-    config: Config,
-    reporter: Reporter,
-    loop: SyncLoop | None,
-    stop: threading.Event,
-    on_press: Callable[[], None],
-) -> Hardware | None:
-    """The [gpio] parts and the panel's power switch, with a thread that shows the status on
-    the LED, runs the fan and switches the panel as the player decided."""
-    hardware = None
-    if config.gpio:
-        hardware = Hardware(
-            config.gpio,
-            sync_now=loop.sync_now if loop else lambda: None,
-            on_press=on_press,
-        )
-        reporter.door_open = hardware.door_open
-    keeper = power_keeper(config)
-    if hardware is None and keeper is None:
-        return None
-
-    def watch() -> None:
-        while not stop.wait(HARDWARE_EVERY_S):
-            try:
-                if keeper is not None:
-                    keeper.apply(reporter.player.display_state == "on")
-                if hardware is not None:
-                    doc = reporter.document()
-                    hardware.show_status(doc["status"])
-                    hardware.cool(doc["system"]["cpu_temp_c"])
-            except Exception:  # the LED, fan and panel must outlive a bug
-                log.exception("hardware update failed")
-
-    threading.Thread(target=watch, name="hardware", daemon=True).start()
-    return hardware
 
 
 def start_push(config: Config, loop: SyncLoop | None) -> Push | None:
@@ -449,27 +315,6 @@ def print_report(report: SyncReport) -> None:
             print(f"  {problem.code}: {problem.message}")
     for problem in report.problems:
         print(f"{problem.code}: {problem.message}")
-
-
-def become_cache_owner(folder: Path) -> None:
-    """Files written by `kiosk sync --once` must belong to whoever owns the cache (the
-    `kiosk` user on a board): a root-owned file there would fail every later sync of the
-    service. So root becomes that user for this command; anyone else must be that user."""
-    try:
-        st = folder.stat()
-    except OSError:
-        return  # no cache yet: whoever makes it owns it
-    if st.st_uid == os.geteuid():
-        return
-    if os.geteuid() != 0:
-        raise UsageError(
-            f"the cache {folder} belongs to user id {st.st_uid}, not to you; run this as "
-            "its owner (on a board: sudo -u kiosk kiosk sync --once)"
-        )
-    os.setgroups([])
-    os.setgid(st.st_gid)
-    os.setuid(st.st_uid)
-    log.info("running as the cache's owner (uid %d, gid %d)", st.st_uid, st.st_gid)
 
 
 def sync_command(args: argparse.Namespace) -> int:

@@ -15,14 +15,20 @@ cost one copy and one encode, not a hundred, and /health is not kept waiting beh
 from __future__ import annotations
 
 import io
+import logging
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pygame
 from PIL import Image
 
 from kiosk.board.player import PlayerState
+
+log = logging.getLogger(__name__)
 
 MAX_JPEG = 200 * 1024
 CACHE_S = 2.0  # a PNG this young is served again, to every request meanwhile
@@ -90,3 +96,15 @@ class Screenshots:
                     return out.getvalue()
             picture = picture.resize((picture.width // 2, picture.height // 2))
         return None
+
+
+def save_snapshot(path: Path, frame: pygame.Surface) -> None:
+    """The picture as the public sees it, replaced atomically (never a half-written PNG)."""
+    fd, tmp = tempfile.mkstemp(prefix=".snapshot-", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        pygame.image.save(frame, tmp)
+        os.replace(tmp, path)
+    except (OSError, pygame.error) as exc:
+        log.warning("cannot write the snapshot %s: %s", path, exc)
+        Path(tmp).unlink(missing_ok=True)

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.core.errors import UsageError
 from kiosk.core.fsutil import atomic_promote, atomic_write, free_bytes
 
 log = logging.getLogger(__name__)
@@ -169,3 +170,24 @@ class Store:
                     seen.discard(path)
         self._unreferenced_since = {p: t for p, t in self._unreferenced_since.items() if p in seen}
         return removed
+
+
+def become_cache_owner(folder: Path) -> None:
+    """Files written by `kiosk sync --once` must belong to whoever owns the cache (the
+    `kiosk` user on a board): a root-owned file there would fail every later sync of the
+    service. So root becomes that user for this command; anyone else must be that user."""
+    try:
+        st = folder.stat()
+    except OSError:
+        return  # no cache yet: whoever makes it owns it
+    if st.st_uid == os.geteuid():
+        return
+    if os.geteuid() != 0:
+        raise UsageError(
+            f"the cache {folder} belongs to user id {st.st_uid}, not to you; run this as "
+            "its owner (on a board: sudo -u kiosk kiosk sync --once)"
+        )
+    os.setgroups([])
+    os.setgid(st.st_gid)
+    os.setuid(st.st_uid)
+    log.info("running as the cache's owner (uid %d, gid %d)", st.st_uid, st.st_gid)
