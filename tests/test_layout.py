@@ -53,3 +53,19 @@ def test_a_running_board_loads_none_of_the_province_servers_packages():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+MAX_CLASS_LINES = 250
+
+
+def test_no_class_is_over_250_lines():
+    """A class that grows past this has taken a second job (issue 25 split Player and
+    Syncer); migrations, which Django writes, are not ours to shape."""
+    big = {
+        f"{path.relative_to(PACKAGE)}: {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for path in PACKAGE.rglob("*.py")
+        if "migrations" not in path.parts
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES
+    }
+    assert not big
