@@ -11,7 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.core.model import MAX_WINDOWS, parse_item
-from kiosk.core.schedule import ChannelContent, is_active, next_change, rotation_at
+from kiosk.core.schedule import (
+    ChannelContent,
+    Entry,
+    Followed,
+    Rotation,
+    follow,
+    is_active,
+    next_change,
+    rotation_at,
+)
 from kiosk.core.timeutil import in_windows, parse_window, week_mask
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -271,3 +280,45 @@ def test_the_week_mask_answers_as_in_windows_and_finds_each_flip(windows, days, 
         assert local < edge <= local + timedelta(days=7)
         assert in_windows(windows, days, edge) != in_windows(windows, days, local)
         assert in_windows(windows, days, edge - timedelta(seconds=1)) == mask.contains(local)
+
+
+# -- the rotation carried across a change (follow) --------------------------------------------
+
+
+def _rotation(*slides: Entry, tickers: tuple[Entry, ...] = (), emergency: bool = False):
+    return Rotation(tuple(slides), tickers, emergency)
+
+
+A, B, C = (Entry("xa", item(i)) for i in "abc")
+
+
+class TestFollow:
+    def test_the_slide_on_screen_stays_and_the_rotation_goes_on_after_it(self):
+        got = follow(_rotation(A, B, C), _rotation(A, C, B), B)
+        assert (got.index, got.action) == (2, None)
+
+    def test_an_edited_slide_on_screen_is_shown_again_at_once(self):
+        edited = Entry("xa", item("b", title="Lịch mới"))
+        got = follow(_rotation(A, B), _rotation(A, edited), B)
+        assert (got.index, got.action) == (0, "restart")  # the slide before it: it comes next
+
+    def test_a_slide_gone_from_the_rotation_gives_way_to_the_first(self):
+        assert follow(_rotation(A, B), _rotation(A, C), B) == Followed(-1, "restart")
+
+    def test_only_the_tickers_changed_repaints(self):
+        k = Entry("xa", ticker("k"))
+        assert follow(_rotation(A), _rotation(A, tickers=(k,)), A) == Followed(0, "repaint")
+
+    def test_an_idle_screen_starts_at_once_when_slides_arrive(self):
+        assert follow(_rotation(), _rotation(A), None) == Followed(None, "restart")
+        assert follow(_rotation(A), _rotation(A), None) == Followed(None, None)
+
+    def test_an_emergency_arriving_on_an_idle_screen_restarts(self):
+        got = follow(_rotation(A), _rotation(A, emergency=True), None)
+        assert got.action == "restart"
+
+    def test_a_restart_resumes_at_the_item_it_stopped_on_once(self):
+        got = follow(_rotation(), _rotation(A, B, C), None, resume_at=("xa", "b"))
+        assert got == Followed(0, "restart", resumed=True)  # b is next
+        missing = follow(_rotation(), _rotation(A, C), None, resume_at=("xa", "b"))
+        assert missing == Followed(None, "restart")  # gone: from the first, nothing used up

@@ -20,7 +20,7 @@ from kiosk.board.content import Content, ContentBox
 from kiosk.board.display import Display
 from kiosk.board.panel import Panel
 from kiosk.board.serviceoverlay import OVERLAY_S, ServiceOverlay
-from kiosk.core.schedule import Entry, Rotation, next_change, rotation_at
+from kiosk.core.schedule import Entry, Rotation, follow, next_change, rotation_at
 from kiosk.core.textrules import printable
 from kiosk.render.fonts import Fonts
 from kiosk.render.images import ImageError
@@ -121,22 +121,12 @@ class Player:
         keys = {e.key for e in rotation.slides}
         self.state.problems = {k: v for k, v in self.state.problems.items() if k in keys}
         old, self._rotation = self._rotation, rotation
-        repaint = "repaint" if old.tickers != rotation.tickers else None
-        if self._entry is None:
-            resumed = [n for n, e in enumerate(rotation.slides) if e.key == self.resume_at]
-            if resumed:  # a restart goes on where it was, not from the first slide again
-                self._index, self.resume_at = resumed[0] - 1, None
-            same = old.slides == rotation.slides and old.emergency == rotation.emergency
-            return repaint if same else "restart"
-        for n, entry in enumerate(rotation.slides):
-            if entry.key == self._entry.key:
-                if entry != self._entry:  # the same item, edited: show it again, now
-                    self._index = n - 1
-                    return "restart"
-                self._index = n
-                return repaint
-        self._index = -1
-        return "restart"
+        followed = follow(old, rotation, self._entry, self.resume_at)
+        if followed.index is not None:
+            self._index = followed.index
+        if followed.resumed:
+            self.resume_at = None
+        return followed.action
 
     # -- drawing ----------------------------------------------------------------------------
 

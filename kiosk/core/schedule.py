@@ -144,3 +144,40 @@ def next_change(channels: Sequence[ChannelContent], now: datetime, tz: tzinfo) -
 def screen_wanted(on_hours: tuple[HourWindow, ...], local: datetime, emergency: bool) -> bool:
     """The screen is on during display.on_hours, and whenever an emergency is active."""
     return emergency or in_windows(on_hours, None, local)
+
+
+@dataclass(frozen=True)
+class Followed:
+    """Where the rotation goes on from after it changed: `index` is the slide before the
+    next one to show (-1: from the first; None: where it was), `action` is "restart" when
+    the slide on screen must change now, "repaint" when only the tickers changed, None when
+    the picture stays."""
+
+    index: int | None
+    action: str | None
+    resumed: bool = False  # the stopped run's item was found, and is used up
+
+
+def follow(
+    old: Rotation,
+    new: Rotation,
+    on_screen: Entry | None,
+    resume_at: tuple[str, str] | None = None,
+) -> Followed:
+    """The rotation on screen carried across a change of content or of the hour: the slide
+    on screen stays while it is still in the rotation (shown again at once if it was
+    edited); an idle screen starts from where the last run stopped, when it can."""
+    repaint = "repaint" if old.tickers != new.tickers else None
+    if on_screen is None:
+        resumed = [n for n, e in enumerate(new.slides) if e.key == resume_at]
+        same = old.slides == new.slides and old.emergency == new.emergency
+        action = repaint if same else "restart"
+        if resumed:  # a restart goes on where it was, not from the first slide again
+            return Followed(resumed[0] - 1, action, resumed=True)
+        return Followed(None, action)
+    for n, entry in enumerate(new.slides):
+        if entry.key == on_screen.key:
+            if entry != on_screen:  # the same item, edited: show it again, now
+                return Followed(n - 1, "restart")
+            return Followed(n, repaint)
+    return Followed(-1, "restart")
