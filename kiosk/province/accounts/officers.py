@@ -10,7 +10,7 @@ import sys
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 
 from kiosk.province.bulletins import audit
 
@@ -50,3 +50,17 @@ def account(name: str, active_only: bool = False):
 
 def audited(user, action: str, detail: str) -> None:
     audit.record(None, action, detail=f"{user.username}: {detail}")
+
+
+class OneAccountCommand(BaseCommand):
+    """A command on one account named on the command line: `change` does the work on the
+    account found (or the command ends with exit 2) and returns the line to print."""
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("name")
+
+    def handle(self, *args: object, name: str, **_: object) -> None:
+        self.stdout.write(self.change(account(name)))
+
+    def change(self, user) -> str:
+        raise NotImplementedError

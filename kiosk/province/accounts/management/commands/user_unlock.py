@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from axes.utils import reset
-from django.core.management.base import BaseCommand
 
-from kiosk.province.accounts.officers import account, audited
+from kiosk.province.accounts.officers import OneAccountCommand, audited
 
 
-class Command(BaseCommand):
+class Command(OneAccountCommand):
     help = "Lift a login lockout (every address)."
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("name")
-
-    def handle(self, *args: object, name: str, **_: object) -> None:
-        user = account(name)
+    def change(self, user) -> str:
         gone = reset(username=user.username)
         audited(user, "unlocked", f"{gone} failed logins cleared")
-        self.stdout.write(f"account {user.username} unlocked ({gone} lockout records cleared)")
+        return f"account {user.username} unlocked ({gone} lockout records cleared)"
