@@ -455,12 +455,14 @@ def test_a_quiet_provinces_channels_are_signed_again_before_boards_would_drop_th
     client("duyet-xa").post(f"/bulletins/{pk}/publish", seen(pk))
     doc = manifest(console["root"], TAN_TRAO, console["key"])
     now = timezone.now()
+    assert resign_channels(now, 14) == ["tinh-08", SON_DUONG, OTHER]  # never published: empty
     assert resign_channels(now + timedelta(days=6), 14) == []  # far from expiry: untouched
-    assert resign_channels(now + timedelta(days=8), 14) == [TAN_TRAO]
+    everyone = ["tinh-08", TAN_TRAO, SON_DUONG, OTHER]
+    assert resign_channels(now + timedelta(days=8), 14) == everyone
     again = manifest(console["root"], TAN_TRAO, console["key"])
     assert again["sequence"] == doc["sequence"] + 1 and again["items"] == doc["items"]
     assert again["expires_at"] > doc["expires_at"]
-    assert AuditEntry.objects.filter(action="republished", username="hệ thống").count() == 1
+    assert AuditEntry.objects.filter(action="republished", username="hệ thống").count() == 2
 
 
 def test_the_report_says_what_was_published_who_approved_it_and_where_it_was_shown(console):
@@ -600,6 +602,31 @@ def test_a_lost_site_does_not_silence_the_province(console, a_board):
     (site / "channels" / TAN_TRAO / "manifest.json").unlink()
     assert TAN_TRAO in resign_channels(timezone.now(), 14)
     assert board_holds(a_board)[0] > rebuilt
+
+
+def test_a_new_board_finds_every_channel_before_anyone_publishes(console, a_board):
+    """Issue 26, 3: a channel nobody had published answered 404, and a new board reported
+    sync_failing ("Có vấn đề") until an officer published to it. Every channel of the
+    inventory now has a signed, empty manifest from the server's start (rebuild_site, which
+    serve runs), and the housekeeping gives one to a commune added later."""
+    from django.utils import timezone
+
+    from kiosk.province.fleet.models import Board
+    from kiosk.province.server.housekeeping import resign_channels
+
+    shutil.rmtree(console["root"] / "site" / "channels", ignore_errors=True)  # a new province
+    assert board_holds(a_board) == (None, [], {"sync_failing"})
+    assert province_cli(console, "rebuild-site") == 0
+    held, ids, problems = board_holds(a_board)
+    assert held >= 1 and ids == [] and not problems
+    for channel in ("tinh-08", SON_DUONG, OTHER):
+        assert manifest(console["root"], channel, console["key"])["items"] == []
+
+    Board.objects.create(device_id="08-02600-01", unit_name="UBND xã Mới", unit_kind="xa",
+                         province_code="08", commune_code="02600")  # fmt: skip
+    assert resign_channels(timezone.now(), 14) == ["xa-02600"]
+    assert manifest(console["root"], "xa-02600", console["key"])["items"] == []
+    assert resign_channels(timezone.now(), 14) == []  # once
 
 
 def test_a_publication_to_several_channels_goes_out_everywhere_or_nowhere(console, monkeypatch):

@@ -107,6 +107,21 @@ def test_sync_failing_is_said_once_even_when_the_report_also_says_it():
     assert codes(r) == ["sync_failing"]
 
 
+def test_sync_failing_names_each_failing_channel_and_why():
+    """Issue 26, 3: "3 syncs in a row have failed" named neither the channel nor the cause."""
+    failed = (
+        Problem("sync_failing", "tinh-08: the source answered HTTP 503", "tinh-08"),
+        Problem("sync_failing", "xa-02263: the source answered HTTP 404", "xa-02263"),
+    )
+    early = dataclasses.replace(HEALTHY, sync_failures=2, content_problems=failed)
+    assert codes(early) == []  # two failures are weather
+    r = dataclasses.replace(early, sync_failures=3)
+    assert [(p.channel, p.message) for p in find_problems(r)] == [
+        ("tinh-08", "tinh-08: the source answered HTTP 503 (3 syncs in a row have failed)"),
+        ("xa-02263", "xa-02263: the source answered HTTP 404 (3 syncs in a row have failed)"),
+    ]
+
+
 def test_failing_wins_over_degraded():
     both = dataclasses.replace(HEALTHY, loop_age_s=30.0, cpu_temp_c=85.0, door_open=True)
     problems = find_problems(both)

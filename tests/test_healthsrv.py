@@ -293,7 +293,10 @@ def test_a_dead_source_degrades_a_board_that_keeps_showing_its_content(tmp_path,
         province.server.stop()  # the source goes away
         doc = wait_for(url, lambda s, d: d["status"] != "ok", timeout=40)
     assert doc["status"] == "degraded"
-    assert [p["code"] for p in doc["problems"]] == ["sync_failing"]
+    # one entry a channel, each naming it and why
+    assert [(p["code"], p["message"].split(":")[0]) for p in doc["problems"]] == [
+        ("sync_failing", "tinh-08"), ("sync_failing", "xa-02263")]  # fmt: skip
+    assert all("connection failed" in p["message"] for p in doc["problems"])
     assert doc["display"]["current_item"] is not None  # still showing its cached content
     assert doc["sync"]["consecutive_failures"] >= 1
 

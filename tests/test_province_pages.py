@@ -111,6 +111,9 @@ def test_a_technician_sees_the_fleet_and_a_board_and_asks_it_for_a_screenshot(
             )
 
         wait_for(problem_shown, 60, "the sync problem on the board's page", every=1)
+        # and which channel, and why, in Vietnamese (issue 26, 3)
+        assert "Kênh tinh-08: không kết nối được tới nguồn" in browser.find_element(
+            By.ID, "problems").text  # fmt: skip
         history = browser.find_element(By.ID, "history").text
         assert "Có vấn đề" in history and "Bình thường" in history
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from kiosk.core.problemtext import explain_vi
 from kiosk.core.timeutil import parse_rfc3339
 from kiosk.core.vietnamese import (
     DISPLAY_VI,
@@ -68,7 +69,8 @@ def render(doc: Mapping[str, Any], tz: tzinfo) -> str:
         colour=COLOUR.get(status, "#555"),
         problems=[
             {"label": PROBLEM_VI.get(p["code"], p["code"]), "code": p["code"],
-             "message": p["message"], "since": _when(p["since"], now, tz)}
+             "why": explain_vi(p["message"]), "message": p["message"],
+             "since": _when(p["since"], now, tz)}
             for p in doc["problems"]
         ],
         showing={"title": current.get("title"), "where": f"{current['channel']} / {current['id']}"}

@@ -99,6 +99,23 @@ class Readings:
     started_at: datetime | None = None
 
 
+def _sync_failing(r: Readings) -> list[Problem]:
+    """sync_failing once syncs have failed for STALE_POLLS polls (one failure is weather),
+    one per channel that failed, each naming the channel and why (a 404 for a channel never
+    published, no connection, a timeout), so a technician knows where to look."""
+    since = r.last_sync_success or r.started_at
+    if r.sync_failures >= STALE_POLLS:
+        how_long = f"{r.sync_failures} syncs in a row have failed"
+    elif since is not None and (r.now - since).total_seconds() > STALE_POLLS * r.poll_s:
+        how_long = f"no good sync for {(r.now - since).total_seconds():.0f} s"
+    else:
+        return []
+    channels = [p for p in r.content_problems if p.code == "sync_failing"]
+    if not channels:
+        return [Problem("sync_failing", how_long)]
+    return [Problem(p.code, f"{p.message} ({how_long})", p.channel) for p in channels]
+
+
 def find_problems(r: Readings) -> list[Problem]:
     """What is wrong now, each with a message a technician can act on."""
     found: list[Problem] = []
@@ -110,14 +127,7 @@ def find_problems(r: Readings) -> list[Problem]:
         found.append(
             Problem("no_content", "nothing to show: the screen shows only the unit's name and time")
         )
-    stale_after = STALE_POLLS * r.poll_s
-    since = r.last_sync_success or r.started_at
-    if r.sync_failures >= STALE_POLLS:
-        found.append(Problem("sync_failing", f"{r.sync_failures} syncs in a row have failed"))
-    elif since is not None and (r.now - since).total_seconds() > stale_after:
-        found.append(
-            Problem("sync_failing", f"no good sync for {(r.now - since).total_seconds():.0f} s")
-        )
+    found.extend(_sync_failing(r))
     found.extend(p for p in r.content_problems if p.code != "sync_failing")
     if r.disk_free_mb is not None and r.disk_free_mb < r.disk_reserve_mb:
         found.append(

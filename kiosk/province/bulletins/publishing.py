@@ -36,7 +36,9 @@ from kiosk.core.model import MAX_ITEMS
 from kiosk.core.signing import load_private_key
 from kiosk.core.timeutil import parse_rfc3339
 from kiosk.province.bulletins.models import Bulletin, Channel
+from kiosk.province.bulletins.targets import commune_channel, province_channel
 from kiosk.province.bulletins.uploads import uploads_dir
+from kiosk.province.fleet.models import Board
 from kiosk.province.publish import StagedChannel, read_sequence, stage_channel
 
 log = logging.getLogger(__name__)
@@ -214,10 +216,31 @@ def announce(sequences: dict[str, int]) -> bool:
     return True
 
 
+def inventory_channels() -> set[str]:
+    """The channels the inventory's boards list by the naming of docs/protocol.md: their
+    province's and their commune's."""
+    channels: set[str] = set()
+    places = Board.objects.filter(in_inventory=True).values_list("province_code", "commune_code")
+    for province, commune in places.distinct():
+        channels.add(province_channel(province))
+        if commune:
+            channels.add(commune_channel(commune))
+    return channels
+
+
+def never_published() -> list[str]:
+    """Inventory channels with no sequence issued yet. Each gets a signed, empty manifest, so
+    a new board finds every channel it lists (a 404 would be sync_failing: "Có vấn đề" on a
+    board that is fine) before any officer has written for it."""
+    issued = set(Channel.objects.filter(sequence__gt=0).values_list("name", flat=True))
+    return sorted(inventory_channels() - issued)
+
+
 def channels_to_refresh(now: datetime, expires_days: int) -> list[str]:
     """Channels whose signed manifest has used half its life (re-signed so a board never
     reaches expires_at (SPEC 2.4) while the province is quiet), that a failed publication
-    left stale, or whose manifest is gone from the site (a lost or replaced disk)."""
+    left stale, whose manifest is gone from the site (a lost or replaced disk), or that the
+    inventory lists but nobody has published yet."""
     margin = timedelta(days=expires_days / 2)
     site = Path(settings.KIOSK_PROVINCE.site_dir) / "channels"
     rows = Channel.objects.filter(sequence__gt=0).values_list("name", "expires_at", "stale")
@@ -227,7 +250,7 @@ def channels_to_refresh(now: datetime, expires_days: int) -> list[str]:
         if stale
         or (expires_at is not None and expires_at < now + margin)
         or not (site / name / "manifest.json").exists()
-    ]
+    ] + never_published()
 
 
 def channels_behind(site: Path) -> list[str]:
@@ -251,10 +274,11 @@ def channels_behind(site: Path) -> list[str]:
 def rebuild_site(now: datetime, every: bool = False) -> Outcome:
     """The static site written again from the database: the channels it does not hold as
     the database says (every channel with `every`), each at a sequence above anything issued
-    or held, so boards take it."""
+    or held, so boards take it; and an empty manifest for each inventory channel never
+    published."""
     site = Path(settings.KIOSK_PROVINCE.site_dir)
     if every:
         names = list(Channel.objects.filter(sequence__gt=0).values_list("name", flat=True))
     else:
         names = channels_behind(site)
-    return publish_channels(names, now)
+    return publish_channels(names + never_published(), now)

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from kiosk.core.problemtext import explain_vi
 from kiosk.core.textrules import spreadsheet_safe
 from kiosk.core.timeutil import parse_rfc3339
 from kiosk.core.vietnamese import BOARD_STATE_VI, PROBLEM_VI, moment_text, sort_key, when_text
@@ -87,6 +88,7 @@ def board_page(request: HttpRequest, device_id: str) -> HttpResponse:
                 {
                     "label": PROBLEM_VI.get(str(p.get("code")), str(p.get("code"))),
                     "code": str(p.get("code")),
+                    "why": explain_vi(str(p.get("message", ""))[:500]),
                     "message": str(p.get("message", ""))[:500],
                     "since": _when(since, now) if since else "",
                 }
