@@ -160,6 +160,22 @@ def _province_parser(sub: argparse._SubParsersAction) -> None:
         "serve", parents=[config], help="create or migrate the database, then serve"
     )
     serve.set_defaults(func=later("serve_command"))
+    trial = verbs.add_parser(
+        "try",
+        help="the province on this machine: server, signed site and (--board) a board, "
+        "on loopback, no setup",
+    )
+    trial.add_argument(
+        "--dir", help="the trial's folder (default ~/.cache/bangtin-kiosk/province), kept"
+    )
+    trial.add_argument("--port", type=int, default=8700, help="the console (default 8700)")
+    trial.add_argument("--site-port", type=int, default=8765, help="the signed site (default 8765)")
+    trial.add_argument(
+        "--board-port", type=int, default=8080, help="the board's status page (default 8080)"
+    )
+    trial.add_argument("--board", action="store_true", help="run a board against it too")
+    trial.add_argument("--headless", action="store_true", help="the board draws off-screen")
+    trial.set_defaults(func=_later("kiosk.province.trial", "try_command"))
     keep = verbs.add_parser(
         "housekeeping",
         parents=[config],
@@ -288,7 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(func=_later("kiosk.board.app", "sync_command"))
 
     keygen = sub.add_parser("keygen", help="make an Ed25519 signing key for kiosk publish")
-    keygen.add_argument("--out", required=True, help="the private key file to create (0600)")
+    made = keygen.add_mutually_exclusive_group(required=True)
+    made.add_argument("--out", help="the private key file to create (0600)")
+    made.add_argument(
+        "--public-of",
+        metavar="KEYFILE",
+        help="print the ed25519: public key of an existing key again, for kiosk.toml",
+    )
     keygen.set_defaults(func=_later("kiosk.province.publish", "keygen_command"))
 
     publish = sub.add_parser("publish", help="sign playlists into a static site for the boards")

@@ -25,10 +25,17 @@ HASH="$(sha256sum < "$ROOT/pyproject.toml" | cut -c1-16)"
 EXTRAS="${KIOSK_EXTRAS:-}"
 HAVE_HASH="" HAVE_EXTRAS=""
 [ -f "$STAMP" ] && read -r HAVE_HASH HAVE_EXTRAS < "$STAMP"
-# An install with the test extras also serves `scripts/run`; not the other way round.
-if [ "${HAVE_HASH:-}" != "$HASH" ] || { [ -n "$EXTRAS" ] && [ "${HAVE_EXTRAS:-}" != "$EXTRAS" ]; }; then
+# Installed extras are kept: an install with the test and province extras also serves
+# `scripts/run` and `scripts/try-province`; a missing extra is added to those installed.
+MISSING=""
+IFS=, read -ra WANTED <<< "$EXTRAS"
+for extra in "${WANTED[@]}"; do
+    case ",${HAVE_EXTRAS:-}," in *",$extra,"*) ;; *) MISSING=1 ;; esac
+done
+if [ "${HAVE_HASH:-}" != "$HASH" ] || [ -n "$MISSING" ]; then
+    ALL="$(printf '%s,%s' "${HAVE_EXTRAS:-}" "$EXTRAS" | tr ',' '\n' | sed '/^$/d' | sort -u | paste -sd, -)"
     echo "Installing the kiosk and its dependencies into .venv..." >&2
     "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
-    PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install --quiet -e "$ROOT${EXTRAS:+[$EXTRAS]}" >&2
-    echo "$HASH $EXTRAS" > "$STAMP"
+    PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install --quiet -e "$ROOT${ALL:+[$ALL]}" >&2
+    echo "$HASH $ALL" > "$STAMP"
 fi

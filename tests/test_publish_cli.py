@@ -62,6 +62,12 @@ def test_keygen_writes_a_private_key_only_its_owner_reads_and_never_overwrites(t
     assert again.returncode == 2 and "never overwritten" in again.stderr
     assert key.read_bytes() == before
     assert before.decode() not in again.stdout + again.stderr
+    # the public key printed again from the key, for a board's kiosk.toml (issue 26, 1)
+    shown = kiosk("keygen", "--public-of", str(key))
+    assert shown.returncode == 0 and shown.stdout.strip() == public
+    assert before.decode() not in shown.stdout + shown.stderr
+    wrong = kiosk("keygen", "--public-of", str(tmp_path / "missing.key"))
+    assert wrong.returncode == 2 and "cannot be read" in wrong.stderr
 
 
 def test_publish_writes_the_static_site_signed_and_numbered(tmp_path):

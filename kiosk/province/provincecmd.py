@@ -21,9 +21,13 @@ log = logging.getLogger(__name__)
 
 
 def _setup(args: argparse.Namespace) -> ProvinceConfig:
+    return setup(Path(args.config))
+
+
+def setup(path: Path) -> ProvinceConfig:
     """PROVINCE.toml read, Django configured, and the database created or migrated: every
     command can be the first one a province runs."""
-    config = load_province_config(Path(args.config))
+    config = load_province_config(path)
     from django.core.management import call_command
     from django.db.utils import DatabaseError
 
@@ -138,8 +142,6 @@ def serve_command(args: argparse.Namespace) -> int:
     the database, then serve with gunicorn's workers until stopped. The minute's chores are
     kiosk-province-housekeeping.timer's (`kiosk province housekeeping`)."""
     config = _setup(args)
-    from django.db import connections
-
     from kiosk.province.fleet.registry import register_boards
 
     register_boards(config)
@@ -153,6 +155,13 @@ def serve_command(args: argparse.Namespace) -> int:
             announce(rebuilt.sequences)
     except PublishError as exc:
         log.error("the site could not be rebuilt: %s", exc)
+    return serve_until_stopped(config)
+
+
+def serve_until_stopped(config: ProvinceConfig) -> int:
+    """gunicorn's workers, until SIGTERM or Ctrl+C (exit 0) or until gunicorn dies (1)."""
+    from django.db import connections
+
     from kiosk.province.server.setup import CONFIG_ENV
 
     connections.close_all()

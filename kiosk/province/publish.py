@@ -301,6 +301,13 @@ def publish_command(args: argparse.Namespace) -> int:
 
 
 def keygen_command(args: argparse.Namespace) -> int:
+    if args.public_of:
+        try:
+            key = load_private_key(Path(args.public_of))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        print(public_key_text(raw_public_key(key)))
+        return 0
     path = Path(args.out)
     key = Ed25519PrivateKey.generate()
     try:
