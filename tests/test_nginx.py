@@ -305,3 +305,53 @@ class SourceAddressAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs):
         kwargs["source_address"] = (self.address, 0)
         return super().init_poolmanager(*args, **kwargs)
+
+
+def test_an_image_over_50_mb_keeps_the_form_and_over_nginxs_limit_says_so_in_vietnamese(
+    province_site,
+):
+    """Issue 26, 4: the upload limit stopped reading the body, so every field after the file
+    was lost: "Bản tin hình ảnh cần một ảnh." and three "Trường này là bắt buộc.". Now the
+    form comes back with what was typed and says the image is over 50 MB; past nginx's
+    60 MiB the officer reads the same words in Vietnamese, not nginx's English 413."""
+    url, _plain, server, chain = province_site
+    added = server.kiosk("province", "user", "add", "duyet", "--role", "approver",
+                         "--config", str(server.config), stdin="mat-khau-rat-dai-42\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    https = requests.Session()
+    https.trust_env = False
+    https.verify = str(chain)
+    page = https.get(f"{url}/login/")
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    logged = https.post(f"{url}/login/", data={"username": "duyet", "password":
+                        "mat-khau-rat-dai-42", "csrfmiddlewaretoken": csrf},
+                        headers={"Referer": f"{url}/login/"})  # fmt: skip
+    assert "Đăng xuất" in logged.text
+    form = https.get(f"{url}/bulletins/new").text
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    (target,) = re.findall(r'name="targets" value="(xa-\d+)"', form)[:1]
+
+    def post_image(size: int) -> requests.Response:
+        # in the order a browser sends the form: the fields after the file matter most
+        fields = [("csrfmiddlewaretoken", (None, csrf)), ("kind", (None, "image")),
+                  ("priority", (None, "normal")),
+                  ("image", ("anh-le-hoi.jpg", b"\xff\xd8\xff\xe0" + bytes(size), "image/jpeg")),
+                  ("caption", (None, "Lễ hội Thành Tuyên 2026")), ("duration", (None, "25")),
+                  ("fit", (None, "contain")), ("targets", (None, target))]  # fmt: skip
+        return https.post(f"{url}/bulletins/new", files=fields,
+                          headers={"Referer": f"{url}/bulletins/new"}, timeout=120)  # fmt: skip
+
+    kept = post_image(51 << 20)
+    assert kept.status_code == 200, kept.text[:500]
+    assert "Ảnh lớn hơn 50 MB; bảng tin không nhận." in kept.text
+    assert "Trường này là bắt buộc" not in kept.text and "cần một ảnh" not in kept.text
+    assert 'value="Lễ hội Thành Tuyên 2026"' in kept.text and 'value="25"' in kept.text
+    assert server.sql("SELECT count(*) FROM bulletins_bulletin") == [(0,)]
+    uploads = server.site_dir.parent / "uploads"  # uploads_dir, beside site_dir
+    assert not uploads.exists() or not any(uploads.iterdir())  # nothing of it kept
+
+    refused = post_image(61 << 20)
+    assert refused.status_code == 413
+    assert refused.headers["Content-Type"].startswith("text/html")
+    assert "Ảnh lớn hơn 50 MB; bảng tin không nhận." in refused.content.decode("utf-8")
+    assert "Quay lại biểu mẫu" in refused.content.decode("utf-8")

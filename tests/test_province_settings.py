@@ -5,6 +5,7 @@ commands work through `kiosk province manage`."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +27,10 @@ def installed_here(tmp_path: Path) -> Path:
     (etc / "INVENTORY.csv").write_text("device_id,unit_name\n", "utf-8")
     text = PRODUCTION.read_text("utf-8")
     assert "secure_cookies = true" in text and 'hosts = ["*"]' in text
-    text = text.replace("/var/lib/kiosk-province", str(var)).replace(
-        "/etc/kiosk-province", str(etc)
+    text = (
+        text.replace("/var/lib/kiosk-province", str(var))
+        .replace("/etc/kiosk-province", str(etc))
+        .replace("/srv/bangtin/www", str(tmp_path / "www"))
     )
     config = tmp_path / "PROVINCE.toml"
     config.write_text(text, "utf-8")
@@ -93,3 +96,83 @@ def test_the_background_work_is_djangos_management_commands_too(tmp_path):
     listed = manage("user_list")
     assert "ky-thuat\ttechnician\t*\tyes\t-" in listed.stdout
     assert manage("housekeeping").returncode == 0
+
+
+def test_the_production_paths_fit_together():
+    """Issue 26, 2: site_dir, nginx's root and the units' writable paths disagreed, and nginx
+    could not read the server's state folder: a province following them got 404s. The site
+    is where nginx serves /bangtin/ from, and both units may write it."""
+    import re
+    import tomllib
+
+    site_dir = tomllib.loads(PRODUCTION.read_text("utf-8"))["server"]["site_dir"]
+    locations = (ROOT / "docs/nginx/bangtin-locations.conf").read_text()
+    prefix, root = re.search(r"location (/\w+)/ \{\s*root ([^;]+);", locations).groups()
+    assert root + prefix == site_dir
+    for unit in ("kiosk-province.service", "kiosk-province-housekeeping.service"):
+        text = (ROOT / "provisioning/province" / unit).read_text()
+        assert f"ReadWritePaths={site_dir}\n" in text and "UMask=0027" in text
+    for guide in ("provisioning/province/README.md", "docs/huong-dan-may-chu-tinh.md"):
+        steps = (ROOT / guide).read_text("utf-8")
+        assert f"install -d -o kiosk-province -g www-data -m 2750 {site_dir}" in steps, guide
+
+
+def test_what_the_server_writes_under_the_units_umask_nginxs_group_reads(tmp_path):
+    """The site folder made as the guide makes it (group www-data, setgid, 2750), then written
+    by `kiosk publish` under the units' UMask=0027: every folder is the web server's group's
+    and open to it, every file readable by it."""
+    from tests.test_publish_cli import keygen
+
+    group = next((g for g in os.getgroups() if g != os.getegid()), None)
+    if group is None and os.geteuid() == 0:
+        group = 65534  # nogroup: root may give a folder to any group
+    if group is None:
+        import pytest
+
+        pytest.skip("needs a second group of ours to stand for www-data")
+    site = tmp_path / "www" / "bangtin"
+    site.mkdir(parents=True)
+    os.chown(site, -1, group)
+    site.chmod(0o2750)
+    key = tmp_path / "province.key"
+    keygen(key)
+    done = subprocess.run(
+        [BIN / "kiosk", "publish", str(ROOT / "playlists" / "xa-02263.toml"), "--key", str(key),
+         "--out", str(site)],
+        capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.umask(0o027),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    paths = list(site.rglob("*"))
+    assert any(p.name == "manifest.json" for p in paths) and any(p.parent.name == "assets"
+                                                                  for p in paths)  # fmt: skip
+    for p in [site, *paths]:
+        st = p.stat()
+        assert st.st_gid == group, p
+        assert st.st_mode & (0o050 if p.is_dir() else 0o040), (p, oct(st.st_mode))
+        assert not st.st_mode & 0o002, p
+
+
+def install_commands(guide: str) -> list[str]:
+    """The commands of a guide's install block (the sh block after its install heading),
+    comments and blank lines left out."""
+    text = (ROOT / guide).read_text("utf-8")
+    heading = re.search(r"^## (Install|Cài đặt)\b.*$", text, re.M)
+    block = re.search(r"```sh\n(.*?)```", text[heading.end() :], re.S).group(1)
+    return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_english_and_vietnamese_install_guides_give_the_same_commands():
+    """Issue 26, 1: three guides disagreed, and two forgot to give the server's user the
+    signing key. There is one sequence, in English and in Vietnamese, command for command."""
+    english = install_commands("provisioning/province/README.md")
+    assert english == install_commands("docs/huong-dan-may-chu-tinh.md")
+    assert "sudo chown kiosk-province: /etc/kiosk-province/province.key" in english
+    assert any("pip install" in line and "[province]" in line and ".whl" in line
+               for line in english)  # fmt: skip
+    assert not any("pip install 'bangtin-kiosk" in line for line in english)
+    checked = subprocess.run(["bash", "-n"], input="\n".join(english), text=True,
+                             capture_output=True)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    for guide in ("README.md", "docs/province-server.md", "docs/huong-dan-may-chu-tinh.md",
+                  "provisioning/province/README.md"):  # fmt: skip
+        assert "pip install 'bangtin-kiosk[province]'" not in (ROOT / guide).read_text("utf-8")

@@ -132,3 +132,41 @@ def test_a_fresh_clone_runs_a_province_publishes_and_a_board_shows_it(tmp_path):
     assert code == 0, log.read_text()[-3000:]
     left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
     assert left.stdout == "", "processes left behind: " + left.stdout
+
+
+def test_the_wheel_the_guide_builds_installs_a_whole_province_server(tmp_path):
+    """Issue 26, 1: the guides said `pip install 'bangtin-kiosk[province]'`, which no index
+    has. The install guide builds the wheel from a clone and installs that, with the
+    province's extra, into the server's venv: its pages, templates and migrations come
+    with it (a console page answers from the installed copy, not from this checkout)."""
+    clone = fresh_clone(tmp_path / "clone")
+    dist = tmp_path / "dist"
+    built = subprocess.run(["python3", "-m", "pip", "wheel", "--no-deps", "-w", str(dist), "."],
+                           cwd=clone, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    (wheel,) = dist.glob("bangtin_kiosk-*-py3-none-any.whl")
+    venv = tmp_path / "venv"
+    subprocess.run(["python3", "-m", "venv", str(venv)], check=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    installed = subprocess.run([venv / "bin" / "pip", "install", "-q", f"{wheel}[province]"],
+                               capture_output=True, text=True, timeout=SETUP_S, env=env,
+                               cwd=tmp_path)  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    port = free_port()
+    log = tmp_path / "try.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [venv / "bin" / "kiosk", "province", "try", "--dir", str(tmp_path / "trial"),
+             "--port", str(port), "--site-port", str(free_port())],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=tmp_path,
+        )  # fmt: skip
+    try:
+        page = wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/login/", timeout=2),
+                          120, "the login page", proc, log)  # fmt: skip
+        assert page.status_code == 200 and "Đăng nhập" in page.text
+        assert "site-packages/kiosk" in subprocess.run(
+            [venv / "bin" / "python", "-c", "import kiosk; print(kiosk.__file__)"],
+            capture_output=True, text=True, env=env, cwd=tmp_path).stdout  # fmt: skip
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=30) == 0, log.read_text()[-3000:]

@@ -16,7 +16,7 @@ from kiosk.province.accounts.rights import Officer
 from kiosk.province.bulletins.bulletin import WEEKDAY_CHOICES
 from kiosk.province.bulletins.models import Bulletin
 from kiosk.province.bulletins.targets import Target, describe, expand
-from kiosk.province.bulletins.uploads import ImageRefused, StoredImage, store_image
+from kiosk.province.bulletins.uploads import TOO_LARGE, ImageRefused, StoredImage, store_image
 
 # (field, most characters, many lines) as SPEC 1.4 bounds them
 TEXTS = (("title", 200, False), ("body", 5000, True), ("ticker", 500, False),
@@ -96,9 +96,11 @@ class BulletinForm(forms.Form):
         choices: Sequence[Target],
         officer: Officer,
         existing: Bulletin | None = None,
+        too_large: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.too_large = set(too_large)  # file fields the upload handler dropped
         self.choices = list(choices)
         self.officer = officer
         self.existing = existing
@@ -183,7 +185,9 @@ class BulletinForm(forms.Form):
 
     def _clean_image(self, data: dict[str, Any]) -> None:
         upload = data.get("image")
-        if upload:
+        if "image" in self.too_large:
+            self.add_error("image", TOO_LARGE)
+        elif upload:
             try:
                 self.stored = store_image(upload)
             except ImageRefused as exc:

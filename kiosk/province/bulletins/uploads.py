@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from kiosk.core.authoring import sniff_media_type
 from kiosk.core.fsutil import atomic_promote, atomic_write
@@ -22,19 +22,35 @@ from kiosk.render.images import ImageError, decode, without_metadata
 PREVIEW_BOX = (1920, 1080)
 
 
-class BoundedUploadHandler(TemporaryFileUploadHandler):
-    """Stops reading a request whose files pass MAX_ASSET_BYTES: gunicorn would otherwise
-    spool any size to disk (nginx bounds it too, at 60 MiB)."""
+TOO_LARGE = "Ảnh lớn hơn 50 MB; bảng tin không nhận. Hãy chọn ảnh nhỏ hơn."
 
-    def new_file(self, *args, **kwargs) -> None:
+
+class BoundedUploadHandler(TemporaryFileUploadHandler):
+    """Keeps at most MAX_ASSET_BYTES of a file. A larger file is dropped, its temp file
+    removed and its field named in request.uploads_too_large, while the rest of the request is
+    still read: the form keeps every field the officer typed (stopping the upload would drop
+    the fields after the file) and says the image is too large. The body as a whole is bounded
+    by nginx (60 MiB) and gunicorn's timeout; nothing past the limit is kept."""
+
+    def new_file(self, field_name: str, *args, **kwargs) -> None:
         self.received = 0
-        super().new_file(*args, **kwargs)
+        self.too_large = False
+        super().new_file(field_name, *args, **kwargs)
 
     def receive_data_chunk(self, raw_data: bytes, start: int):
+        if self.too_large:
+            return None  # read and dropped
         self.received += len(raw_data)
         if self.received > MAX_ASSET_BYTES:
-            raise StopUpload(connection_reset=True)
+            self.too_large = True
+            self.file.close()  # a temporary file: closing removes it
+            refused = getattr(self.request, "uploads_too_large", [])
+            self.request.uploads_too_large = [*refused, self.field_name]
+            return None
         return super().receive_data_chunk(raw_data, start)
+
+    def file_complete(self, file_size: int):
+        return None if self.too_large else super().file_complete(file_size)
 
 
 class ImageRefused(ValueError):
@@ -59,7 +75,7 @@ def image_path(sha256: str) -> Path:
 def store_image(upload) -> StoredImage:
     """The uploaded file checked and kept; ImageRefused says why not."""
     if upload.size > MAX_ASSET_BYTES:
-        raise ImageRefused("Ảnh lớn hơn 50 MB; bảng tin không nhận.")
+        raise ImageRefused(TOO_LARGE)
     digest = hashlib.sha256()
     head = b""
     folder = uploads_dir()

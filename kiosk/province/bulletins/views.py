@@ -109,7 +109,8 @@ def _save_form(request: HttpRequest, b: Bulletin | None) -> HttpResponse:
         return HttpResponseForbidden(REFUSED)
     initial = BulletinForm.initial_for(b, choices) if b is not None else None
     if request.method == "POST":
-        form = BulletinForm(request.POST, request.FILES, choices=choices, officer=me, existing=b)
+        form = BulletinForm(request.POST, request.FILES, choices=choices, officer=me, existing=b,
+                            too_large=getattr(request, "uploads_too_large", ()))  # fmt: skip
         if form.is_valid():
             return _saved(request, form, b)
     else:
