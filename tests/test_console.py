@@ -486,15 +486,71 @@ def test_the_report_says_what_was_published_who_approved_it_and_where_it_was_sho
     assert "Lịch tiêm chủng" in page and "duyet-xa" in page and "UBND xã Tân Trào" in page
     answer = author.get(f"/reports.csv?from={day}&to={day}")
     (row,) = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
-    assert (row["title"], row["author"], row["approved_by"]) == (
+    # for the Department, in Excel: Vietnamese headers and words, local times to the minute
+    assert (row["Tiêu đề"], row["Người viết"], row["Người duyệt"]) == (
         "Lịch tiêm chủng", "tac-gia", "duyet-xa")  # fmt: skip
-    assert (row["channels"], row["boards"], row["plays"], row["seconds"]) == (
+    assert (row["Kênh"], row["Số bảng tin"], row["Lượt phát"], row["Thời lượng (giây)"]) == (
         TAN_TRAO, "1", "3", "60")  # fmt: skip
+    assert (row["Loại"], row["Mức độ"], row["Trạng thái"]) == ("Văn bản", "Thông thường",
+                                                               "Đang phát")  # fmt: skip
+    from kiosk.province.bulletins.models import Bulletin
+
+    published = Bulletin.objects.get(pk=pk).published_at
+    local = timezone.localtime(published).strftime("%Y-%m-%d %H:%M")  # TIME_ZONE: the province's
+    assert row["Xuất bản lúc"] == local and row["Gỡ xuống lúc"] == ""
     # another commune's officer does not see it
     assert (
         "Lịch tiêm chủng"
         not in client("tac-gia-khac").get(f"/reports/?from={day}").content.decode()
     )
+
+
+def test_a_bulletin_whose_schedule_has_passed_is_never_called_on_air(console):
+    """Issue 26, 5: a bulletin whose whole schedule had passed was published and shown as
+    "Đang phát", and the report listed it on air with 0 boards. Saving it now warns,
+    approving it is refused, and a published bulletin is "Đang phát" only while boards can
+    show it: before, the list says when it will show; after, that its schedule has passed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kiosk.province.bulletins.models import Bulletin
+
+    def local(moment) -> str:  # as the datetime-local field sends it
+        return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+    now = timezone.now()
+    approver, author = client("duyet-tinh"), client("tac-gia")
+    answer = author.post("/bulletins/new", form(title="Họp dân tháng trước",
+                         valid_until=local(now - timedelta(days=3))), follow=True)  # fmt: skip
+    assert "Lịch phát của bản tin đã qua hết" in answer.content.decode()
+    (old,) = Bulletin.objects.filter(title="Họp dân tháng trước").values_list("pk", flat=True)
+    author.post(f"/bulletins/{old}/submit")
+    refused = approver.post(f"/bulletins/{old}/publish", seen(old), follow=True)
+    assert "Chưa xuất bản. Lịch phát của bản tin đã qua hết" in refused.content.decode()
+    assert state(old) == "submitted" and f"bt-{old}" not in on_air_ids(console)
+
+    # a schedule that starts later: published, and said to show from then
+    later = write(author, title="Lịch nghỉ Tết", valid_from=local(now + timedelta(days=2)))
+    author.post(f"/bulletins/{later}/submit")
+    approver.post(f"/bulletins/{later}/publish", seen(later))
+    assert state(later) == "published" and f"bt-{later}" in on_air_ids(console)
+    listing = author.get("/bulletins/").content.decode()
+    starts = timezone.localtime(now + timedelta(days=2))
+    assert f"Đã duyệt, phát từ {starts:%H:%M} ngày {starts.day}/{starts.month}/" in listing
+
+    # one on air now, whose time then runs out: no longer "Đang phát"
+    brief = write(author, title="Cắt điện chiều nay", valid_until=local(now + timedelta(hours=3)))
+    author.post(f"/bulletins/{brief}/submit")
+    approver.post(f"/bulletins/{brief}/publish", seen(brief))
+    b = Bulletin.objects.get(pk=brief)
+    from kiosk.province.bulletins.bulletin import state_text
+    from kiosk.province.fleet.fleetdata import province_tz
+
+    assert state_text(b, now, province_tz()) == "Đang phát"
+    assert state_text(b, now + timedelta(hours=4), province_tz()) == "Đã hết lịch phát"
+    page = author.get("/bulletins/?state=published").content.decode()
+    assert "Đã xuất bản" in page  # the filter's name: published is not "on air" by itself
 
 
 def test_login_records_are_bounded(console):

@@ -125,8 +125,8 @@ def test_a_technician_sees_the_fleet_and_a_board_and_asks_it_for_a_screenshot(
         link = browser.find_element(By.ID, "csv").get_attribute("href")
         with urllib.request.urlopen(urllib.request.Request(link, headers={"Cookie": cookie})) as r:
             rows = list(csv.DictReader(io.StringIO(r.read().decode("utf-8-sig"))))
-        assert rows and {r["area"] for r in rows} == {"Sơn Dương"}
-        assert all(int(r["plays"]) >= 1 and r["title"] for r in rows)
+        assert rows and {r["Địa bàn"] for r in rows} == {"Sơn Dương"}  # headers in Vietnamese
+        assert all(int(r["Lượt phát"]) >= 1 and r["Tiêu đề"] for r in rows)
 
         # restarting the player ends `kiosk run` (systemd starts it again on a board)
         browser.get(f"{server.url}/boards/{board_id}/")

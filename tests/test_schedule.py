@@ -19,6 +19,7 @@ from kiosk.core.schedule import (
     follow,
     is_active,
     next_change,
+    next_showing,
     rotation_at,
 )
 from kiosk.core.timeutil import in_windows, parse_window, week_mask
@@ -322,3 +323,37 @@ class TestFollow:
         assert got == Followed(0, "restart", resumed=True)  # b is next
         missing = follow(_rotation(), _rotation(A, C), None, resume_at=("xa", "b"))
         assert missing == Followed(None, "restart")  # gone: from the first, nothing used up
+
+
+class TestNextShowing:
+    """When an item first shows from a moment: what the province says of a bulletin
+    ("Đang phát", "phát từ …", "đã hết lịch phát"), issue 26, 5."""
+
+    def test_an_item_showing_now_shows_now(self):
+        now = at("2024-04-15 09:00:00")
+        assert next_showing(item("a", hours=["08:00-17:00"]), now, VN) == now
+
+    def test_later_today_tomorrow_and_next_week(self):
+        now = at("2024-04-15 18:00:00")  # Monday evening
+        assert next_showing(item("a", hours=["19:00-20:00"]), now, VN) == at("2024-04-15 19:00:00")
+        assert next_showing(item("a", hours=["07:00-08:00"]), now, VN) == at("2024-04-16 07:00:00")
+        monday = item("a", days=[1], hours=["07:00-08:00"])
+        assert next_showing(monday, now, VN) == at("2024-04-22 07:00:00")
+
+    def test_a_start_in_the_future_waits_for_its_window(self):
+        it = item("a", valid_from="2024-04-20T00:00:00+07:00", hours=["07:30-08:00"], days=[1])
+        assert next_showing(it, at("2024-04-15 07:45:00"), VN) == at("2024-04-22 07:30:00")
+
+    def test_a_schedule_that_has_passed_never_shows(self):
+        gone = item("a", valid_until="2024-04-15T08:00:00+07:00")
+        assert next_showing(gone, at("2024-04-15 08:00:00"), VN) is None
+        # still valid a little longer, but no window of its days falls before it ends
+        sunday_only = item("a", days=[7], valid_until="2024-04-20T00:00:00+07:00")
+        assert next_showing(sunday_only, at("2024-04-15 09:00:00"), VN) is None
+        window_after = item("a", hours=["20:00-21:00"], valid_until="2024-04-15T19:00:00+07:00")
+        assert next_showing(window_after, at("2024-04-15 09:00:00"), VN) is None
+
+    def test_a_window_across_midnight(self):
+        night = item("a", hours=["22:00-02:00"])
+        assert next_showing(night, at("2024-04-15 01:00:00"), VN) == at("2024-04-15 01:00:00")
+        assert next_showing(night, at("2024-04-15 03:00:00"), VN) == at("2024-04-15 22:00:00")

@@ -107,6 +107,16 @@ def _item_flip(
     return moment
 
 
+def next_showing(item: Item, now: datetime, tz: tzinfo) -> datetime | None:
+    """now if the item shows now; else the first moment its validity, weekdays and hours let
+    it show; None if they never will again (the whole schedule has passed), which the
+    province refuses to approve and never calls "on air"."""
+    if is_active(item, now, tz):
+        return now
+    flip = _item_flip(item, now, tz, None)
+    return flip if flip is not None and is_active(item, flip, tz) else None
+
+
 def next_change(channels: Sequence[ChannelContent], now: datetime, tz: tzinfo) -> datetime | None:
     """The first moment after now at which the rotation changes, or None if it never does.
 

@@ -4,9 +4,12 @@ and in Vietnamese words."""
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Any
 
-from kiosk.core.vietnamese import WEEKDAYS
+from kiosk.core.model import parse_item
+from kiosk.core.schedule import next_showing
+from kiosk.core.vietnamese import WEEKDAYS, moment_text
 from kiosk.province.accounts.rights import Facts, Officer
 from kiosk.province.bulletins.models import Bulletin
 
@@ -116,3 +119,32 @@ def headline(b: Bulletin) -> str:
     text = b.title or b.caption or b.ticker or b.body
     text = " ".join(text.split())
     return (text[:80] + "…") if len(text) > 80 else (text or f"Bản tin {b.pk}")
+
+
+SCHEDULE_KEYS = ("priority", "valid_from", "valid_until", "days", "hours")
+
+
+def shows_next(item: dict[str, Any], now: datetime, tz: tzinfo) -> datetime | None:
+    """When an item (as authored or aired) first shows from now by its schedule, read by the
+    board's own parser and schedule: now, a later moment, or None when never again."""
+    schedule = {k: item[k] for k in SCHEDULE_KEYS if item.get(k) is not None}
+    return next_showing(parse_item({"id": "x", "type": "ticker", "text": "x"} | schedule),
+                        now, tz)  # fmt: skip
+
+
+def schedule_passed(b: Bulletin, now: datetime, tz: tzinfo) -> bool:
+    """The revision being written or approved can never show: its whole schedule is past."""
+    return shows_next(authored(b), now, tz) is None
+
+
+def state_text(b: Bulletin, now: datetime, tz: tzinfo) -> str:
+    """The state as an officer reads it: "Đang phát" only while boards can show the revision
+    on air now; otherwise when it will show, or that its schedule has passed."""
+    if b.state != Bulletin.State.PUBLISHED or not b.aired:
+        return b.get_state_display()
+    when = shows_next(b.aired["item"], now, tz)
+    if when is None:
+        return "Đã hết lịch phát"
+    if when <= now:
+        return "Đang phát"
+    return f"Đã duyệt, phát từ {moment_text(when.astimezone(tz))}"

@@ -10,22 +10,34 @@ from datetime import date
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from kiosk.core.textrules import spreadsheet_safe
 from kiosk.province.bulletins.bulletin import (
     headline,
     officer,
+    state_text,
     username_of,
 )
 from kiosk.province.bulletins.models import Bulletin
 from kiosk.province.bulletins.targets import describe
 from kiosk.province.bulletins.views import target_choices, writers
-from kiosk.province.fleet.fleetdata import day_bounds, play_report, province_moment
+from kiosk.province.fleet.fleetdata import (
+    day_bounds,
+    play_report,
+    province_moment,
+    province_tz,
+    spreadsheet_moment,
+)
 from kiosk.province.fleet.views import csv_response, days_asked
 
-COLUMNS = ["id", "title", "kind", "priority", "state", "channels", "author", "approved_by",
-           "published_at", "withdrawn_at", "boards", "plays", "seconds"]  # fmt: skip
+# For the Department, opened in Excel: Vietnamese headers, the province's local times to the
+# minute (YYYY-MM-DD HH:MM, which a spreadsheet reads as a date in any locale). The API and
+# JSON keep their stable English names (SPEC 7.3).
+COLUMNS = ["Mã", "Tiêu đề", "Loại", "Mức độ", "Trạng thái", "Kênh", "Người viết",
+           "Người duyệt", "Xuất bản lúc", "Gỡ xuống lúc", "Số bảng tin", "Lượt phát",
+           "Thời lượng (giây)"]  # fmt: skip
 
 
 @dataclass
@@ -64,9 +76,10 @@ def report_lines(request: HttpRequest, start: date, end: date) -> list[Line]:
 @writers
 def report_page(request: HttpRequest) -> HttpResponse:
     start, end, error = days_asked(request)
+    now, tz = timezone.now(), province_tz()
     rows = [
         {"l": line, "kind": line.b.get_kind_display(), "priority": line.b.get_priority_display(),
-         "state": line.b.get_state_display(), "published": province_moment(line.b.published_at),
+         "state": state_text(line.b, now, tz), "published": province_moment(line.b.published_at),
          "withdrawn": province_moment(line.b.withdrawn_at), "minutes": round(line.seconds / 60)}
         for line in report_lines(request, start, end)
     ]  # fmt: skip
@@ -81,12 +94,13 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     if error:
         return HttpResponse(error, status=400)
     rows = []
+    now, tz = timezone.now(), province_tz()
     for line in report_lines(request, start, end):
         b = line.b
-        cells = [b.item_id, line.title, b.kind, b.priority, b.state, " ".join(b.channels),
-                 username_of(b.author), username_of(b.published_by),
-                 b.published_at.isoformat() if b.published_at else "",
-                 b.withdrawn_at.isoformat() if b.withdrawn_at else ""]  # fmt: skip
+        cells = [b.item_id, line.title, b.get_kind_display(), b.get_priority_display(),
+                 state_text(b, now, tz), " ".join(b.channels), username_of(b.author),
+                 username_of(b.published_by), spreadsheet_moment(b.published_at),
+                 spreadsheet_moment(b.withdrawn_at)]  # fmt: skip
         rows.append(
             [spreadsheet_safe(c) for c in cells] + [line.boards, line.plays, round(line.seconds)]
         )

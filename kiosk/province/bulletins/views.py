@@ -26,7 +26,9 @@ from kiosk.province.bulletins.bulletin import (
     facts,
     headline,
     officer,
+    schedule_passed,
     snapshot,
+    state_text,
     username_of,
 )
 from kiosk.province.bulletins.forms import BulletinForm
@@ -67,13 +69,20 @@ def _visible(request: HttpRequest, pk: int) -> Bulletin:
     return b
 
 
+SCHEDULE_PASSED = (
+    "Lịch phát của bản tin đã qua hết (hiệu lực, ngày và khung giờ): bản tin sẽ không lên bảng "
+    "tin nào. Hãy sửa “Hiệu lực đến”, các ngày hoặc khung giờ."
+)
+STATE_FILTERS = {"published": "Đã xuất bản"}  # published is not "on air" once its time passed
+
+
 def _row(b: Bulletin, choices: list[Target]) -> dict:
     return {
         "b": b,
         "headline": headline(b),
         "kind": b.get_kind_display(),
         "priority": b.get_priority_display(),
-        "state": b.get_state_display(),
+        "state": state_text(b, timezone.now(), province_tz()),
         "where": describe(b.channels, choices),
         "author": username_of(b.author),
         "updated": province_moment(b.updated_at),
@@ -98,7 +107,12 @@ def bulletin_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "bulletins/bulletins.html",
-        {"rows": shown, "state": state, "states": Bulletin.State.choices, "limit": LIST_LIMIT},
+        {
+            "rows": shown,
+            "state": state,
+            "limit": LIST_LIMIT,
+            "states": [(k, STATE_FILTERS.get(k, label)) for k, label in Bulletin.State.choices],
+        },
     )
 
 
@@ -140,6 +154,8 @@ def _saved(request: HttpRequest, form: BulletinForm, old: Bulletin | None) -> Ht
     if b.aired:
         note = "Đã lưu bản sửa. Bảng tin vẫn phát bản đã duyệt cho tới khi bản sửa này được duyệt."
     messages.success(request, note)
+    if schedule_passed(b, now, province_tz()):
+        messages.warning(request, SCHEDULE_PASSED)
     return redirect("bulletin", pk=b.pk)
 
 
@@ -275,6 +291,8 @@ def bulletin_publish(request: HttpRequest, pk: int) -> HttpResponse:
     def change(b: Bulletin, now):
         if seen != str(b.revision):  # approve only what was seen
             raise Conflict(b, int(seen) if seen.isdigit() and len(seen) < 10 else None)
+        if schedule_passed(b, now, province_tz()):
+            raise PublishError("Chưa xuất bản. " + SCHEDULE_PASSED)
         channels = sorted(set(b.aired_channels) | set(b.channels))  # moved: off the old too
         b.state, b.published_at, b.published_by, b.note = "published", now, request.user, ""
         b.aired = aired(b)

@@ -42,6 +42,14 @@ def province_moment(moment: datetime | None, seconds: bool = False) -> str:
     return moment_text(moment.astimezone(province_tz()), seconds)
 
 
+def spreadsheet_moment(moment: datetime | None) -> str:
+    """A stored moment for a CSV opened in a spreadsheet: the province's local time to the
+    minute, "2026-12-04 08:30" (read as a date and time in any locale); "" for none."""
+    if moment is None:
+        return ""
+    return moment.astimezone(province_tz()).strftime("%Y-%m-%d %H:%M")
+
+
 def board_row(board: Board, now: datetime, with_health: bool = False) -> dict[str, Any]:
     current = (
         {"channel": board.current_channel, "id": board.current_item} if board.current_item else None

@@ -215,7 +215,8 @@ def plays_csv(request: HttpRequest) -> HttpResponse:
         for r in play_report(start, end)
         for area, (n, p, s) in sorted(r.areas.items(), key=lambda kv: sort_key(kv[0]))
     ]  # fmt: skip
-    header = ["channel", "item", "title", "area", "boards", "plays", "seconds"]
+    header = ["Kênh", "Mã bản tin", "Tiêu đề", "Địa bàn", "Số bảng tin", "Lượt phát",
+              "Thời lượng (giây)"]  # fmt: skip
     return csv_response(header, rows, f"phat-song-{start}-{end}.csv")
 
 
