@@ -100,8 +100,8 @@ def table_rows(stdout: str) -> dict[str, str]:
     """The status table's lines by device id (the first column)."""
     lines = stdout.splitlines()
     assert re.split(r"\s{2,}", lines[0]) == [
-        "board", "unit", "district", "status", "showing", "problems", "last sync", "temp",
-        "version",
+        "bảng tin", "đơn vị", "địa bàn", "trạng thái", "đang hiển thị", "sự cố",
+        "đồng bộ gần nhất", "nhiệt độ", "phiên bản",
     ]  # fmt: skip
     return {line.split()[0]: line for line in lines[2:] if re.match(r"\d\d-", line)}
 
@@ -116,36 +116,38 @@ def test_fleet_status_shows_every_board_the_silent_ones_as_such(fleet, tmp_path)
     rows = table_rows(done.stdout)
     assert list(rows) == [r[0] for r in fleet.rows]  # the inventory's order
     ok = rows["08-02410-01"]
-    assert "UBND thị trấn Sơn Dương" in ok and " ok " in ok
-    assert "tinh-08/a" in ok and "58 °C" in ok and "2026-11-23T08:30:00+07:00" in ok
+    assert "UBND thị trấn Sơn Dương" in ok and " Bình thường " in ok
+    assert "tinh-08/a" in ok and "58 °C" in ok and "08:30 ngày 23/11/2026" in ok  # Vietnam's time
     assert "0.1.0" in ok
     live = rows["08-02263-01"]  # the running kiosk: it has no thermometer here
-    assert " ok " in live and "UBND xã Tân Trào" in live and re.search(r"(tinh-08|xa-02263)/", live)
-    assert "unreachable" in rows["08-02266-01"]
-    assert "no answer in time" in rows["08-02195-01"]
+    assert " Bình thường " in live and "UBND xã Tân Trào" in live
+    assert re.search(r"(tinh-08|xa-02263)/", live)
+    assert "không kết nối được" in rows["08-02266-01"]
+    assert "không trả lời kịp" in rows["08-02195-01"]
     failing = rows["08-02201-01"]
-    assert " failing " in failing and "no_content" in failing and "Na Hang" in failing
+    assert " Hỏng " in failing and "Không có nội dung" in failing and "Na Hang" in failing
     wrong = rows["08-02212-01"]
-    assert "wrong board" in wrong and "another board answers: 08-02290-01" in wrong
+    assert "sai bảng tin" in wrong and "bảng tin khác trả lời: 08-02290-01" in wrong
     hot = rows["08-02212-02"]
-    assert "degraded" in hot and "overheating, sync_failing" in hot and "84 °C" in hot
-    assert "never" in hot
-    assert "not a kiosk /health document" in rows["08-00070-01"]
+    assert "Có vấn đề" in hot and "Thiết bị quá nóng, Không đồng bộ được" in hot
+    assert "84 °C" in hot and "chưa có" in hot
+    assert "không phải trang /health của bảng tin" in rows["08-00070-01"]
     assert done.stdout.splitlines()[-2] == (
-        "12 boards: 6 ok, 1 degraded, 1 failing, 4 not answering"
+        "12 bảng tin: 6 bình thường, 1 có vấn đề, 1 hỏng, 4 không trả lời"
     )
     assert elapsed < 2 * float(TIMEOUT) + 4  # together, each within its timeout
 
     with open(tmp_path / "out" / "status.csv", encoding="utf-8", newline="") as f:
-        written = {r["device_id"]: r for r in csv.DictReader(f)}
+        written = {r["Mã thiết bị"]: r for r in csv.DictReader(f)}
     assert list(written) == [r[0] for r in fleet.rows]
-    assert written["08-02212-02"]["problems"] == "overheating sync_failing"
-    assert written["08-02212-02"]["cpu_temp_c"] == "84.2"
-    assert written["08-02212-02"]["online"] == "yes"
-    assert written["08-02212-01"]["online"] == "no"
-    assert written["08-02212-01"]["status"] == ""  # another board's state is not this one's
-    assert written["08-02266-01"]["error"] == "unreachable"
-    assert written["08-02201-01"]["district"] == "Na Hang"  # spaces made one
+    hot = written["08-02212-02"]
+    assert hot["Sự cố"] == "Thiết bị quá nóng, Không đồng bộ được với hệ thống nguồn"
+    assert (hot["Nhiệt độ (°C)"], hot["Trả lời"], hot["Trạng thái"]) == ("84.2", "có", "Có vấn đề")
+    assert written["08-02410-01"]["Đồng bộ gần nhất"] == "2026-11-23 08:30"  # for a spreadsheet
+    assert written["08-02212-01"]["Trả lời"] == "không"
+    assert written["08-02212-01"]["Trạng thái"] == ""  # another board's state is not this one's
+    assert written["08-02266-01"]["Lỗi"] == "không kết nối được"
+    assert written["08-02201-01"]["Địa bàn"] == "Na Hang"  # spaces made one
     doc = json.loads((tmp_path / "out" / "status.json").read_text("utf-8"))
     by_id = {b["device_id"]: b for b in doc["boards"]}
     assert by_id["08-02263-01"]["health"]["device"]["unit_name"] == "UBND xã Tân Trào"
@@ -189,7 +191,7 @@ def test_fleet_status_shows_progress_on_a_terminal(fleet):
     shown = seen.decode("utf-8", "replace")
     assert "asking boards" in shown
     assert re.search(r"\b\d{1,2}/12\b", shown)  # boards done of twelve
-    assert b"12 boards:" in out  # the table itself goes to stdout, without the bar
+    assert "12 bảng tin:".encode() in out  # the table itself goes to stdout, without the bar
     assert b"asking boards" not in out
 
 
@@ -264,7 +266,7 @@ def test_fleet_report_counts_every_area_and_names_the_ones_short(fleet, tmp_path
     done = kiosk("fleet", "report", str(fleet.inventory), "--out", str(out),
                  "--as-of", AS_OF, "--timeout", TIMEOUT)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "1 of 4 areas meet the target; 7 of 11 installed boards answered" in done.stdout
+    assert "1/4 khu vực đạt chỉ tiêu; 7/11 bảng tin đã lắp đặt trả lời" in done.stdout
     report = read_report(out)
     # Areas sorted as Vietnamese reads them; Hàm Yên has only a district board: no area.
     assert list(report) == ["Lâm Bình", "Na Hang", "Sơn Dương", "Tuyên Quang"]

@@ -346,14 +346,14 @@ def test_a_board_that_only_pushes_is_online_in_fleet_status_and_counts_in_fleet_
         report = server.kiosk("fleet", "report", inventory, *fleet, "--out", str(tmp_path / "r"))
     assert "Traceback" not in status.stderr + report.stderr
     line = next(row for row in status.stdout.splitlines() if pushed in row)
-    assert " ok " in line and ("tinh-08/a" in line or "xa-02263/b" in line), status.stdout
-    assert "1 ok, 2 not answering (1 by their heartbeats" in status.stdout
+    assert " Bình thường " in line and ("tinh-08/a" in line or "xa-02263/b" in line), status.stdout
+    assert "1 bình thường, 2 không trả lời (1 theo báo cáo gửi về máy chủ tỉnh)" in status.stdout
     assert status.returncode == 1  # the two other boards are silent
     rows = (tmp_path / "s" / "status.csv").read_text("utf-8").splitlines()
     mine = next(r for r in rows if r.startswith(pushed))
-    assert ",yes,ok," in mine and mine.endswith(",heartbeat")
+    assert ",có,Bình thường," in mine and mine.endswith(",máy chủ tỉnh")
     assert report.returncode == 0, report.stderr
-    assert "1 of 3 installed boards answered" in report.stdout
+    assert "1/3 bảng tin đã lắp đặt trả lời" in report.stdout
     csv_text = (tmp_path / "r" / "report.csv").read_text("utf-8")
     district = next(r for r in csv_text.splitlines() if r.startswith("Sơn Dương"))
     assert district.split(",")[1:5] == ["1", "0", "2", "1"], csv_text

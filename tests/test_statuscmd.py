@@ -4,6 +4,7 @@ documents, one that hangs, one that is not there."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -35,24 +36,20 @@ def test_status_shows_each_board_including_the_silent_ones(boards):
     elapsed = time.monotonic() - started
     assert done.returncode == 1  # one board is failing, two do not answer
     lines = done.stdout.splitlines()
-    assert lines[0].split() == [
-        "board",
-        "status",
-        "showing",
-        "problems",
-        "last",
-        "sync",
-        "temp",
-        "version",
-    ]
+    # a technician's table: Vietnamese headers and words, times in Vietnam's zone
+    assert re.split(r"\s{2,}", lines[0]) == [
+        "bảng tin", "trạng thái", "đang hiển thị", "sự cố", "đồng bộ gần nhất", "nhiệt độ",
+        "phiên bản",
+    ]  # fmt: skip
     rows = lines[2:]
     assert len(rows) == 5
-    assert "08-02263-01 (UBND xã 08-02263-01)" in rows[0] and " ok " in rows[0]
+    assert "08-02263-01 (UBND xã 08-02263-01)" in rows[0] and " Bình thường " in rows[0]
     assert "tinh-08/a" in rows[0] and "62 °C" in rows[0]
-    assert "degraded" in rows[1] and "overheating, sync_failing" in rows[1]
-    assert "failing" in rows[2] and "no_content" in rows[2]
-    assert rows[3].startswith(boards[3].url) and "no answer in time" in rows[3]
-    assert rows[4].startswith(f"http://{gone}/health") and "unreachable" in rows[4]
+    assert "08:30 ngày 23/11/2026" in rows[0]  # the board said 2026-11-23T08:30:00+07:00
+    assert "Có vấn đề" in rows[1] and "Thiết bị quá nóng, Không đồng bộ được" in rows[1]
+    assert "Hỏng" in rows[2] and "Không có nội dung để hiển thị" in rows[2]
+    assert rows[3].startswith(boards[3].url) and "không trả lời kịp" in rows[3]
+    assert rows[4].startswith(f"http://{gone}/health") and "không kết nối được" in rows[4]
     assert elapsed < 8  # asked together, each with a timeout: the hanging board costs 5 s
 
 

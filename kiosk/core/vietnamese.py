@@ -13,6 +13,17 @@ _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
 
 # What a technician reads for the board's states (the status page, the province's pages)
 STATUS_VI = {"ok": "Bình thường", "degraded": "Có vấn đề", "failing": "Hỏng"}
+# why a board's /health could not be read (kiosk status, kiosk fleet): the English is the
+# JSON's and the log's, stable for scripts; the tables say it in Vietnamese
+ANSWER_VI = {
+    "no answer in time": "không trả lời kịp",
+    "unreachable": "không kết nối được",
+    "not a kiosk /health document": "không phải trang /health của bảng tin",
+    "answers without a device id": "trả lời không có mã thiết bị",
+    "wrong board": "sai bảng tin",
+    "not answering": "không trả lời",
+}
+ANOTHER_BOARD = "another board answers: "
 # a board as the province sees it: its own status, or silent (SPEC 7.3)
 BOARD_STATE_VI = {**STATUS_VI, "offline": "Mất kết nối", "never": "Chưa báo cáo"}
 # the inventory's unit kinds (SPEC 6), as the yearly report names them
@@ -102,3 +113,16 @@ def sort_key(name: str) -> tuple[tuple[int, ...], tuple[int, ...], str]:
             letters.append(len(ALPHABET) + 1 + ord(letter[0]))
         tones.append(tone)
     return tuple(letters), tuple(tones), name
+
+
+def answer_text(reason: str) -> str:
+    """A reason of ANSWER_VI (or "another board answers: ID") in Vietnamese."""
+    if reason.startswith(ANOTHER_BOARD):
+        return "bảng tin khác trả lời: " + reason.removeprefix(ANOTHER_BOARD)
+    return ANSWER_VI.get(reason, reason)
+
+
+def spreadsheet_text(local: datetime) -> str:
+    """A local moment for a CSV opened in a spreadsheet: "2026-12-04 08:30", which Excel and
+    LibreOffice read as a date and time whatever their locale (d/m/Y would not be)."""
+    return local.strftime("%Y-%m-%d %H:%M")

@@ -21,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from kiosk.core import tomlsafe
 from kiosk.core.config import ConfigError
@@ -30,10 +29,20 @@ from kiosk.core.fleet import Targets, build_report, parse_targets, report_csv
 from kiosk.core.fsutil import atomic_write
 from kiosk.core.inventory import InventoryBoard, load_inventory, parse_date
 from kiosk.core.textrules import spreadsheet_safe
+from kiosk.core.timeutil import parse_rfc3339
+from kiosk.core.vietnamese import (
+    ANOTHER_BOARD,
+    ANSWER_VI,
+    PROBLEM_VI,
+    STATUS_VI,
+    answer_text,
+    spreadsheet_text,
+)
 from kiosk.technician.fleethtml import render_report
 from kiosk.technician.fleetserver import ServerError, heard_boards, read_api_token
 from kiosk.technician.statuscmd import (
     HEALTH_COLUMNS,
+    VIETNAM,
     Answer,
     ask_all,
     current_item,
@@ -43,8 +52,7 @@ from kiosk.technician.statuscmd import (
     table,
 )
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")  # the report's day and hour, wherever it is made
-STATUS_COLUMNS = ("board", "unit", "district", *HEALTH_COLUMNS)
+STATUS_COLUMNS = ("bảng tin", "đơn vị", "địa bàn", *HEALTH_COLUMNS)
 STATUS_CSV = (
     "device_id",
     "unit_name",
@@ -63,6 +71,13 @@ STATUS_CSV = (
     "error",
     "via",
 )
+# status.csv is opened in a spreadsheet by people: its header row in Vietnamese (status.json
+# keeps STATUS_CSV's names for scripts)
+STATUS_CSV_VI = (
+    "Mã thiết bị", "Đơn vị", "Loại đơn vị", "Mã tỉnh", "Mã xã", "Địa bàn", "Địa chỉ /health",
+    "Trả lời", "Trạng thái", "Sự cố", "Đang hiển thị", "Đồng bộ gần nhất", "Nhiệt độ (°C)",
+    "Phiên bản", "Lỗi", "Nguồn số liệu",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,7 @@ class Check:
         if answered_as is None:
             return "answers without a device id"
         if answered_as != self.board.device_id:
-            return f"another board answers: {answered_as}"  # an address handed on
+            return ANOTHER_BOARD + answered_as  # an address handed on
         return None
 
     @property
@@ -144,16 +159,18 @@ def _status_row(check: Check) -> tuple[str, ...]:
 
 
 def summary(checks: list[Check]) -> str:
+    """ "12 bảng tin: 6 bình thường, 1 có vấn đề, 1 hỏng, 4 không trả lời"."""
     counts = Counter(
         str(c.answer.doc.get("status")) if c.online and c.answer.doc else "not answering"
         for c in checks
     )
     order = ("ok", "degraded", "failing", "not answering")
-    parts = [f"{counts[k]} {k}" for k in order if counts[k]]
+    words = {**STATUS_VI, **ANSWER_VI}
+    parts = [f"{counts[k]} {words[k].lower()}" for k in order if counts[k]]
     parts += [f"{n} {k}" for k, n in sorted(counts.items()) if k not in order]
     pushed = sum(c.via == "heartbeat" for c in checks)
-    tail = f" ({pushed} by their heartbeats to the province server)" if pushed else ""
-    return f"{len(checks)} boards: {', '.join(parts)}{tail}"
+    tail = f" ({pushed} theo báo cáo gửi về máy chủ tỉnh)" if pushed else ""
+    return f"{len(checks)} bảng tin: {', '.join(parts)}{tail}"
 
 
 def _csv_row(check: Check) -> dict[str, Any]:
@@ -167,16 +184,30 @@ def _csv_fields(check: Check) -> dict[str, Any]:
     return {
         **b.labels(),
         "health_url": b.health_url,
-        "online": "yes" if check.online else "no",
-        "status": doc.get("status", ""),
-        "problems": " ".join(problem_codes(doc)),
+        "online": "có" if check.online else "không",
+        "status": STATUS_VI.get(str(doc.get("status")), doc.get("status", "")),
+        "problems": ", ".join(PROBLEM_VI.get(code, code) for code in problem_codes(doc)),
         "current_item": current_item(doc) or "",
-        "last_sync": (doc.get("sync") or {}).get("last_success_at") or "",
+        "last_sync": _spreadsheet_moment((doc.get("sync") or {}).get("last_success_at")),
         "cpu_temp_c": (doc.get("system") or {}).get("cpu_temp_c", ""),
         "version": doc.get("version", ""),
-        "error": check.error or "",
-        "via": check.via if check.online else "",
+        "error": answer_text(check.error) if check.error else "",
+        "via": VIA_VI.get(check.via, check.via) if check.online else "",
     }
+
+
+VIA_VI = {"health": "hỏi bảng tin", "heartbeat": "máy chủ tỉnh"}
+
+
+def _spreadsheet_moment(value: object) -> str:
+    """A board's RFC 3339 moment in Vietnam's time to the minute, "2026-11-23 08:30", which a
+    spreadsheet reads as a date in any locale; as it was when it is no moment."""
+    if value in (None, ""):
+        return ""
+    try:
+        return spreadsheet_text(parse_rfc3339(value).astimezone(VIETNAM))
+    except ValueError:
+        return str(value)
 
 
 def _board_json(check: Check) -> dict[str, Any]:
@@ -195,7 +226,7 @@ def _board_json(check: Check) -> dict[str, Any]:
 def write_status(out: Path, checks: list[Check], polled_at: datetime, inventory: str) -> None:
     text = io.StringIO()
     writer = csv.DictWriter(text, STATUS_CSV, lineterminator="\n")
-    writer.writeheader()
+    csv.writer(text, lineterminator="\n").writerow(STATUS_CSV_VI)
     writer.writerows(_csv_row(c) for c in checks)
     _write(out / "status.csv", text.getvalue())
     doc = {
@@ -248,7 +279,7 @@ def status_command(args: argparse.Namespace) -> int:
     print(summary(checks))
     if out is not None:
         write_status(out, checks, polled_at, args.inventory)
-        print(f"wrote {out / 'status.csv'} and {out / 'status.json'}")
+        print(f"Đã ghi {out / 'status.csv'} và {out / 'status.json'}")
     fine = all(c.online and c.answer.doc.get("status") != "failing" for c in checks)
     return 0 if fine else 1
 
@@ -288,9 +319,9 @@ def report_command(args: argparse.Namespace) -> int:
     _write(out / "report.csv", report_csv(report))
     _write(out / "report.html", render_report(report, polled_at, Path(args.inventory).name))
     print(
-        f"{report.meeting} of {len(report.areas)} areas meet the target; "
-        f"{report.online} of {report.installed} installed boards answered. "
-        f"Wrote {out / 'report.csv'} and {out / 'report.html'}"
+        f"{report.meeting}/{len(report.areas)} khu vực đạt chỉ tiêu; "
+        f"{report.online}/{report.installed} bảng tin đã lắp đặt trả lời. "
+        f"Đã ghi {out / 'report.csv'} và {out / 'report.html'}"
     )
     return 0
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -20,13 +21,19 @@ from kiosk import __version__
 from kiosk.core.errors import UsageError
 from kiosk.core.httpbody import IDENTITY, BodyRefused, TooSlow, read_body
 from kiosk.core.textrules import printable
+from kiosk.core.timeutil import parse_rfc3339
+from kiosk.core.vietnamese import PROBLEM_VI, STATUS_VI, answer_text, moment_text
 
 TIMEOUT_S = 5.0
 MAX_PARALLEL = 32
 MAX_BYTES = 1 << 20  # a /health document is a few kB; more is not a kiosk
 MAX_CELL = 120  # characters of one cell of the table
 NOT_A_KIOSK = "not a kiosk /health document"
-HEALTH_COLUMNS = ("status", "showing", "problems", "last sync", "temp", "version")
+# The technician reads the tables (in Vietnamese, times in Vietnam's zone); --json keeps the
+# boards' own documents and stable English names for scripts.
+HEALTH_COLUMNS = ("trạng thái", "đang hiển thị", "sự cố", "đồng bộ gần nhất", "nhiệt độ",
+                  "phiên bản")  # fmt: skip
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")  # Vietnam has one zone: the boards' and the province's
 
 
 @dataclass(frozen=True)
@@ -111,14 +118,26 @@ def current_item(doc: dict[str, Any]) -> str | None:
     return f"{current.get('channel')}/{current.get('id')}" if isinstance(current, dict) else None
 
 
+def local_moment(value: object) -> str:
+    """An RFC 3339 moment a board sent, as a Vietnamese technician reads it, in Vietnam's
+    time: "08:30 ngày 23/11/2026"; "chưa có" for none; what it was when it is no moment."""
+    if value in (None, ""):
+        return "chưa có"
+    try:
+        return moment_text(parse_rfc3339(value).astimezone(VIETNAM))
+    except ValueError:
+        return str(value)
+
+
 def health_fields(doc: dict[str, Any]) -> tuple[str, ...]:
     """HEALTH_COLUMNS of one /health document, as a technician reads them."""
     temp = (doc.get("system") or {}).get("cpu_temp_c")
+    status = str(doc.get("status"))
     return (
-        str(doc.get("status")),
+        STATUS_VI.get(status, status),
         current_item(doc) or "-",
-        ", ".join(problem_codes(doc)) or "-",
-        str((doc.get("sync") or {}).get("last_success_at") or "never"),
+        ", ".join(PROBLEM_VI.get(code, code) for code in problem_codes(doc)) or "-",
+        local_moment((doc.get("sync") or {}).get("last_success_at")),
         f"{temp:.0f} °C" if isinstance(temp, int | float) else "-",
         str(doc.get("version", "?")),
     )
@@ -126,7 +145,9 @@ def health_fields(doc: dict[str, Any]) -> tuple[str, ...]:
 
 def note_fields(status: str, problems: str = "") -> tuple[str, ...]:
     """HEALTH_COLUMNS for a board whose state we do not have: why, and nothing else."""
-    fields = dict.fromkeys(HEALTH_COLUMNS, "") | {"status": status, "problems": problems}
+    fields = dict.fromkeys(HEALTH_COLUMNS, "")
+    fields[HEALTH_COLUMNS[0]] = answer_text(status)
+    fields[HEALTH_COLUMNS[2]] = answer_text(problems)
     return tuple(fields.values())
 
 
@@ -164,6 +185,6 @@ def status_command(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(table(("board", *HEALTH_COLUMNS), [row(a) for a in answers]))
+        print(table(("bảng tin", *HEALTH_COLUMNS), [row(a) for a in answers]))
     healthy = all(a.doc is not None and a.doc.get("status") != "failing" for a in answers)
     return 0 if healthy else 1

@@ -13,7 +13,7 @@ from django.db.models import Count, Sum
 
 from kiosk.core.fleet import heartbeat_online
 from kiosk.core.health import rfc3339
-from kiosk.core.vietnamese import moment_text
+from kiosk.core.vietnamese import moment_text, spreadsheet_text
 from kiosk.province.fleet.models import Board, ItemTitle, Play, PlayDay
 from kiosk.province.sitetitles import published_titles
 
@@ -47,7 +47,7 @@ def spreadsheet_moment(moment: datetime | None) -> str:
     minute, "2026-12-04 08:30" (read as a date and time in any locale); "" for none."""
     if moment is None:
         return ""
-    return moment.astimezone(province_tz()).strftime("%Y-%m-%d %H:%M")
+    return spreadsheet_text(moment.astimezone(province_tz()))
 
 
 def board_row(board: Board, now: datetime, with_health: bool = False) -> dict[str, Any]:
