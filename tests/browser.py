@@ -61,10 +61,11 @@ def body_text(driver) -> str:
     return driver.find_element(By.TAG_NAME, "body").text
 
 
-def click_and_load(driver, element) -> None:
+def click_and_load(driver, element, confirm: str | None = None) -> None:
     """Clicks a link or a form's button and returns once the next page has loaded: Selenium's
     click does not wait for the navigation it starts, and the old page's elements go stale
-    under whoever reads them meanwhile."""
+    under whoever reads them meanwhile. With `confirm`, the page must first ask a question
+    containing it, which is answered yes (as an officer would)."""
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -79,15 +80,32 @@ def click_and_load(driver, element) -> None:
         return False
 
     element.click()
+    if confirm is not None:
+        asked = WebDriverWait(driver, LOAD_TIMEOUT_S).until(lambda d: d.switch_to.alert)
+        assert confirm in asked.text, asked.text
+        asked.accept()
     wait = WebDriverWait(driver, LOAD_TIMEOUT_S, ignored_exceptions=(WebDriverException,))
     wait.until(old_page_gone)
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
-def click_id(driver, ident: str) -> None:
+def click_id(driver, ident: str, confirm: str | None = None) -> None:
     from selenium.webdriver.common.by import By
 
-    click_and_load(driver, driver.find_element(By.ID, ident))
+    click_and_load(driver, driver.find_element(By.ID, ident), confirm)
+
+
+def click_and_cancel(driver, ident: str, question: str) -> None:
+    """Clicks a button that must ask first, and answers no: nothing may happen."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url = driver.current_url
+    driver.find_element(By.ID, ident).click()
+    asked = WebDriverWait(driver, LOAD_TIMEOUT_S).until(lambda d: d.switch_to.alert)
+    assert question in asked.text, asked.text
+    asked.dismiss()
+    assert driver.current_url == url
 
 
 def log_in(driver, base_url: str, name: str, password: str) -> None:

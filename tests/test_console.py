@@ -283,7 +283,7 @@ def test_a_commune_officer_sees_and_touches_only_the_communes_channels(console):
         ({"body": "y" * 5001}, "body", "tối đa 5000"),
         ({"title": "", "body": ""}, "title", "cần tiêu đề hoặc nội dung"),
         ({"duration": "2"}, "duration", "3"),
-        ({"hours": "7h-11h"}, "hours", "không phải khung giờ"),
+        ({"hours": "sáng thứ Hai"}, "hours", "không phải khung giờ"),  # 7h-11h is read
         ({"hours": ", ".join(["07:00-08:00"] * 25)}, "hours", "tối đa 24"),
         ({"valid_from": "2026-12-10T08:00", "valid_until": "2026-12-09T08:00"},
          "valid_until", "phải sau"),
@@ -551,6 +551,40 @@ def test_a_bulletin_whose_schedule_has_passed_is_never_called_on_air(console):
     assert state_text(b, now + timedelta(hours=4), province_tz()) == "Đã hết lịch phát"
     page = author.get("/bulletins/?state=published").content.decode()
     assert "Đã xuất bản" in page  # the filter's name: published is not "on air" by itself
+
+
+def test_the_small_frictions_are_gone(console):
+    """Issue 26, 9: hour windows as officers type them; a return needs a reason, which the
+    author reads; an author cannot delete what waits for approval; the dangerous buttons ask
+    first (their questions are checked in a browser in test_console_browser.py)."""
+    from kiosk.province.bulletins.models import Bulletin
+
+    author, approver = client("tac-gia"), client("duyet-xa")
+    pk = write(author, hours="7h-11h30 13:30 - 17:00")
+    assert Bulletin.objects.get(pk=pk).hours == ["07:00-11:30", "13:30-17:00"]
+    refused = author.post("/bulletins/new", form(hours="7:00-11:30 sáng")).content.decode()
+    assert "“sáng” không phải khung giờ" in refused
+    assert 'value="7:00-11:30 sáng"' in refused  # what was typed stays in the field
+
+    author.post(f"/bulletins/{pk}/submit")
+    page = author.get(f"/bulletins/{pk}/").content.decode()
+    assert 'id="delete"' not in page  # waiting for approval: not the author's to delete
+    assert author.post(f"/bulletins/{pk}/delete").status_code == 403
+    page = approver.get(f"/bulletins/{pk}/").content.decode()
+    assert "Xóa bản tin chờ duyệt" in page and "data-confirm=" in page
+    assert 'name="note"' in page and "required" in page
+
+    blank = approver.post(f"/bulletins/{pk}/return", {"note": "   "}, follow=True)
+    assert "hãy ghi lý do" in blank.content.decode() and state(pk) == "submitted"
+    approver.post(f"/bulletins/{pk}/return", {"note": "Sai giờ tiếp dân, sửa thành 8h."})
+    assert state(pk) == "draft"
+    told = author.get(f"/bulletins/{pk}/").content.decode()
+    assert "Người duyệt duyet-xa trả lại bản tin, lý do: Sai giờ tiếp dân, sửa thành 8h." in told
+    listed = author.get("/bulletins/").content.decode()
+    assert "Bị trả lại" in listed and "Sai giờ tiếp dân" in listed
+    assert 'id="delete"' in told and "Xóa bản nháp" in told  # a draft again: the author's
+    author.post(f"/bulletins/{pk}/edit", form(hours="8h-11h30"))
+    assert "Bị trả lại" not in author.get("/bulletins/").content.decode()  # mended
 
 
 def test_login_records_are_bounded(console):

@@ -15,7 +15,16 @@ import pytest
 from PIL import Image, ImageDraw
 
 from kiosk.core.signing import write_private_key
-from tests.browser import PHONE, body_text, chromium, click_and_load, click_id, log_in, log_out
+from tests.browser import (
+    PHONE,
+    body_text,
+    chromium,
+    click_and_cancel,
+    click_and_load,
+    click_id,
+    log_in,
+    log_out,
+)
 from tests.conftest import figures_printed
 from tests.provinceserver import ProvinceServer, inventory_row
 from tests.test_healthsrv import fetch
@@ -174,8 +183,12 @@ def test_an_author_writes_an_approver_publishes_and_the_board_shows_it(
         )
         assert driver.find_element(By.ID, "publish").text == "Phát khẩn cấp ngay"
         flood_id = "bt-" + flood_page.rstrip("/").rsplit("/", 1)[-1]
-        clicked = time.monotonic()
-        click_id(driver, "publish")
+        # an emergency to every board asks first (issue 26, 9); "no" sends nothing
+        click_and_cancel(driver, "publish", "KHẨN CẤP")
+        assert not health(board)["content"]["emergency_active"]
+        assert driver.find_element(By.ID, "publish").text == "Phát khẩn cấp ngay"
+        clicked = time.monotonic()  # the officer's yes is the click that counts
+        click_id(driver, "publish", confirm="KHẨN CẤP")
 
         def flood_on_air() -> bool:
             current = health(board)["display"]["current_item"]
@@ -188,7 +201,7 @@ def test_an_author_writes_an_approver_publishes_and_the_board_shows_it(
         figures["emergency_click_to_read_s"] = round(time.monotonic() - clicked, 2)
 
         clicked = time.monotonic()
-        click_id(driver, "withdraw")
+        click_id(driver, "withdraw", confirm="Gỡ bản tin này")
         assert "Đã gỡ" in body_text(driver)
         wait_for(lambda: not flood_on_air() and not health(board)["content"]["emergency_active"],
                  60, "the emergency off the board", every=0.1)  # fmt: skip

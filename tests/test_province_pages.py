@@ -130,7 +130,7 @@ def test_a_technician_sees_the_fleet_and_a_board_and_asks_it_for_a_screenshot(
 
         # restarting the player ends `kiosk run` (systemd starts it again on a board)
         browser.get(f"{server.url}/boards/{board_id}/")
-        click_id(browser, "ask-restart_player")
+        click_id(browser, "ask-restart_player", confirm="Khởi động lại trình phát")
         wait_for(lambda: board.proc.poll() is not None, 40, "the player to restart")
         assert board.proc.returncode == 0
 

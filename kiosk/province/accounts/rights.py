@@ -86,6 +86,9 @@ def may_withdraw(o: Officer, b: Facts) -> bool:
 
 
 def may_delete(o: Officer, b: Facts) -> bool:
-    """A bulletin never published may be thrown away (an import not wanted, say); one that
-    was published stays, for the yearly report."""
-    return b.state in ("draft", "submitted") and not b.ever_published and may_edit(o, b)
+    """A draft never published may be thrown away by whoever may edit it; one waiting for
+    approval only by an approver (an import not wanted, say), never by its author while an
+    approver may be reading it; one that was published stays, for the yearly report."""
+    if b.ever_published or not may_edit(o, b):
+        return False
+    return b.state == "draft" or (b.state == "submitted" and o.role in APPROVERS)

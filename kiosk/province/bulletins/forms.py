@@ -11,9 +11,9 @@ from django import forms
 
 from kiosk.core.model import MAX_WINDOWS, ItemError, parse_item
 from kiosk.core.textrules import clean_text, text_problem
-from kiosk.core.timeutil import parse_window
 from kiosk.province.accounts.rights import Officer
 from kiosk.province.bulletins.bulletin import WEEKDAY_CHOICES
+from kiosk.province.bulletins.hourtext import HoursError, read_windows
 from kiosk.province.bulletins.models import Bulletin
 from kiosk.province.bulletins.targets import Target, describe, expand
 from kiosk.province.bulletins.uploads import TOO_LARGE, ImageRefused, StoredImage, store_image
@@ -170,17 +170,14 @@ class BulletinForm(forms.Form):
         return data
 
     def _clean_hours(self, text: str) -> None:
-        parts = [p.strip() for p in text.replace(";", ",").replace("\n", ",").split(",")]
-        windows = [p.replace(" ", "") for p in parts if p]
+        try:
+            windows = read_windows(text)
+        except HoursError as exc:
+            self.add_error("hours", str(exc))
+            return
         if len(windows) > MAX_WINDOWS:
             self.add_error("hours", f"Có {len(windows)} khung giờ; tối đa {MAX_WINDOWS}.")
             return
-        for w in windows:
-            try:
-                parse_window(w)
-            except ValueError:
-                self.add_error("hours", f"“{w[:20]}” không phải khung giờ; viết dạng 07:00-11:30.")
-                return
         self.hour_windows = windows
 
     def _clean_image(self, data: dict[str, Any]) -> None:

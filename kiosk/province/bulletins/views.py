@@ -77,7 +77,9 @@ STATE_FILTERS = {"published": "Đã xuất bản"}  # published is not "on air" 
 
 
 def _row(b: Bulletin, choices: list[Target]) -> dict:
+    returned = b.state == Bulletin.State.DRAFT and b.note
     return {
+        "returned": b.note if returned else "",
         "b": b,
         "headline": headline(b),
         "kind": b.get_kind_display(),
@@ -185,7 +187,9 @@ def bulletin_page(request: HttpRequest, pk: int) -> HttpResponse:
         "withdraw": rights.may_withdraw(me, f),
         "delete": rights.may_delete(me, f),
     }
-    history = [audit_row(e) for e in b.auditentry_set.all()[:50]]
+    entries = list(b.auditentry_set.all()[:50])
+    history = [audit_row(e) for e in entries]
+    returned_by = next((e.username for e in entries if e.action == "returned"), "")
     return render(
         request,
         "bulletins/bulletin.html",
@@ -194,6 +198,7 @@ def bulletin_page(request: HttpRequest, pk: int) -> HttpResponse:
             "b": b,
             "can": can,
             "own": f.author == me.name or f.edited_by == me.name,
+            "returned_by": returned_by,
             "history": history,
             "days": ", ".join(str(d) for d in b.days),
             "panels": PANELS,
@@ -305,6 +310,9 @@ def bulletin_publish(request: HttpRequest, pk: int) -> HttpResponse:
 @writers
 def bulletin_return(request: HttpRequest, pk: int) -> HttpResponse:
     reason = " ".join(request.POST.get("note", "").split())[:500]
+    if not reason:  # the author must learn what to change
+        messages.error(request, "Chưa trả lại: hãy ghi lý do để tác giả biết cần sửa gì.")
+        return redirect("bulletin", pk=pk)
 
     def change(b: Bulletin, now):
         b.state, b.note = "draft", reason
