@@ -414,6 +414,65 @@ def test_nobody_can_lock_an_approver_out_from_elsewhere(console, capsys):
     assert province_cli(console, "user", "unlock", "nobody") == 2
 
 
+def test_an_admin_helps_from_the_accounts_page(console):
+    """Issue 26, 6: the admin had no tool in the console. The accounts page lists every
+    account with where it is locked out, and lifts a lockout, sets a password (the rules'
+    messages all Vietnamese) and disables an account, each in the audit log under the admin."""
+    import re
+
+    from django.test import Client
+
+    from kiosk.province.bulletins.models import AuditEntry
+    from kiosk.province.server.setup import LOGIN_FAILURES
+
+    def at(address: str) -> Client:
+        return Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=address)
+
+    for name in ("tac-gia", "duyet-xa", "ky-thuat"):
+        assert client(name).get("/accounts/").status_code == 403
+    typo = at("198.51.100.9")
+    for _ in range(LOGIN_FAILURES + 1):
+        typo.post("/login/", {"username": "tac-gia", "password": "go-nham"})
+
+    admin = client("quan-tri")
+    page = admin.get("/accounts/").content.decode()
+    assert 'href="/accounts/"' in page  # in the admin's header
+    row = re.search(r'<tr id="account-tac-gia">.*?</tr>', page, re.S).group(0)
+    assert "Bị khóa đăng nhập</b> tại 198.51.100.9" in row and "Biên soạn" in row
+    assert 'id="disable-quan-tri"' not in page  # never one's own
+    assert admin.post("/accounts/quan-tri/disable").status_code == 302
+    assert "Không tự khóa" in admin.get("/accounts/").content.decode()
+
+    done = admin.post("/accounts/tac-gia/unlock", follow=True).content.decode()
+    assert "Đã mở khóa đăng nhập cho tac-gia" in done and "Bị khóa" not in done
+    assert at("198.51.100.9").post("/login/", {"username": "tac-gia",
+                                    "password": PASSWORD}).status_code == 302  # fmt: skip
+
+    differ = admin.post("/accounts/tac-gia/password", {"password": "mot-mat-khau-dai",
+                        "again": "mat-khau-khac-dai"}).content.decode()  # fmt: skip
+    assert "Hai lần nhập không giống nhau." in differ
+    weak = admin.post("/accounts/tac-gia/password", {"password": "123", "again": "123"})
+    words = weak.content.decode()
+    assert "Mật khẩu quá ngắn: cần ít nhất 10 ký tự." in words
+    assert "Mật khẩu không được chỉ gồm chữ số." in words
+    assert "This password" not in words and "password is" not in words  # no English
+    set_ = admin.post("/accounts/tac-gia/password", {"password": "ngay-moi-troi-xanh-9",
+                      "again": "ngay-moi-troi-xanh-9"}, follow=True)  # fmt: skip
+    assert "Đã đặt mật khẩu mới cho tac-gia" in set_.content.decode()
+    new_login = {"username": "tac-gia", "password": "ngay-moi-troi-xanh-9"}
+    assert Client().post("/login/", new_login).status_code == 302
+
+    admin.post("/accounts/ky-thuat/disable")
+    assert (
+        Client().post("/login/", {"username": "ky-thuat", "password": PASSWORD}).status_code == 200
+    )  # refused
+    assert "Đã khóa hẳn" in admin.get("/accounts/").content.decode()
+    done = {(e.action, e.username) for e in AuditEntry.objects.all()}
+    assert {("unlocked", "quan-tri"), ("password_reset", "quan-tri"),
+            ("disabled", "quan-tri")} <= done  # fmt: skip
+    assert "ngay-moi-troi-xanh-9" not in str(list(AuditEntry.objects.values()))
+
+
 def test_the_key_never_appears_in_a_page_a_response_or_the_audit_log(console, caplog):
     from cryptography.hazmat.primitives import serialization
 

@@ -1,6 +1,6 @@
 """Accounts as an administrator keeps them from the shell: a password asked twice (or read
-from standard input, for scripts) and checked by Django's rules, an account found by name,
-each change in the audit log."""
+from standard input, for scripts) and checked by Django's rules, an account found by name.
+The changes themselves, each in the audit log, are accountwork's (the admin page's too)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-
-from kiosk.province.bulletins import audit
+from django.utils import translation
 
 
 def usage(message: str) -> CommandError:
@@ -30,14 +29,17 @@ def _password(name: str) -> str:
     return first
 
 
-def set_new_password(user) -> None:
-    """A password asked for (or read from stdin), checked by Django's rules, and set."""
+def ask_new_password(user) -> str:
+    """A password asked for (or read from stdin) and checked by Django's rules; the shell's
+    messages are English, as every developer CLI message is."""
     password = _password(user.username)
     try:
-        validate_password(password, user)
+        with translation.override("en"):
+            validate_password(password, user)
     except ValidationError as exc:
-        raise usage("the password is refused: " + " ".join(exc.messages)) from None
-    user.set_password(password)
+        with translation.override("en"):
+            raise usage("the password is refused: " + " ".join(exc.messages)) from None
+    return password
 
 
 def account(name: str, active_only: bool = False):
@@ -46,10 +48,6 @@ def account(name: str, active_only: bool = False):
     if user is None:
         raise usage(f"no {'active ' if active_only else ''}account {name!r}")
     return user
-
-
-def audited(user, action: str, detail: str) -> None:
-    audit.record(None, action, detail=f"{user.username}: {detail}")
 
 
 class OneAccountCommand(BaseCommand):

@@ -6,11 +6,17 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
-from django.shortcuts import redirect
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from kiosk.province.accounts.accountwork import accounts, disable, set_password, unlock
+from kiosk.province.accounts.forms import PasswordForm
+from kiosk.province.accounts.models import Profile
 
 BOARD_ROLES = ("admin", "technician")
 
@@ -65,3 +71,53 @@ def home(request: HttpRequest) -> HttpResponse:
 
 login = auth_views.LoginView.as_view(template_name="accounts/login.html")
 logout = auth_views.LogoutView.as_view()
+
+
+# The admin's page of accounts (SPEC 7.2's user list, unlock, reset-password, disable, as
+# the shell has them): each change goes through accountwork, into the audit log.
+
+
+@require_GET
+@for_roles("admin")
+def account_list(request: HttpRequest) -> HttpResponse:
+    labels = dict(Profile.Role.choices)
+    rows = [{"a": a, "role": labels.get(a.role, a.role)} for a in accounts()]
+    return render(request, "accounts/accounts.html", {"rows": rows})
+
+
+def _other_account(request: HttpRequest, name: str):
+    user = get_object_or_404(get_user_model(), username=name)
+    return None if user.pk == request.user.pk else user
+
+
+@require_POST
+@for_roles("admin")
+def account_unlock(request: HttpRequest, name: str) -> HttpResponse:
+    user = get_object_or_404(get_user_model(), username=name)
+    gone = unlock(user, by=request.user)
+    messages.success(request, f"Đã mở khóa đăng nhập cho {name} ({gone} nơi bị khóa).")
+    return redirect("accounts")
+
+
+@require_POST
+@for_roles("admin")
+def account_disable(request: HttpRequest, name: str) -> HttpResponse:
+    user = _other_account(request, name)
+    if user is None:
+        messages.error(request, "Không tự khóa tài khoản của chính mình.")
+        return redirect("accounts")
+    tokens = disable(user, by=request.user)
+    messages.success(request, f"Đã khóa tài khoản {name}; thu hồi {tokens} mã API.")
+    return redirect("accounts")
+
+
+@require_http_methods(["GET", "POST"])
+@for_roles("admin")
+def account_password(request: HttpRequest, name: str) -> HttpResponse:
+    user = get_object_or_404(get_user_model(), username=name)
+    form = PasswordForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        set_password(user, form.cleaned_data["password"], by=request.user)
+        messages.success(request, f"Đã đặt mật khẩu mới cho {name}. Hãy báo cho người dùng.")
+        return redirect("accounts")
+    return render(request, "accounts/password.html", {"form": form, "name": name})

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from kiosk.core.model import CHANNEL_NAME
 from kiosk.province.accounts.models import Profile
-from kiosk.province.accounts.officers import set_new_password, usage
+from kiosk.province.accounts.officers import ask_new_password, usage
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
             users.username_validator(name)
         except ValidationError as exc:
             raise usage(f"{name!r}: {' '.join(exc.messages)}") from None
-        set_new_password(user)
+        user.set_password(ask_new_password(user))
         user.is_superuser = user.is_staff = role == Profile.Role.ADMIN
         with transaction.atomic():
             user.save()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from kiosk.province.accounts.models import ApiToken
-from kiosk.province.accounts.officers import OneAccountCommand, audited
+from kiosk.province.accounts.accountwork import disable
+from kiosk.province.accounts.officers import OneAccountCommand
 
 
 class Command(OneAccountCommand):
     help = "Nobody logs in with it any more, its API tokens are revoked; its history stays."
 
     def change(self, user) -> str:
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-        tokens, _ = ApiToken.objects.filter(user=user).delete()
-        audited(user, "disabled", f"{tokens} API tokens revoked")
+        tokens = disable(user)
         return f"account {user.username} disabled; {tokens} API tokens revoked"

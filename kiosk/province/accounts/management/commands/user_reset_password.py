@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from kiosk.province.accounts.officers import OneAccountCommand, audited, set_new_password
+from kiosk.province.accounts.accountwork import set_password
+from kiosk.province.accounts.officers import OneAccountCommand, ask_new_password
 
 
 class Command(OneAccountCommand):
     help = "A new password, asked as user_add does."
 
     def change(self, user) -> str:
-        set_new_password(user)
-        user.save(update_fields=["password"])
-        audited(user, "password_reset", "password set by an administrator")
+        set_password(user, ask_new_password(user))
         return f"account {user.username}: new password set"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from axes.utils import reset
-
-from kiosk.province.accounts.officers import OneAccountCommand, audited
+from kiosk.province.accounts.accountwork import unlock
+from kiosk.province.accounts.officers import OneAccountCommand
 
 
 class Command(OneAccountCommand):
     help = "Lift a login lockout (every address)."
 
     def change(self, user) -> str:
-        gone = reset(username=user.username)
-        audited(user, "unlocked", f"{gone} failed logins cleared")
+        gone = unlock(user)
         return f"account {user.username} unlocked ({gone} lockout records cleared)"
