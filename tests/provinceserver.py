@@ -225,3 +225,29 @@ class ProvinceServer:
 
         with psycopg.connect(self.database) as conn:
             return conn.execute(query, params).fetchall()
+
+
+def console_login(url: str, name: str, password: str):
+    """A requests session logged in to the console as an officer would, through the form and
+    Django's CSRF check."""
+    import re
+
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    page = session.get(f"{url}/login/", timeout=10)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    done = session.post(f"{url}/login/", data={"username": name, "password": password,
+                        "csrfmiddlewaretoken": csrf}, timeout=10)  # fmt: skip
+    assert done.status_code == 200 and "Đăng xuất" in done.text, done.text[:500]
+    return session
+
+
+def console_post(session, url: str, page: str, data: dict):
+    """A form's POST, with the CSRF token of the page that holds the form."""
+    import re
+
+    form = session.get(page, timeout=10).text
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    return session.post(url, data=data | {"csrfmiddlewaretoken": csrf}, timeout=60)

@@ -17,6 +17,8 @@ from pathlib import Path
 import requests
 
 from tests.countingsource import free_port
+from tests.provinceserver import console_login as login
+from tests.provinceserver import console_post as post
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_S = 900  # a fresh .venv: pip installs everything (from its cache, where it has one)
@@ -53,22 +55,6 @@ def wait_until(check, timeout: float, what: str, proc: subprocess.Popen, log: Pa
             return found
         time.sleep(0.5)
     raise AssertionError(f"no {what} in {timeout:.0f} s: {log.read_text()[-3000:]}")
-
-
-def login(url: str, name: str, password: str) -> requests.Session:
-    s = requests.Session()
-    page = s.get(f"{url}/login/", timeout=10)
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    done = s.post(f"{url}/login/", data={"username": name, "password": password,
-                  "csrfmiddlewaretoken": csrf}, timeout=10)  # fmt: skip
-    assert done.status_code == 200 and "Đăng xuất" in done.text, done.text[:500]
-    return s
-
-
-def post(s: requests.Session, url: str, page: str, data: dict) -> requests.Response:
-    form = s.get(page, timeout=10).text
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    return s.post(url, data=data | {"csrfmiddlewaretoken": csrf}, timeout=30)
 
 
 def test_a_fresh_clone_runs_a_province_publishes_and_a_board_shows_it(tmp_path):
