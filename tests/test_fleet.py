@@ -488,3 +488,21 @@ def test_fleet_outputs_that_cannot_be_written_are_named(fleet, tmp_path):
     prometheus = kiosk("fleet", "prometheus", str(fleet.inventory), "--out", str(targets))
     assert prometheus.returncode == 2 and "Traceback" not in prometheus.stderr
     assert prometheus.stderr.startswith(f"error: {targets}: cannot be written: ")
+
+
+def test_a_report_on_an_inventory_without_districts_asks_for_every_commune(tmp_path):
+    """Issue 26, 9: after the 2025 reform an inventory names no districts; without a targets
+    file the report holds the province to a board at every commune and ward it lists."""
+    from tests.provinceserver import inventory_row, write_inventory
+
+    rows = [inventory_row(n, district="") for n in (1, 2, 3)]
+    rows[2]["installed_on"] = "2027-06-01"  # planned
+    inventory = write_inventory(tmp_path / "INVENTORY.csv", rows)
+    out = tmp_path / "bao-cao"
+    done = kiosk("fleet", "report", str(inventory), "--out", str(out), "--as-of", AS_OF,
+                 "--timeout", TIMEOUT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "0/1 khu vực đạt chỉ tiêu" in done.stdout
+    page = (out / "report.html").read_text("utf-8")
+    assert "sau sắp xếp năm 2025" in page and "100% số xã có bảng tin" in page
+    assert "117/KH-UBND" not in page

@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.core.config import ConfigError
-from kiosk.core.fleet import AreaTotals, Targets, build_report, parse_targets, report_csv
+from kiosk.core.fleet import (
+    REFORM_TITLE,
+    AreaTotals,
+    Targets,
+    build_report,
+    default_targets,
+    parse_targets,
+    report_csv,
+)
 from kiosk.core.inventory import InventoryBoard
 
 DAY = date(2026, 11, 25)
@@ -217,3 +225,26 @@ def test_every_board_installed_is_counted_once_and_the_csv_agrees(rows):
         cells = line.split(",")
         assert int(cells[2]) <= int(cells[1]) and int(cells[4]) <= int(cells[3])
         assert cells[5] == ("yes" if area.meets else "no")
+
+
+def test_after_the_2025_reform_the_default_is_a_board_at_every_commune_and_ward():
+    """Issue 26, 9: an inventory laid out as after the 2025 reform (no districts) was judged
+    by the 2024 rule per district, "1 ward and 2 communes" for a whole province. Its default
+    is now the plans' aim: every commune and ward it lists has a board; an inventory that
+    names districts keeps Plan 117's rule (SPEC 6)."""
+    after = [
+        board("w1", "phuong", "00001", None),
+        board("c1", "xa", "00002", None),
+        board("c2", "xa", "00003", None),
+        board("c3", "xa", "00004", None, installed_on=date(2027, 3, 1)),  # planned
+    ]
+    targets = default_targets(after)
+    assert targets.title == REFORM_TITLE and targets.min_communes == 0
+    (area,) = build_report(after, set(), targets, DAY).areas
+    assert (area.communes_need.have, area.communes_need.need) == (2, 3)
+    assert (area.wards_towns_need.have, area.wards_towns_need.need) == (1, 1)
+    assert not area.meets  # the planned commune has no board yet
+    (done,) = build_report(after, set(), targets, date(2027, 3, 2)).areas
+    assert done.meets
+    before = [board("c1", "xa", "00002", "Yên Sơn"), board("c2", "xa", "00003", None)]
+    assert default_targets(before) == Targets()  # districts named: Plan 117, per district

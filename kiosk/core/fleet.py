@@ -29,6 +29,7 @@ BASES = ("installed", "online")
 # default 60 s, with margin)
 ONLINE_WINDOW = timedelta(minutes=5)
 DEFAULT_TITLE = "Kế hoạch 117/KH-UBND, chỉ tiêu năm 2024"
+REFORM_TITLE = "Mỗi xã, phường có bảng tin điện tử công cộng (sau sắp xếp năm 2025)"
 REPORT_COLUMNS = (
     "area",
     "wards_towns",
@@ -71,6 +72,25 @@ class Targets:
     def overridden(self, **values: Any) -> Targets:
         """These targets with each value given (not None) in place, as flags do."""
         return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+def default_targets(boards: Iterable[InventoryBoard]) -> Targets:
+    """The targets when the province gives none. An inventory that names districts is read
+    by Plan 117/KH-UBND's 2024 rule per district (SPEC 6's default). One that names none is
+    laid out as after the 2025 reform, which abolished districts: there the rule per
+    district means nothing, and the default is the plans' own aim, a board at every
+    commune's and ward's People's Committee: 100% of the communes and wards the inventory
+    lists (installed or planned), until the province's targets file gives its real totals."""
+    boards = list(boards)
+    if any(b.district for b in boards if b.unit_kind in COMMUNE_LEVEL):
+        return Targets()
+    totals: dict[str, AreaTotals] = {}
+    provinces = _province_labels(boards)
+    for code, label in {area_of(b, provinces) for b in boards}:
+        here = [b for b in boards if b.province_code == code]
+        totals[label] = AreaTotals(_units(here, WARDS_TOWNS), _units(here, COMMUNES))
+    return Targets(title=REFORM_TITLE, min_wards_towns=0, min_communes=0,
+                   wards_towns_percent=100.0, communes_percent=100.0, areas=totals)  # fmt: skip
 
 
 # The numbers a targets file may give, and their kind: whole units, or a percentage.

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from kiosk.core import tomlsafe
 from kiosk.core.config import ConfigError
 from kiosk.core.errors import UsageError
-from kiosk.core.fleet import Targets, build_report, parse_targets, report_csv
+from kiosk.core.fleet import Targets, build_report, default_targets, parse_targets, report_csv
 from kiosk.core.fsutil import atomic_write
 from kiosk.core.inventory import InventoryBoard, load_inventory, parse_date
 from kiosk.core.textrules import spreadsheet_safe
@@ -284,8 +284,8 @@ def status_command(args: argparse.Namespace) -> int:
     return 0 if fine else 1
 
 
-def load_targets(args: argparse.Namespace) -> Targets:
-    targets = Targets()
+def load_targets(args: argparse.Namespace, boards: list[InventoryBoard]) -> Targets:
+    targets = default_targets(boards)
     if args.targets:
         path = Path(args.targets)
         try:
@@ -306,7 +306,7 @@ def load_targets(args: argparse.Namespace) -> Targets:
 @_server_failure_is_exit_1
 def report_command(args: argparse.Namespace) -> int:
     boards = load_inventory(Path(args.inventory))
-    targets = load_targets(args)
+    targets = load_targets(args, boards)
     try:
         as_of = parse_date(args.as_of) if args.as_of else datetime.now(VIETNAM).date()
     except ValueError as exc:
