@@ -156,3 +156,23 @@ def test_the_wheel_the_guide_builds_installs_a_whole_province_server(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=30) == 0, log.read_text()[-3000:]
+
+
+def test_a_port_already_taken_is_named_with_the_flag_that_moves_it(tmp_path):
+    """Another program on the site's port: exit 2, one line naming the port and the flag."""
+    import socket
+    import sys
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", "province", "try", "--dir", str(tmp_path / "trial"),
+         "--port", str(free_port()), "--site-port", str(port)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    taken.close()
+    assert done.returncode == 2, done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr and "--site-port" in done.stderr
+    assert "Traceback" not in done.stderr

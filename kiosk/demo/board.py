@@ -22,7 +22,7 @@ from kiosk.board.app import run_kiosk
 from kiosk.core.config import default_config
 from kiosk.core.errors import UsageError
 from kiosk.core.signing import public_key_text, raw_public_key
-from kiosk.demo.sitesrv import SiteServer
+from kiosk.demo.sitesrv import start_site
 from kiosk.paths import SAMPLE_PLAYLISTS, user_cache_dir
 from kiosk.province.publish import load_playlists, publish_playlist, site_sequence
 from kiosk.render.preview import parse_size
@@ -63,13 +63,7 @@ def demo_command(args: argparse.Namespace) -> int:
     config = default_config()
     assert public_key_text(raw_public_key(demo_key())) in config.source.public_keys
     published = publish_demo(playlists, base / "site")
-    try:
-        server = SiteServer(("127.0.0.1", args.port), base / "site")
-    except OSError as exc:
-        raise UsageError(
-            f"cannot serve on 127.0.0.1:{args.port} ({exc.strerror}); pass --port N"
-        ) from None
-    server.start()
+    server = start_site(base / "site", args.port)
     display = config.display
     if args.size:
         display = dataclasses.replace(display, size=parse_size(args.size))

@@ -124,3 +124,18 @@ class SiteServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+def start_site(root: Path, port: int, flag: str = "--port") -> SiteServer:
+    """The site served on 127.0.0.1:port, started; UsageError naming the flag that chooses
+    another port when this one is taken."""
+    from kiosk.core.errors import UsageError
+
+    try:
+        server = SiteServer(("127.0.0.1", port), root)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot serve on 127.0.0.1:{port} ({exc.strerror}); pass {flag} N"
+        ) from None
+    server.start()
+    return server

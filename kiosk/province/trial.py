@@ -192,7 +192,7 @@ def _board_process(t: Trial, headless: bool) -> subprocess.Popen:
 
 
 def try_command(args: argparse.Namespace) -> int:
-    from kiosk.demo.sitesrv import SiteServer
+    from kiosk.demo.sitesrv import start_site
     from kiosk.province.provincecmd import serve_until_stopped, setup
 
     base = Path(args.dir) if args.dir else user_cache_dir() / "province"
@@ -201,13 +201,7 @@ def try_command(args: argparse.Namespace) -> int:
     setup(t.province_toml)
     prepare_database(t)
     print(f"site: {_site_rebuilt() or 'every channel current'}", flush=True)
-    try:
-        site = SiteServer(("127.0.0.1", t.site_port), base / "site")
-    except OSError as exc:
-        raise UsageError(
-            f"cannot serve the site on 127.0.0.1:{t.site_port} ({exc.strerror}); pass --site-port N"
-        ) from None
-    site.start()
+    site = start_site(t.base / "site", t.site_port, "--site-port")
     board = _board_process(t, args.headless) if args.board else None
     print(
         f"The trial province is in {t.base}.\n"

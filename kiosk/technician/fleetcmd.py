@@ -29,7 +29,6 @@ from kiosk.core.fleet import Targets, build_report, default_targets, parse_targe
 from kiosk.core.fsutil import atomic_write
 from kiosk.core.inventory import InventoryBoard, load_inventory, parse_date
 from kiosk.core.textrules import spreadsheet_safe
-from kiosk.core.timeutil import parse_rfc3339
 from kiosk.core.vietnamese import (
     ANOTHER_BOARD,
     ANSWER_VI,
@@ -47,6 +46,7 @@ from kiosk.technician.statuscmd import (
     ask_all,
     current_item,
     health_fields,
+    local_moment,
     note_fields,
     problem_codes,
     table,
@@ -188,7 +188,9 @@ def _csv_fields(check: Check) -> dict[str, Any]:
         "status": STATUS_VI.get(str(doc.get("status")), doc.get("status", "")),
         "problems": ", ".join(PROBLEM_VI.get(code, code) for code in problem_codes(doc)),
         "current_item": current_item(doc) or "",
-        "last_sync": _spreadsheet_moment((doc.get("sync") or {}).get("last_success_at")),
+        "last_sync": local_moment(
+            (doc.get("sync") or {}).get("last_success_at"), spreadsheet_text, none=""
+        ),
         "cpu_temp_c": (doc.get("system") or {}).get("cpu_temp_c", ""),
         "version": doc.get("version", ""),
         "error": answer_text(check.error) if check.error else "",
@@ -197,17 +199,6 @@ def _csv_fields(check: Check) -> dict[str, Any]:
 
 
 VIA_VI = {"health": "hỏi bảng tin", "heartbeat": "máy chủ tỉnh"}
-
-
-def _spreadsheet_moment(value: object) -> str:
-    """A board's RFC 3339 moment in Vietnam's time to the minute, "2026-11-23 08:30", which a
-    spreadsheet reads as a date in any locale; as it was when it is no moment."""
-    if value in (None, ""):
-        return ""
-    try:
-        return spreadsheet_text(parse_rfc3339(value).astimezone(VIETNAM))
-    except ValueError:
-        return str(value)
 
 
 def _board_json(check: Check) -> dict[str, Any]:

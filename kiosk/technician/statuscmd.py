@@ -118,13 +118,13 @@ def current_item(doc: dict[str, Any]) -> str | None:
     return f"{current.get('channel')}/{current.get('id')}" if isinstance(current, dict) else None
 
 
-def local_moment(value: object) -> str:
-    """An RFC 3339 moment a board sent, as a Vietnamese technician reads it, in Vietnam's
-    time: "08:30 ngày 23/11/2026"; "chưa có" for none; what it was when it is no moment."""
+def local_moment(value: object, text=moment_text, none: str = "chưa có") -> str:
+    """An RFC 3339 moment a board sent, in Vietnam's time as `text` writes it ("08:30 ngày
+    23/11/2026" for a person); `none` for none; as it was when it is no moment."""
     if value in (None, ""):
-        return "chưa có"
+        return none
     try:
-        return moment_text(parse_rfc3339(value).astimezone(VIETNAM))
+        return text(parse_rfc3339(value).astimezone(VIETNAM))
     except ValueError:
         return str(value)
 
