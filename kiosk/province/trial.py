@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import json
 import os
 import secrets
 import subprocess
@@ -71,16 +72,25 @@ class Trial:
         return f"http://127.0.0.1:{self.site_port}"
 
 
+def _q(value: object) -> str:
+    """A TOML basic string (JSON's escapes are TOML's): a folder may hold any character."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+WRITTEN_AGAIN = "# Written again at each run of kiosk province try: edit a copy, not this file."
+
+
 def province_toml(t: Trial) -> str:
     return f"""# A trial province on one machine (kiosk province try); not for production.
+{WRITTEN_AGAIN}
 [server]
 listen = "127.0.0.1:{t.port}"
-database = "sqlite:///{t.base / "province.db"}"
-site_dir = "{t.base / "site"}"
-signing_key = "{t.base / "province.key"}"
-inventory = "{t.base / "INVENTORY.csv"}"
-uploads_dir = "{t.base / "uploads"}"
-secret_key_file = "{t.base / "secret.key"}"
+database = {_q(f"sqlite:///{t.base / 'province.db'}")}
+site_dir = {_q(t.base / "site")}
+signing_key = {_q(t.base / "province.key")}
+inventory = {_q(t.base / "INVENTORY.csv")}
+uploads_dir = {_q(t.base / "uploads")}
+secret_key_file = {_q(t.base / "secret.key")}
 secure_cookies = false             # plain http on loopback; true behind nginx with TLS
 workers = 2
 """
@@ -88,6 +98,7 @@ workers = 2
 
 def board_toml(t: Trial, public_key: str) -> str:
     return f"""# A trial board of the trial province (kiosk province try --board).
+{WRITTEN_AGAIN}
 # A real board's file is the same but for its addresses, paths and poll (docs/spec.md 3.1).
 [device]
 id = "{DEVICE}"
@@ -102,7 +113,7 @@ timezone = "Asia/Ho_Chi_Minh"
 url = "{t.site_url}"
 channels = ["tinh-08", "xa-02263"]
 public_keys = ["{public_key}"]
-token_file = "{t.base / "board" / "token"}"
+token_file = {_q(t.base / "board" / "token")}
 heartbeat_url = "{t.url}/devices/{DEVICE}/heartbeat"
 poll_seconds = {TRIAL_POLL_S}
 
@@ -113,38 +124,36 @@ size = "1280x720"
 listen = "127.0.0.1:{t.board_port}"
 
 [storage]
-dir = "{t.base / "board" / "cache"}"
+dir = {_q(t.base / "board" / "cache")}
 """
 
 
-def _write_once(path: Path, text: str, mode: int = 0o644) -> None:
-    if not path.exists():
-        atomic_write(path, text.encode(), mode=mode)
-
-
 def prepare_files(t: Trial) -> str:
-    """The trial's files, made on the first run and kept after; returns the public key."""
+    """The trial's files: the key made on the first run and kept, the rest written again at
+    every run (so --port and its kin take effect); returns the public key."""
     (t.base / "board").mkdir(parents=True, exist_ok=True)
     os.chmod(t.base, 0o700)  # the key, the token and the passwords are in here
     key_path = t.base / "province.key"
     if not key_path.exists():
         write_private_key(key_path, Ed25519PrivateKey.generate())
     public = public_key_text(raw_public_key(load_private_key(key_path)))
-    _write_once(t.base / "INVENTORY.csv", INVENTORY.format(board_port=t.board_port))
-    _write_once(t.province_toml, province_toml(t))
-    _write_once(t.board_toml, board_toml(t, public))
+    atomic_write(t.base / "INVENTORY.csv", INVENTORY.format(board_port=t.board_port).encode())
+    atomic_write(t.province_toml, province_toml(t).encode())
+    atomic_write(t.board_toml, board_toml(t, public).encode())
     return public
 
 
 def prepare_database(t: Trial) -> None:
-    """Boards registered (the board's token into its folder), the three accounts with new
-    passwords written to accounts.txt (0600), the site written: the first run's work."""
+    """The inventory's board registered (at every run: its address may have moved), its
+    token into the board's folder and the three accounts with new passwords written to
+    accounts.txt (0600) on the first run."""
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
     from kiosk.province.accounts.models import Profile
-    from kiosk.province.fleet.registry import issue_tokens
+    from kiosk.province.fleet.registry import issue_tokens, register_boards
 
+    register_boards(_config())
     token = t.base / "board" / "token"
     if not token.exists():
         tokens = t.base / "TOKENS.csv"
