@@ -58,7 +58,7 @@ def province(tmp_path_factory):
     pages = {}
     for title, action in (("Lịch tiếp công dân của Chủ tịch UBND tháng Mười Hai năm 2026",
                            "publish"), ("Thông báo thu gom rác", "return"),
-                          ("Họp tổ dân phố", "")):  # fmt: skip
+                          ("Họp tổ dân phố", ""), ("Lịch họp chi bộ", "submit")):  # fmt: skip
         made = console_post(author, f"{server.url}/bulletins/new", f"{server.url}/bulletins/new",
                             {"kind": "text", "priority": "normal", "title": title,
                              "body": "Nội dung " * 40, "duration": "20", "fit": "contain",
@@ -68,16 +68,24 @@ def province(tmp_path_factory):
         pages[action or "draft"] = page
         if action:
             console_post(author, f"{page}submit", page, {})
+        if action in ("publish", "return"):
             revision = re.search(r'name="revision" value="(\d+)"', approver.get(page).text)
             data = {"revision": revision.group(1)} if action == "publish" else {
                 "note": "Cần ghi rõ địa điểm " * 5}  # fmt: skip
             console_post(approver, f"{page}{action}", page, data)
     lock_out(server.url, "tac-gia")  # so the accounts page shows a lockout
-    yield server, rows, pages
+    # the pages only a POST reaches: an approval of a revision not seen (409), a lockout (429)
+    pending = pages["submit"]
+    conflict = console_post(approver, f"{pending}publish", pending, {"revision": "0"})
+    assert conflict.status_code == 409
+    locked = lock_out(server.url, "tac-gia")
+    assert locked.status_code == 429
+    posted = {"409 conflict": conflict.text, "429 locked": locked.text}
+    yield server, rows, pages, posted
     server.stop()
 
 
-def lock_out(url: str, name: str) -> None:
+def lock_out(url: str, name: str):
     import requests
 
     from kiosk.province.server.setup import LOGIN_FAILURES
@@ -86,8 +94,9 @@ def lock_out(url: str, name: str) -> None:
     for _ in range(LOGIN_FAILURES):
         page = session.get(f"{url}/login/", timeout=10).text
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        session.post(f"{url}/login/", data={"username": name, "password": "go-nham",
-                     "csrfmiddlewaretoken": csrf}, timeout=10)  # fmt: skip
+        answer = session.post(f"{url}/login/", data={"username": name, "password": "go-nham",
+                              "csrfmiddlewaretoken": csrf}, timeout=10)  # fmt: skip
+    return answer
 
 
 def beat(server: ProvinceServer, device: str) -> None:
@@ -125,7 +134,7 @@ def console_pages(server: ProvinceServer, rows: list[dict], pages: dict) -> list
 
 @pytest.mark.parametrize("size", [PHONE, DESKTOP_SMALL], ids=["phone-390", "desktop-1366"])
 def test_every_console_page_fits_and_every_control_can_be_hit(province, size, tmp_path):
-    server, rows, pages = province
+    server, rows, pages, posted = province
     with chromium(tmp_path / "chromium", size=size) as driver:
         driver.get(server.url + "/login/")
         measured = {"/login/": driver.execute_script(MEASURE)}
@@ -136,6 +145,10 @@ def test_every_console_page_fits_and_every_control_can_be_hit(province, size, tm
             measured[path] = driver.execute_script(MEASURE)
             # kept under pytest's tmp folder, for a person to look at
             driver.save_screenshot(str(tmp_path / (path.strip("/").replace("/", "_") + ".png")))
+        for name, html in posted.items():  # shown as the browser got them after the POST
+            driver.execute_script("document.open(); document.write(arguments[0]);"
+                                  " document.close();", html)  # fmt: skip
+            measured[name] = driver.execute_script(MEASURE)
     too_wide = {p: (m["wide"], m["width"]) for p, m in measured.items()
                 if m["wide"] > m["width"] + 1}  # fmt: skip
     too_small = {p: m["small"] for p, m in measured.items() if m["small"]}

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import tracemalloc
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pygame
@@ -33,7 +33,9 @@ from kiosk.board.syncloop import SyncLoop
 from kiosk.core.model import TextItem, parse_item
 from kiosk.core.schedule import ChannelContent
 from kiosk.core.signing import sign_envelope
+from kiosk.core.vietnamese import answer_text
 from kiosk.render.screen import Orientation
+from kiosk.technician.statuscmd import NOT_A_KIOSK
 from tests.loopback import Loopback
 from tests.province import image, png_bytes, text, ticker
 from tests.test_healthsrv import kiosk_running, wait_for
@@ -529,8 +531,10 @@ def test_one_board_with_a_health_of_the_wrong_shape_does_not_stop_kiosk_status(o
         odd_board.stop()
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     lines = done.stdout.splitlines()
-    assert any(line.startswith("08-02410-01 (UBND thị trấn Sơn Dương)  ok") for line in lines)
-    assert any("not a kiosk /health document" in line for line in lines), done.stdout
+    assert any(
+        line.startswith("08-02410-01 (UBND thị trấn Sơn Dương)  Bình thường") for line in lines
+    ), done.stdout
+    assert any(answer_text(NOT_A_KIOSK) in line for line in lines), done.stdout
 
 
 FORMULAS = ['=HYPERLINK("http://evil","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)"]
@@ -866,3 +870,20 @@ def test_a_hundred_screenshot_requests_do_not_hold_up_health(request, tmp_path, 
     assert max(times) < 1.0, times
     assert min(sizes) > 1000  # every request was answered
     assert rss_after - rss_before < 40 * 1024, (rss_before, rss_after)
+
+
+@pytest.mark.parametrize("device", ["x", {"id": []}, {"id": 8}, {"id": None}])
+def test_a_health_document_whose_device_id_is_not_text_counts_as_no_board(device):
+    """Found by the fuzzer: a list where the id belongs raised on the technician's table."""
+    from kiosk.core.inventory import InventoryBoard
+    from kiosk.technician.fleetcmd import Check
+    from kiosk.technician.statuscmd import Answer
+
+    board = InventoryBoard(
+        device_id="08-02263-01", health_url="http://127.0.0.1:9/health",
+        unit_name="UBND xã Tân Trào", unit_kind="xa", province_code="08",
+        commune_code="02263", district=None, installed_on=date(2026, 1, 5),
+    )  # fmt: skip
+    check = Check(board, Answer(board.health_url, {"status": "ok", "device": device}))
+    assert not check.online
+    assert answer_text(check.error or "") == "trả lời không có mã thiết bị"

@@ -93,8 +93,9 @@ class Check:
         """Why the board does not count as online, or None when it answered as itself."""
         if self.answer.doc is None:
             return self.answer.error or "unreachable"
-        answered_as = (self.answer.doc.get("device") or {}).get("id")
-        if answered_as is None:
+        device = self.answer.doc.get("device")
+        answered_as = device.get("id") if isinstance(device, dict) else None
+        if not isinstance(answered_as, str):
             return "answers without a device id"
         if answered_as != self.board.device_id:
             return ANOTHER_BOARD + answered_as  # an address handed on
