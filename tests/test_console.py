@@ -529,17 +529,15 @@ def test_the_report_says_what_was_published_who_approved_it_and_where_it_was_sho
 
     from django.utils import timezone
 
-    from kiosk.province.fleet.models import Board, Play
+    from tests.delivered import deliver_plays
 
     author = client("tac-gia")
     pk = write(author, title="Lịch tiêm chủng")
     author.post(f"/bulletins/{pk}/submit")
     client("duyet-xa").post(f"/bulletins/{pk}/publish", seen(pk))
-    board = Board.objects.get(device_id="08-02263-01")
     start = timezone.now()
-    for n in range(3):
-        Play.objects.create(board=board, channel=TAN_TRAO, item=f"bt-{pk}",
-                            started_at=start.replace(microsecond=n), duration_s=20.0)  # fmt: skip
+    deliver_plays("08-02263-01", [(TAN_TRAO, f"bt-{pk}", start.replace(microsecond=n), 20.0)
+                                  for n in range(3)], start)  # fmt: skip
     day = timezone.localtime(start).date().isoformat()
     page = author.get(f"/reports/?from={day}&to={day}").content.decode()
     assert "Lịch tiêm chủng" in page and "duyet-xa" in page and "UBND xã Tân Trào" in page

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -245,17 +246,19 @@ def test_the_province_site_serves_boards_heartbeats_and_the_console_over_tls(
         assert got.status_code == 200 and "payloadType" in got.json()
     # a board's heartbeat through nginx lands in the server's database
     device = server.rows[0]["device_id"]
+    now = datetime.now(UTC)  # the server's own clock bounds the plays it stores (SPEC 7.4)
     beat = {
         "device_id": device,
-        "sent_at": "2026-12-02T08:30:00+07:00",
+        "sent_at": now.isoformat(),
         "health": {"status": "ok", "problems": []},
-        "plays": [{"channel": "xa-02263", "item": "a", "started_at": "2026-12-02T08:29:00+07:00",
-                   "duration_s": 10}],
+        "plays": [{"channel": "xa-02263", "item": "a",
+                   "started_at": (now - timedelta(minutes=1)).isoformat(), "duration_s": 10}],
     }  # fmt: skip
     token = {"Authorization": f"Bearer {server.tokens[device]}"}
     sent = https.post(f"{url}/bangtin/devices/{device}/heartbeat", json=beat, headers=token)
     assert sent.status_code == 200 and sent.json() == {"commands": []}
     assert server.sql("SELECT count(*) FROM fleet_play") == [(1,)]
+    assert server.sql("SELECT sum(plays) FROM fleet_playday") == [(1,)]
     assert https.get(f"{url}/bangtin/devices/{device}/heartbeat").status_code == 403
     # nginx refuses a body over 1 MiB before the server sees it
     big = https.post(f"{url}/bangtin/devices/{device}/heartbeat", data=b"x" * (2 << 20),

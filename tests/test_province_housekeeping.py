@@ -1,14 +1,17 @@
 """What the province server does each minute (kiosk/province/server/housekeeping.py), in
-process against a real SQLite database and with the time pinned: old plays fold into daily
-sums without changing any total, a board gone dark is noted once, the history stays bounded,
-and bulletins keep their titles after they leave the site."""
+process against a real SQLite database and with the time pinned: plays are summed once as
+they arrive, however often a board sends them, and raw plays expire without changing a sum;
+a board gone dark is noted once, the history stays bounded, and bulletins keep their titles
+after they leave the site."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from tests.delivered import deliver_plays
 from tests.province import Province, text
 
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam
@@ -30,38 +33,111 @@ def board(db):
     )  # fmt: skip
 
 
-def test_old_plays_fold_into_daily_sums_and_no_total_changes(board):
-    from kiosk.province.fleet.fleetdata import play_sums
-    from kiosk.province.fleet.models import Play, PlayDay
-    from kiosk.province.server.housekeeping import fold_old_plays
+def _send(board, plays: list[tuple[datetime, float]], now: datetime) -> None:
+    deliver_plays(board.device_id, [("tinh-08", "bao-so-3", at, s) for at, s in plays], now)
 
-    old = NOW - timedelta(days=100)
-    # 16:30 to 17:30 UTC crosses midnight in Vietnam: two days there
-    for n in range(12):
-        Play.objects.create(board=board, channel="tinh-08", item="bao-so-3",
-                            started_at=old.replace(hour=16, minute=30) + timedelta(minutes=5 * n),
-                            duration_s=20.0)  # fmt: skip
-    for n in range(5):
-        Play.objects.create(board=board, channel="tinh-08", item="bao-so-3",
-                            started_at=NOW - timedelta(hours=n), duration_s=20.0)  # fmt: skip
-    days = (date(2026, 8, 1), date(2026, 12, 2))
-    before = play_sums(*days)
-    assert fold_old_plays(NOW, 90) == 12
-    assert Play.objects.count() == 5
-    assert sorted(PlayDay.objects.values_list("day", "plays")) == [
-        (date(2026, 8, 24), 6),
-        (date(2026, 8, 25), 6),
-    ]
-    assert play_sums(*days) == before == [
+
+def _sums() -> list[tuple]:
+    from kiosk.province.fleet.models import PlayDay
+
+    return sorted(PlayDay.objects.values_list("item", "day", "plays", "seconds"))
+
+
+def test_plays_are_summed_as_they_arrive_and_a_resend_is_counted_once(board):
+    from kiosk.province.fleet.fleetdata import play_sums
+    from kiosk.province.fleet.models import Board, Play
+
+    old = NOW - timedelta(days=20)
+    # 16:30 to 17:25 UTC crosses midnight in Vietnam: two days there
+    batch = [(old.replace(hour=16, minute=30) + timedelta(minutes=5 * n), 20.0) for n in range(12)]
+    batch += [(NOW - timedelta(hours=n), 20.0) for n in range(5)]
+    _send(board, batch, NOW)
+    expected = [("bao-so-3", date(2026, 11, 12), 6, 120.0),
+                ("bao-so-3", date(2026, 11, 13), 6, 120.0),
+                ("bao-so-3", date(2026, 12, 2), 5, 100.0)]  # fmt: skip
+    assert _sums() == expected
+    assert Play.objects.count() == 5  # only the last plays_raw_days (3) are kept raw
+    _send(board, batch, NOW + timedelta(minutes=1))  # the reply was lost: sent again
+    assert _sums() == expected
+    assert Board.objects.get(pk=board.pk).plays_stored == 17
+    days = (date(2026, 11, 1), date(2026, 12, 2))
+    assert play_sums(*days) == [
         {"channel": "tinh-08", "item": "bao-so-3", "device_id": board.device_id,
          "plays": 17, "seconds": 340.0}
     ]  # fmt: skip
-    assert fold_old_plays(NOW, 90) == 0
-    # a late replay of old plays is folded into the same day's sum
-    Play.objects.create(board=board, channel="tinh-08", item="bao-so-3",
-                        started_at=old.replace(hour=17, minute=59), duration_s=10.0)  # fmt: skip
-    assert fold_old_plays(NOW, 90) == 1
-    assert PlayDay.objects.get(day=date(2026, 8, 25)).plays == 7
+
+
+def test_a_resend_after_its_raw_plays_expired_is_still_counted_once(board):
+    from kiosk.province.fleet.expiry import expire_raw_plays
+    from kiosk.province.fleet.models import Board, Play
+
+    batch = [(NOW - timedelta(minutes=n), 10.0) for n in range(30)]
+    _send(board, batch, NOW)
+    later = NOW + timedelta(days=4)
+    assert expire_raw_plays(later, later - timedelta(days=3)) == 30
+    assert Play.objects.count() == 0
+    _send(board, batch, later)  # the board was offline four days, the batch unacknowledged
+    assert _sums() == [("bao-so-3", date(2026, 12, 2), 30, 300.0)]
+    # a board offline longer delivers what it showed before, oldest first: new, counted
+    _send(board, [(NOW + timedelta(hours=1), 10.0)], later)
+    assert _sums() == [("bao-so-3", date(2026, 12, 2), 31, 310.0)]
+    assert Board.objects.get(pk=board.pk).plays_stored == 31
+
+
+def test_sums_equal_the_plays_they_came_from_whatever_the_resends_and_expiry(board):
+    """A board's life at random: batches sent in order, some sent again at once or much
+    later (a lost reply), expiry between them. The sums always equal the distinct plays."""
+    from kiosk.province.fleet.expiry import expire_raw_plays
+    from kiosk.province.fleet.fleetdata import province_tz
+
+    rng = random.Random(27)
+    shown, batches, now = {}, [], NOW - timedelta(days=30)
+    while now < NOW:
+        plays = []
+        for _ in range(rng.randint(0, 40)):
+            now += timedelta(seconds=rng.randint(5, 3600))
+            plays.append((now, float(rng.choice((8, 10, 15)))))
+        shown |= dict(plays)
+        batches.append(plays)
+        _send(board, plays, now + timedelta(seconds=1))
+        if rng.random() < 0.3:  # sent again: right away, or days later
+            again = rng.choice(batches)
+            _send(board, again, now + timedelta(seconds=2))
+        if rng.random() < 0.2:
+            expire_raw_plays(now, now - timedelta(days=3))
+    expected: dict[date, list] = {}
+    for at, seconds in shown.items():
+        day = expected.setdefault(at.astimezone(province_tz()).date(), [0, 0.0])
+        day[0] += 1
+        day[1] += seconds
+    got = {day: [n, round(s, 6)] for _item, day, n, s in _sums()}
+    assert got == {day: [n, round(s, 6)] for day, (n, s) in expected.items()}
+    assert len(batches) > 50 and sum(n for n, _s in got.values()) == len(shown)
+
+
+def test_expiry_deletes_in_steps_sized_to_hold_the_write_lock_briefly(board):
+    from django.db import connection
+
+    from kiosk.province.fleet.expiry import STEP_S, expire_raw_plays, next_chunk
+    from kiosk.province.fleet.models import Play
+
+    assert next_chunk(500, STEP_S) == 250  # took the whole step: half as many
+    assert next_chunk(500, STEP_S / 20) == 1000  # quick: at most twice as many
+    assert next_chunk(500, 10.0) == 50  # never fewer than 50
+    _send(board, [(NOW - timedelta(seconds=n), 1.0) for n in range(1500)], NOW)
+    ticks, limits = iter(range(1000)), []
+
+    def watch(execute, sql, params, many, context):
+        if sql.startswith("DELETE FROM fleet_play"):
+            limits.append(params[-1])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):  # each step "takes" a tenth of STEP_S
+        took = expire_raw_plays(NOW, NOW + timedelta(seconds=1),
+                                clock=lambda: next(ticks) * STEP_S / 10)  # fmt: skip
+    assert took == 1500 and Play.objects.count() == 0
+    assert limits == [500, 1000, 2000]  # quick steps grow
+    assert _sums() == [("bao-so-3", date(2026, 12, 2), 1500, 1500.0)]
 
 
 def test_a_board_gone_dark_is_noted_once_and_its_history_stays_bounded(board):

@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -490,3 +490,96 @@ def test_a_wrong_token_costs_no_database_write_and_metrics_stay_valid(server, da
         [promtool, "check", "metrics"], input=metrics, capture_output=True, text=True, timeout=60
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _summed(server: ProvinceServer, token: str, first: date, last: date) -> list[dict]:
+    status, doc = server.request("GET", f"/api/v1/plays?from={first}&to={last}", token=token)
+    assert status == 200, doc
+    return doc["plays"]
+
+
+def test_plays_are_summed_once_and_expiry_changes_no_figure(server, database):
+    """Issue 27: a batch sent twice, part of it older than the raw plays kept
+    (plays_raw_days, 3 by default), counts once; the housekeeping's expiry (on PostgreSQL,
+    a day's partition dropped) changes no figure; /metrics counts the plays stored."""
+    one, token = server.rows[0]["device_id"], server.api_token()
+    now = datetime.now(UTC).replace(microsecond=0)
+    batch = plays(30, day=now - timedelta(days=10)) + plays(
+        30, first=30, day=now - timedelta(hours=2)
+    )
+    first, last = (now - timedelta(days=12)).date(), (now + timedelta(days=1)).date()
+    for _ in range(2):
+        assert post(server, one, body(one, batch), server.tokens[one])[0] == 200
+    summed = _summed(server, token, first, last)
+    assert sum(p["plays"] for p in summed) == 60 and sum(p["seconds"] for p in summed) == 600
+    assert len(stored_plays(server)) == 30  # raw: the last three days only
+    # a raw play of five days ago, as an older server or a longer setting left it
+    stale = (now - timedelta(days=5)).replace(hour=12, minute=0, second=0)
+    if database != "sqlite":
+        day = stale.date()
+        server.execute(
+            f"CREATE TABLE fleet_play_p{day:%Y%m%d} PARTITION OF fleet_play FOR VALUES "
+            f"FROM ('{day}T00:00:00+00:00') TO ('{day + timedelta(days=1)}T00:00:00+00:00')"
+        )
+    server.execute(
+        "INSERT INTO fleet_play (board_id, channel, item, started_at, duration_s) "
+        f"VALUES ('{one}', 'tinh-08', 'stale', '{stale.isoformat()}', 1.0)"
+    )
+    done = server.kiosk("province", "housekeeping", "--config", str(server.config))
+    assert done.returncode == 0, done.stderr
+    assert len(stored_plays(server)) == 30
+    assert _summed(server, token, first, last) == summed
+    assert post(server, one, body(one, batch), server.tokens[one])[0] == 200
+    assert _summed(server, token, first, last) == summed
+    _status, metrics = server.request("GET", "/metrics")
+    assert "kiosk_province_plays_total 60.0" in metrics
+    if database != "sqlite":  # a partition a day, from the oldest raw day to two days ahead
+        names = [r[0] for r in server.sql(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'fleet_play'::regclass ORDER BY 1"
+        )]  # fmt: skip
+        days = [(now + timedelta(days=n)).date() for n in range(-3, 3)]
+        assert names == ["fleet_play_default"] + [f"fleet_play_p{d:%Y%m%d}" for d in days]
+        assert server.sql("SELECT count(*) FROM fleet_play_default") == [(0,)]
+
+
+def test_a_database_of_the_previous_release_keeps_every_play_in_its_sums(tmp_path, database):
+    """Migration 0002: the old daily sums stay, each old raw play joins its day's sum, and
+    the raw plays a board may still resend stay raw, so a resend is not counted twice."""
+    old = ProvinceServer(tmp_path / "old", database, [inventory_row(1)])
+    manage = ("province", "manage", "--config", str(old.config))
+    done = old.kiosk(*manage, "migrate", "fleet", "0001", "-v", "0")
+    assert done.returncode == 0, done.stderr
+    one = old.rows[0]["device_id"]  # registered as the previous release did (0001's columns)
+    old.execute(
+        "INSERT INTO fleet_board (device_id, unit_name, unit_kind, province_code, commune_code, "
+        "district, health_url, in_inventory, token_hash, status, problems, current_channel, "
+        "current_item, current_title, online_noted, commands_pending, plays_rejected) VALUES "
+        f"('{one}', 'UBND', 'xa', '08', '', '', '', true, '', '', '', '', '', '', false, 0, 0)"
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    yesterday = now - timedelta(days=1)
+    old.execute(
+        "INSERT INTO fleet_playday (board_id, channel, item, day, plays, seconds) "
+        f"VALUES ('{one}', 'tinh-08', 'a', '2026-01-05', 40, 400.0)"
+    )
+    for n, at in enumerate([now - timedelta(days=60), yesterday, yesterday + timedelta(minutes=1)]):
+        old.execute(
+            "INSERT INTO fleet_play (board_id, channel, item, started_at, duration_s) "
+            f"VALUES ('{one}', 'tinh-08', 'a', '{at.isoformat()}', {n + 1}.0)"
+        )
+    done = old.kiosk(*manage, "migrate", "-v", "0")
+    assert done.returncode == 0, done.stderr
+    sums = old.sql("SELECT sum(plays), sum(seconds) FROM fleet_playday")
+    assert sums == [(43, 406.0)]
+    assert old.sql(f"SELECT plays_stored FROM fleet_board WHERE device_id = '{one}'") == [(3,)]
+    assert len(old.sql("SELECT * FROM fleet_play")) == 2  # 60 days old: summed, not raw
+    old.register()
+    old.start()
+    try:
+        resend = [{"channel": "tinh-08", "item": "a", "started_at": yesterday.isoformat(),
+                   "duration_s": 2.0}]  # fmt: skip
+        assert post(old, one, body(one, resend), old.tokens[one])[0] == 200
+        assert old.sql("SELECT sum(plays), sum(seconds) FROM fleet_playday") == sums
+    finally:
+        old.stop()

@@ -50,7 +50,7 @@ class ProvinceConfig:
     hosts: tuple[str, ...] = ("*",)
     secure_cookies: bool = True
     workers: int = 4
-    plays_raw_days: int = 90
+    plays_raw_days: int = 3
     push_url: str = ""
     uploads_dir: Path | None = None  # default: beside site_dir
     expires_days: int = 14
@@ -127,7 +127,7 @@ def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> 
     hosts = s.get("hosts", _list(_string()), ("*",))
     secure = s.get("secure_cookies", _boolean, True)
     workers = s.get("workers", _integer(1, 64), 4)
-    raw_days = s.get("plays_raw_days", _integer(7, 3660), 90)
+    raw_days = s.get("plays_raw_days", _integer(1, 3660), 3)
     uploads = s.get("uploads_dir", _path, None)
     expires_days = s.get("expires_days", _integer(2, 3650), 14)
     s.finish()

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Sum
 
 from kiosk.core.fleet import heartbeat_online
 from kiosk.core.health import rfc3339
 from kiosk.core.vietnamese import moment_text, spreadsheet_text
-from kiosk.province.fleet.models import Board, ItemTitle, Play, PlayDay
+from kiosk.province.fleet.models import Board, ItemTitle, PlayDay
 from kiosk.province.sitetitles import published_titles
 
 STATES = ("ok", "degraded", "failing", "offline", "never")
@@ -97,32 +96,22 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 def play_sums(start: date, end: date) -> list[dict[str, Any]]:
     """Plays and seconds per channel, item and board over the days from start to end (both
-    included), from the raw plays and the daily sums that old plays were folded into."""
-    lo, hi = day_bounds(start, end)
-    sums: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0, 0.0])
-    raw = (
-        Play.objects.filter(started_at__gte=lo, started_at__lt=hi)
-        .values("channel", "item", "board_id")
-        .annotate(n=Count("id"), s=Sum("duration_s"))
-    )
-    folded = (
+    included, in the province's time), from the daily sums made as plays arrive."""
+    rows = (
         PlayDay.objects.filter(day__gte=start, day__lte=end)
         .values("channel", "item", "board_id")
         .annotate(n=Sum("plays"), s=Sum("seconds"))
+        .order_by("channel", "item", "board_id")
     )
-    for row in [*raw, *folded]:
-        key = (row["channel"], row["item"], row["board_id"])
-        sums[key][0] += row["n"] or 0
-        sums[key][1] += row["s"] or 0.0
     return [
         {
-            "channel": channel,
-            "item": item,
-            "device_id": device,
-            "plays": int(n),
-            "seconds": round(s, 1),
+            "channel": row["channel"],
+            "item": row["item"],
+            "device_id": row["board_id"],
+            "plays": int(row["n"]),
+            "seconds": round(row["s"], 1),
         }
-        for (channel, item, device), (n, s) in sorted(sums.items())
+        for row in rows
     ]
 
 

@@ -3,14 +3,14 @@ of provisioning/monitoring/ cover boards that only push their heartbeats."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from kiosk.province.fleet.fleetdata import STATES, board_state
-from kiosk.province.fleet.models import Board, Play
+from kiosk.province.fleet.models import Board
 from kiosk.province.fleet.refusals import REFUSED
 
 
@@ -42,8 +42,10 @@ class FleetCollector:
             labels=["device_id", "unit_name", "district"],
         )
         fields = ("device_id", "unit_name", "district", "last_heartbeat_at", "status",
-                  "problems", "plays_rejected")  # fmt: skip
+                  "problems", "plays_rejected", "plays_stored")  # fmt: skip
+        stored = 0
         for b in Board.objects.filter(in_inventory=True).only(*fields):
+            stored += b.plays_stored
             labels = [b.device_id, b.unit_name, b.district]
             state = board_state(b, self.now)
             by_state[state] += 1
@@ -60,10 +62,11 @@ class FleetCollector:
         )
         for state, n in by_state.items():
             boards.add_metric([state], n)
-        plays = GaugeMetricFamily(
-            "kiosk_province_plays_last_day", "Plays reported that started in the last 24 hours"
+        # kept as heartbeats arrive: a scrape reads the boards, never the plays
+        plays = CounterMetricFamily(
+            "kiosk_province_plays", "Plays stored (each once) from the boards of the inventory"
         )
-        plays.add_metric([], Play.objects.filter(started_at__gte=self.now - timedelta(1)).count())
+        plays.add_metric([], stored)
         refused = CounterMetricFamily(
             "kiosk_province_refused",
             "Heartbeats refused (and screenshots dropped), by reason",

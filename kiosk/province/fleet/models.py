@@ -1,8 +1,8 @@
 """What the province server keeps of its boards: the inventory's boards and their last
 heartbeat, status history, plays and their daily sums, screenshots and commands. Each table
-is bounded: a board's status history keeps its last STATUS_HISTORY changes, raw plays are
-folded into daily sums after plays_raw_days, and refused requests are counted in memory
-(refusals.py)."""
+is bounded: a board's status history keeps its last STATUS_HISTORY changes, plays are summed
+per day as they arrive and kept raw only plays_raw_days, and refused requests are counted in
+memory (refusals.py)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,13 @@ class Board(models.Model):
     # Plays this board sent that were not stored (SPEC 7.4: too far ahead, too old, too
     # long): a clock gone wrong or a board misbehaving, shown to technicians.
     plays_rejected = models.PositiveBigIntegerField(default=0)
+    # Plays stored since the board was registered: /metrics' counter, kept as heartbeats
+    # arrive so that a scrape never counts the plays table.
+    plays_stored = models.PositiveBigIntegerField(default=0)
+    # The latest started_at among the plays this board delivered. A board sends its plays
+    # in the order it showed them (SPEC 1.6), so a play older than the raw plays kept and
+    # not later than this was delivered before: a resend, not counted again (playsums.py).
+    plays_through = models.DateTimeField(null=True)
 
     class Meta:
         ordering = ["device_id"]
@@ -67,27 +74,31 @@ class StatusChange(models.Model):
 
 
 class Play(models.Model):
-    """One showing of an item on a board (SPEC 1.6), as the board reported it."""
+    """One showing of an item on a board (SPEC 1.6), as the board reported it, kept raw for
+    plays_raw_days: a dispute about one board's day, and the proof that a resent batch is
+    one already counted. Reports read PlayDay, never this table.
 
-    board = models.ForeignKey(Board, on_delete=models.CASCADE)
+    The key is the play itself (no id, no index of its own for the board: the key starts
+    with it); on PostgreSQL the table is partitioned by day of started_at, so expiry drops
+    a partition (partitions.py)."""
+
+    pk = models.CompositePrimaryKey("board_id", "channel", "item", "started_at")
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, db_index=False)
     channel = models.CharField(max_length=64)
     item = models.CharField(max_length=64)
     started_at = models.DateTimeField()
     duration_s = models.FloatField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["board", "channel", "item", "started_at"], name="play_once"
-            )
-        ]
-        indexes = [models.Index(fields=["started_at"])]
+        indexes = [models.Index(fields=["started_at"], name="play_started")]
 
 
 class PlayDay(models.Model):
-    """Plays older than plays_raw_days, summed per board, item and day (province time)."""
+    """The plays of an item on a board on one day (the province's time), summed as they
+    arrive: what every report, page and API of proof of play reads."""
 
-    board = models.ForeignKey(Board, on_delete=models.CASCADE)
+    pk = models.CompositePrimaryKey("board_id", "channel", "item", "day")
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, db_index=False)
     channel = models.CharField(max_length=64)
     item = models.CharField(max_length=64)
     day = models.DateField()
@@ -95,12 +106,7 @@ class PlayDay(models.Model):
     seconds = models.FloatField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["board", "channel", "item", "day"], name="play_day_once"
-            )
-        ]
-        indexes = [models.Index(fields=["day"])]
+        indexes = [models.Index(fields=["day"], name="play_day_day")]
 
 
 class ItemTitle(models.Model):

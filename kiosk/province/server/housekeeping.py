@@ -1,11 +1,10 @@
-"""What the server does on its own each minute: note the boards that went dark, fold plays
-older than plays_raw_days into daily sums (so the plays table stays bounded), and remember
-the titles of the bulletins the site publishes (so reports name them for years)."""
+"""What the server does on its own each minute: note the boards that went dark, delete the
+raw plays older than plays_raw_days (their daily sums were made as they arrived), and
+remember the titles of the bulletins the site publishes (so reports name them for years)."""
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,15 +19,13 @@ from kiosk.province.bulletins.publishing import (
     channels_to_refresh,
     publish_channels,
 )
-from kiosk.province.fleet.fleetdata import province_tz
+from kiosk.province.fleet.expiry import expire_raw_plays
 from kiosk.province.fleet.ingest import note_change
-from kiosk.province.fleet.models import Board, ItemTitle, Play, PlayDay
+from kiosk.province.fleet.models import Board, ItemTitle
 from kiosk.province.provinceconf import ProvinceConfig
 from kiosk.province.sitetitles import published_titles
 
 log = logging.getLogger(__name__)
-FOLD_CHUNK = 5000
-FOLD_CHUNKS_PER_RUN = 20  # at most 100,000 plays a minute: the heartbeats go first
 
 
 def note_dark_boards(now: datetime) -> int:
@@ -43,48 +40,6 @@ def note_dark_boards(now: datetime) -> int:
                 Board.objects.filter(pk=locked.pk).update(online_noted=False)
                 n += 1
     return n
-
-
-def fold_old_plays(now: datetime, raw_days: int) -> int:
-    """Plays that started before raw_days ago become PlayDay sums (per board, channel, item
-    and day in the province's time zone). Returns how many plays were folded."""
-    cutoff, tz, folded = now - timedelta(days=raw_days), province_tz(), 0
-    for _ in range(FOLD_CHUNKS_PER_RUN):
-        with transaction.atomic():
-            chunk = list(
-                Play.objects.filter(started_at__lt=cutoff)
-                .order_by("id")
-                .values("id", "board_id", "channel", "item", "started_at", "duration_s")[
-                    :FOLD_CHUNK
-                ]
-            )
-            if not chunk:
-                break
-            sums: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0])
-            for p in chunk:
-                key = (
-                    p["board_id"],
-                    p["channel"],
-                    p["item"],
-                    p["started_at"].astimezone(tz).date(),
-                )
-                sums[key][0] += 1
-                sums[key][1] += p["duration_s"]
-            for (board, channel, item, day), (n, seconds) in sums.items():
-                row, created = PlayDay.objects.select_for_update().get_or_create(
-                    board_id=board,
-                    channel=channel,
-                    item=item,
-                    day=day,
-                    defaults={"plays": n, "seconds": seconds},
-                )
-                if not created:
-                    row.plays += n
-                    row.seconds += seconds
-                    row.save(update_fields=["plays", "seconds"])
-            Play.objects.filter(id__in=[p["id"] for p in chunk]).delete()
-            folded += len(chunk)
-    return folded
 
 
 def remember_titles(site_dir: Path, now: datetime) -> int:
@@ -150,17 +105,17 @@ def prune_login_records(now: datetime) -> int:
 
 def run_once(now: datetime, config: ProvinceConfig) -> None:
     dark = note_dark_boards(now)
-    folded = fold_old_plays(now, config.plays_raw_days)
+    expired = expire_raw_plays(now, now - timedelta(days=config.plays_raw_days))
     titled = remember_titles(config.site_dir, now)
     resigned = resign_channels(now, config.expires_days)
     prune_login_records(now)
     prune_uploads(config.uploads_path, now)
-    if dark or folded or titled or resigned:
+    if dark or expired or titled or resigned:
         log.info(
-            "housekeeping: %d boards went dark, %d old plays folded, %d bulletins titled, "
+            "housekeeping: %d boards went dark, %d raw plays expired, %d bulletins titled, "
             "%d channels signed again",
             dark,
-            folded,
+            expired,
             titled,
             len(resigned),
         )
