@@ -67,3 +67,18 @@ def test_the_heartbeat_benchmark_runs_on_both_databases_and_prints_its_figures()
         assert steps and all(s["failed"] == 0 for s in steps), steps
         assert figures[database]["plays_stored"] > 0
         assert set(steps[0]) >= {"boards", "p99_ms", "cores", "ok"}
+        # the minute's rollup and expiry ran beside the heartbeats, and ended well
+        assert figures[database]["housekeeping_runs_s"]
+        assert figures[database]["housekeeping_failed"] == 0
+    assert figures["machine"]["fsync"]["p99_ms"] > 0
+
+
+def test_the_proof_of_play_benchmark_runs_on_both_databases_and_prints_its_figures():
+    """A year at 5 boards, each page asked twice: the figures are printed, not asserted
+    (docs/performance.md has them at 1,000 and 10,000 boards); every page answered 200."""
+    figures = bench("bench/plays.py", "--boards", "5", "--repeat", "2")
+    for database in ("sqlite", "postgresql"):
+        found = figures[database]
+        assert found["rows"]["fleet_playday"] >= 5 * 365 * 8  # some 9 bulletins a board-day
+        assert {"plays_30_days", "report_csv_year", "metrics", "fleet"} <= set(found["pages"])
+        assert found["mb_per_board_year"] > 0

@@ -542,7 +542,7 @@ def test_the_report_says_what_was_published_who_approved_it_and_where_it_was_sho
     page = author.get(f"/reports/?from={day}&to={day}").content.decode()
     assert "Lịch tiêm chủng" in page and "duyet-xa" in page and "UBND xã Tân Trào" in page
     answer = author.get(f"/reports.csv?from={day}&to={day}")
-    (row,) = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    (row,) = list(csv.DictReader(io.StringIO(answer.getvalue().decode("utf-8-sig"))))
     # for the Department, in Excel: Vietnamese headers and words, local times to the minute
     assert (row["Tiêu đề"], row["Người viết"], row["Người duyệt"]) == (
         "Lịch tiêm chủng", "tac-gia", "duyet-xa")  # fmt: skip

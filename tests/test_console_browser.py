@@ -96,9 +96,21 @@ def fill(driver, **fields: str) -> None:
         box.send_keys(value)
 
 
-def choose(driver, name: str, value: str) -> None:
+def choose(driver, name: str, value: str, typed: str = "") -> None:
+    """Ticks a choice; a commune is found first by typing its name (or code) in the picker."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
+    if name == "targets" and value.startswith("xa-"):
+        search = driver.find_element(By.ID, "commune-search")
+        search.clear()
+        search.send_keys(typed or value)
+        found = WebDriverWait(driver, 10).until(lambda d: d.find_elements(
+            By.CSS_SELECTOR, f"#commune-found button[data-key='{value}']"))  # fmt: skip
+        found[0].click()
+        box = driver.find_element(By.CSS_SELECTOR, f"input[name='targets'][value='{value}']")
+        assert box.is_selected()
+        return
     driver.find_element(By.CSS_SELECTOR, f"input[name='{name}'][value='{value}']").click()
 
 
@@ -117,7 +129,7 @@ def new_bulletin(driver, kind: str = "text", priority: str = "normal", **fields:
     click_id(driver, "new")
     choose(driver, "kind", kind)
     choose(driver, "priority", priority)
-    choose(driver, "targets", CHANNEL)
+    choose(driver, "targets", CHANNEL, typed="tan trao")  # no marks: found
     image = fields.pop("image", None)
     if image:
         driver.find_element(By.NAME, "image").send_keys(str(image))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,6 +16,7 @@ from tests.delivered import deliver_plays
 from tests.province import Province, text
 
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,7 @@ def test_plays_are_summed_as_they_arrive_and_a_resend_is_counted_once(board):
     assert _sums() == expected
     assert Board.objects.get(pk=board.pk).plays_stored == 17
     days = (date(2026, 11, 1), date(2026, 12, 2))
-    assert play_sums(*days) == [
+    assert play_sums(*days, [board.device_id]) == [
         {"channel": "tinh-08", "item": "bao-so-3", "device_id": board.device_id,
          "plays": 17, "seconds": 340.0}
     ]  # fmt: skip
@@ -118,8 +120,9 @@ def test_sums_equal_the_plays_they_came_from_whatever_the_resends_and_expiry(boa
 def test_expiry_deletes_in_steps_sized_to_hold_the_write_lock_briefly(board):
     from django.db import connection
 
-    from kiosk.province.fleet.expiry import STEP_S, expire_raw_plays, next_chunk
+    from kiosk.province.fleet.expiry import expire_raw_plays
     from kiosk.province.fleet.models import Play
+    from kiosk.province.fleet.steps import STEP_S, next_chunk
 
     assert next_chunk(500, STEP_S) == 250  # took the whole step: half as many
     assert next_chunk(500, STEP_S / 20) == 1000  # quick: at most twice as many
@@ -176,3 +179,76 @@ def test_bulletins_keep_their_titles_after_they_leave_the_site(db, tmp_path):
         assert titles == {"bao-so-3": "Bão số 3", "b": "Nội dung b", "c": "Lịch tiêm chủng"}
     finally:
         site.server.server_close()
+
+
+@pytest.fixture
+def boards(db):
+    """Three boards in two districts and one of a reformed commune (no district)."""
+    from kiosk.province.fleet.models import Board, ItemDay, ItemTotal
+
+    Board.objects.all().delete()
+    ItemDay.objects.all().delete()
+    ItemTotal.objects.all().delete()
+    made = [("08-02263-01", "Sơn Dương"), ("08-02264-01", "Sơn Dương"), ("08-02410-01", "Yên Sơn"),
+            ("08-09999-01", "")]  # fmt: skip
+    return [Board.objects.create(device_id=d, unit_name=f"UBND {d}", unit_kind="xa",
+                                 province_code="08", district=area)
+            for d, area in made]  # fmt: skip
+
+
+def _figures(start: date, end: date):
+    from kiosk.province.fleet import figures
+
+    items = [("tinh-08", "a"), ("tinh-08", "b"), ("xa-02263", "c")]
+    found = figures.shown(items, start, end)
+    total = {k: (s.total.boards, s.total.plays, s.total.seconds) for k, s in found.items()}
+    areas = {k: {a: (f.boards, f.plays, f.seconds) for a, f in s.areas.items()}
+             for k, s in found.items()}  # fmt: skip
+    return total, areas
+
+
+def test_figures_are_the_same_before_the_rollup_after_it_and_in_between(boards):
+    """Issue 27: pages read the rollup's sums plus what boards added since; a board that
+    showed an item on two days is one board; any range of days gives the figures of the
+    plays in it, whether the rollup ran never, once, or between two batches."""
+    from kiosk.province.fleet.rollup import roll_up
+
+    day1 = datetime(2026, 11, 30, 3, tzinfo=UTC)  # 10:00 in Vietnam
+    sent = []  # (device, channel, item, at)
+
+    def send(device, channel, item, at, n=3):
+        plays = [(channel, item, at + timedelta(minutes=m), 10.0) for m in range(n)]
+        deliver_plays(device, plays, NOW)
+        sent.extend((device, channel, item, p[2]) for p in plays)
+
+    ranges = [(date(2026, 11, 30), date(2026, 12, 2)), (date(2026, 12, 1), date(2026, 12, 1)),
+              (date(2026, 11, 1), date(2026, 11, 30)),
+              (date(2026, 12, 2), date(2026, 12, 31))]  # fmt: skip
+    ids = [b.device_id for b in boards]
+    for n, device in enumerate(ids):
+        send(device, "tinh-08", "a", day1 + timedelta(hours=n))
+        send(device, "tinh-08", "a", day1 + timedelta(days=1, hours=n))
+    before = [_figures(*r) for r in ranges]
+    assert roll_up() == 8
+    assert [_figures(*r) for r in ranges] == before
+    send(ids[0], "tinh-08", "a", day1 + timedelta(days=2))  # after the rollup: added on read
+    send(ids[0], "tinh-08", "b", day1 + timedelta(days=2))
+    send(ids[0], "xa-02263", "c", day1 + timedelta(days=2))
+    between = [_figures(*r) for r in ranges]
+    assert roll_up() == 3 and roll_up() == 0
+    assert [_figures(*r) for r in ranges] == between
+    whole, areas = between[0]
+    assert whole == {("tinh-08", "a"): (4, 27, 270.0), ("tinh-08", "b"): (1, 3, 30.0),
+                     ("xa-02263", "c"): (1, 3, 30.0)}  # fmt: skip
+    assert areas[("tinh-08", "a")] == {"Sơn Dương": (2, 15, 150.0), "Yên Sơn": (1, 6, 60.0),
+                                       "Tỉnh 08": (1, 6, 60.0)}  # fmt: skip
+    assert between[1][0] == {("tinh-08", "a"): (4, 12, 120.0)}  # one day: part of a life
+    assert between[2][0] == {("tinh-08", "a"): (4, 12, 120.0)}
+    assert between[3][0] == {("tinh-08", "a"): (1, 3, 30.0), ("tinh-08", "b"): (1, 3, 30.0),
+                             ("xa-02263", "c"): (1, 3, 30.0)}  # fmt: skip
+    # every figure is the count of the plays sent in those days
+    for (start, end), (total, _areas) in zip(ranges, between, strict=True):
+        shown = [s for s in sent if start <= s[3].astimezone(VIETNAM).date() <= end]
+        for key, (n_boards, plays, _seconds) in total.items():
+            mine = [s for s in shown if (s[1], s[2]) == key]
+            assert (n_boards, plays) == (len({s[0] for s in mine}), len(mine))

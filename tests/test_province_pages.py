@@ -117,6 +117,9 @@ def test_a_technician_sees_the_fleet_and_a_board_and_asks_it_for_a_screenshot(
         history = browser.find_element(By.ID, "history").text
         assert "Có vấn đề" in history and "Bình thường" in history
 
+        # the housekeeping's minute sums the new bulletins over boards and names them
+        done = server.kiosk("province", "housekeeping", "--config", str(server.config))
+        assert done.returncode == 0, done.stderr
         browser.get(server.url + "/plays/")
         plays = browser.find_element(By.ID, "plays").text
         assert "Bão số 3 đổ bộ" in plays or "Lịch tiếp công dân" in plays

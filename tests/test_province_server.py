@@ -6,6 +6,8 @@ receipt and reply loses no acknowledged play, and a replay stores none twice."""
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import random
@@ -24,7 +26,7 @@ from bench.kioskproc import Kiosk
 from tests.conftest import missing, tell
 from tests.countingsource import free_port
 from tests.province import text, ticker
-from tests.provinceserver import ProvinceServer, inventory_row, write_inventory
+from tests.provinceserver import ProvinceServer, console_login, inventory_row, write_inventory
 from tests.services import MissingTool, postgres_cluster
 from tests.test_publish_cli import board_config
 
@@ -533,6 +535,37 @@ def test_plays_are_summed_once_and_expiry_changes_no_figure(server, database):
     assert _summed(server, token, first, last) == summed
     _status, metrics = server.request("GET", "/metrics")
     assert "kiosk_province_plays_total 60.0" in metrics
+    # a page of boards at a time, as a national fleet's year is read: the same sums
+    two = server.rows[1]["device_id"]
+    assert post(server, two, body(two, batch[:5]), server.tokens[two])[0] == 200
+    whole, paged, url = (
+        _summed(server, token, first, last),
+        [],
+        f"/api/v1/plays?from={first}&to={last}&boards=1",
+    )
+    while url:
+        status, doc = server.request("GET", url, token=token)
+        assert status == 200, doc
+        paged += doc["plays"]
+        url = doc["next"]
+    assert paged == whole and {p["device_id"] for p in paged} == {one, two}
+    # the console's proof of play says the same, its sums rolled up or (board two's) not yet
+    server.api_token("quan-tri", "admin")
+    admin = console_login(server.url, "quan-tri", "mat-khau-rat-dai-42")
+    got = admin.get(f"{server.url}/plays.csv?from={first}&to={last}", timeout=30)
+    table = list(csv.DictReader(io.StringIO(got.content.decode("utf-8-sig"))))
+    per_item: dict[str, list[int]] = {}
+    for p in whole:
+        n = per_item.setdefault(p["item"], [0, 0])
+        n[0] += p["plays"]
+        n[1] += 1
+    assert {
+        r["Mã bản tin"]: [int(r["Lượt phát"]), int(r["Số bảng tin"])] for r in table
+    } == per_item
+    assert (
+        server.request("GET", f"/api/v1/plays?from={first}&to={last}&boards=0", token=token)[0]
+        == 400
+    )
     if database != "sqlite":  # a partition a day, from the oldest raw day to two days ahead
         names = [r[0] for r in server.sql(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "

@@ -96,6 +96,13 @@ def ago_text(seconds: float) -> str:
     return "vừa xong"
 
 
+def search_key(text: str) -> str:
+    """Text as a search compares it: no case, no tone or vowel marks, đ as d, spaces single
+    ("Bão  SỐ 3" and "bao so 3" are one), so an officer finds a bulletin however it is typed."""
+    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
 def sort_key(name: str) -> tuple[tuple[int, ...], tuple[int, ...], str]:
     """The order of a Vietnamese dictionary: letter by letter, then by tone."""
     letters: list[int] = []

@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
+from django.db.models import Exists, OuterRef, QuerySet
+
 from kiosk.core.model import parse_item
 from kiosk.core.schedule import next_showing
 from kiosk.core.vietnamese import WEEKDAYS, moment_text
-from kiosk.province.accounts.rights import Facts, Officer
-from kiosk.province.bulletins.models import Bulletin
+from kiosk.province.accounts.rights import WRITERS, Facts, Officer
+from kiosk.province.bulletins.models import Bulletin, BulletinChannel
 
 # ISO weekday numbers (SPEC 1.4's `days`) with their names
 WEEKDAY_CHOICES = [(n, name) for n, name in enumerate(WEEKDAYS, start=1)]
@@ -42,6 +44,16 @@ def authored(b: Bulletin) -> dict[str, Any]:
     else:
         item["text"] = b.ticker
     return item
+
+
+def visible(me: Officer, rows: QuerySet[Bulletin]) -> QuerySet[Bulletin]:
+    """The bulletins of rows this officer sees (Officer.sees, asked of the database)."""
+    if me.role not in WRITERS:
+        return rows.none()
+    if me.role == "admin" or not me.channels:
+        return rows
+    mine = BulletinChannel.objects.filter(bulletin=OuterRef("pk"), channel__in=me.channels)
+    return rows.filter(Exists(mine))
 
 
 def officer(user) -> Officer:

@@ -15,7 +15,7 @@ from kiosk.province.accounts.rights import Officer
 from kiosk.province.bulletins.bulletin import WEEKDAY_CHOICES
 from kiosk.province.bulletins.hourtext import HoursError, read_windows
 from kiosk.province.bulletins.models import Bulletin
-from kiosk.province.bulletins.targets import Target, describe, expand
+from kiosk.province.bulletins.targets import COMMUNE_PREFIX, Target, describe, expand
 from kiosk.province.bulletins.uploads import TOO_LARGE, ImageRefused, StoredImage, store_image
 
 # (field, most characters, many lines) as SPEC 1.4 bounds them
@@ -24,6 +24,22 @@ TEXTS = (("title", 200, False), ("body", 5000, True), ("ticker", 500, False),
 KIND_TEXTS = {"text": ("title", "body"), "image": ("caption",), "ticker": ("ticker",)}
 FIELD_OF_ITEM = {"text": "ticker", "asset": "image", "file": "image"}
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M"]
+
+
+class TargetPicker(forms.CheckboxSelectMultiple):
+    """The wide targets (the province, each district) as checkboxes, and of the communes
+    only those chosen: 10,000 communes are found by typing (bulletin_form.html asks
+    /bulletins/targets), not sent as 10,000 checkboxes."""
+
+    def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
+        chosen = set(value or ())
+        everything = self.choices
+        self.choices = [(k, label) for k, label in everything
+                        if not k.startswith(COMMUNE_PREFIX) or k in chosen]  # fmt: skip
+        try:
+            return super().get_context(name, value, attrs)
+        finally:
+            self.choices = everything
 
 
 class BulletinForm(forms.Form):
@@ -86,9 +102,7 @@ class BulletinForm(forms.Form):
     hours = forms.CharField(
         label="Khung giờ (ví dụ 07:00-11:30, 13:30-17:00; để trống: cả ngày)", required=False
     )
-    targets = forms.MultipleChoiceField(
-        label="Gửi đến", widget=forms.CheckboxSelectMultiple, required=True
-    )
+    targets = forms.MultipleChoiceField(label="Gửi đến", widget=TargetPicker, required=True)
 
     def __init__(
         self,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from kiosk.core.vietnamese import search_key
+
 
 class Bulletin(models.Model):
     """A bulletin an officer writes: one item of SPEC 1.4 for one or more channels, through
@@ -72,10 +74,32 @@ class Bulletin(models.Model):
     revision = models.PositiveIntegerField(default=1)
     # {"revision": n, "item": the playlist item, "channels": [...]} while on air, else null
     aired = models.JSONField(null=True, blank=True)
+    # The words of its title, ticker and caption as a search compares them (search_key):
+    # kept by save(), so lists search in the database, any case, with or without marks.
+    search = models.CharField(max_length=700, blank=True, editable=False)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
-        indexes = [models.Index(fields=["state"]), models.Index(fields=["origin", "origin_ref"])]
+        indexes = [models.Index(fields=["state"]), models.Index(fields=["origin", "origin_ref"]),
+                   models.Index(fields=["-updated_at", "-id"], name="bulletin_updated"),
+                   models.Index(fields=["published_at"], name="bulletin_published")]  # fmt: skip
+
+    SEARCHED = ("title", "ticker", "caption")
+
+    def save(self, *args, **kwargs) -> None:
+        """Keeps search and the channel rows (BulletinChannel) with the bulletin."""
+        self.search = search_key(" ".join(getattr(self, f) for f in self.SEARCHED))[:700]
+        fields = kwargs.get("update_fields")
+        if fields is not None and set(fields) & set(self.SEARCHED):
+            kwargs["update_fields"] = [*fields, "search"]
+        super().save(*args, **kwargs)
+        wanted = set(self.channels)
+        have = set(self.channel_rows.values_list("channel", flat=True))
+        if wanted != have:
+            self.channel_rows.exclude(channel__in=wanted).delete()
+            BulletinChannel.objects.bulk_create(
+                [BulletinChannel(bulletin=self, channel=c) for c in sorted(wanted - have)]
+            )
 
     @property
     def item_id(self) -> str:
@@ -84,6 +108,19 @@ class Bulletin(models.Model):
     @property
     def aired_channels(self) -> list[str]:
         return list(self.aired["channels"]) if self.aired else []
+
+
+class BulletinChannel(models.Model):
+    """One of a bulletin's channels, a row each (Bulletin.save keeps them), so the lists
+    find an officer's bulletins in the database, a page at a time."""
+
+    bulletin = models.ForeignKey(Bulletin, on_delete=models.CASCADE, related_name="channel_rows")
+    channel = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bulletin", "channel"], name="bulletin_channel_once")
+        ]
 
 
 class Channel(models.Model):

@@ -4,10 +4,11 @@ proof of play), as a page and a CSV whose cells are safe in a spreadsheet."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,18 +20,21 @@ from kiosk.province.bulletins.bulletin import (
     officer,
     state_text,
     username_of,
+    visible,
 )
 from kiosk.province.bulletins.models import Bulletin
-from kiosk.province.bulletins.targets import describe
+from kiosk.province.bulletins.targets import Places
 from kiosk.province.bulletins.views import target_choices, writers
+from kiosk.province.fleet import figures
+from kiosk.province.fleet.figures import Figures
 from kiosk.province.fleet.fleetdata import (
     day_bounds,
-    play_report,
     province_moment,
     province_tz,
     spreadsheet_moment,
 )
 from kiosk.province.fleet.views import csv_response, days_asked
+from kiosk.province.server.paging import batches, paged
 
 # For the Department, opened in Excel: Vietnamese headers, the province's local times to the
 # minute (YYYY-MM-DD HH:MM, which a spreadsheet reads as a date in any locale). The API and
@@ -38,6 +42,9 @@ from kiosk.province.fleet.views import csv_response, days_asked
 COLUMNS = ["Mã", "Tiêu đề", "Loại", "Mức độ", "Trạng thái", "Kênh", "Người viết",
            "Người duyệt", "Xuất bản lúc", "Gỡ xuống lúc", "Số bảng tin", "Lượt phát",
            "Thời lượng (giây)"]  # fmt: skip
+
+
+CSV_CHUNK = 500  # bulletins whose figures are read at once
 
 
 @dataclass
@@ -50,26 +57,31 @@ class Line:
     seconds: float = 0.0
 
 
-def report_lines(request: HttpRequest, start: date, end: date) -> list[Line]:
-    """Bulletins on air at some time between start and end that this officer may see."""
+def _on_air(request: HttpRequest, start: date, end: date) -> QuerySet[Bulletin]:
+    """Bulletins on air at some time between start and end that this officer may see, in
+    the order they were published."""
     lo, hi = day_bounds(start, end)
-    me = officer(request.user)
-    choices = target_choices()
-    shown = (
+    rows = (
         Bulletin.objects.select_related("author", "published_by")
         .filter(published_at__isnull=False, published_at__lt=hi)
         .filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=lo))
         .order_by("published_at", "id")
     )
-    lines = {b.item_id: Line(b, headline(b), describe(b.channels, choices))
-             for b in shown if me.sees(b.channels)}  # fmt: skip
-    for plays in play_report(start, end):
-        line = lines.get(plays.item)
-        if line is not None and plays.channel in line.b.channels:
-            line.boards += plays.boards
-            line.plays += plays.plays
-            line.seconds += plays.seconds
-    return list(lines.values())
+    return visible(officer(request.user), rows)
+
+
+def _lines(bulletins: list[Bulletin], start: date, end: date, places: Places) -> list[Line]:
+    """Each bulletin with where and how often boards showed it (on any of its channels)."""
+    found = figures.shown([(c, b.item_id) for b in bulletins for c in b.channels], start, end)
+    lines = []
+    for b in bulletins:
+        total = Figures()
+        for channel in b.channels:
+            if shown := found.get((channel, b.item_id)):
+                total.add(shown.total.plays, shown.total.seconds, shown.total.board_set)
+        lines.append(Line(b, headline(b), places.describe(b.channels), total.boards,
+                          total.plays, total.seconds))  # fmt: skip
+    return lines
 
 
 @require_GET
@@ -77,14 +89,29 @@ def report_lines(request: HttpRequest, start: date, end: date) -> list[Line]:
 def report_page(request: HttpRequest) -> HttpResponse:
     start, end, error = days_asked(request)
     now, tz = timezone.now(), province_tz()
+    listing = paged(request, _on_air(request, start, end))
+    lines = _lines(list(listing["page"]), start, end, Places(target_choices()))
     rows = [
         {"l": line, "kind": line.b.get_kind_display(), "priority": line.b.get_priority_display(),
          "state": state_text(line.b, now, tz), "published": province_moment(line.b.published_at),
          "withdrawn": province_moment(line.b.withdrawn_at), "minutes": round(line.seconds / 60)}
-        for line in report_lines(request, start, end)
+        for line in lines
     ]  # fmt: skip
-    return render(request, "bulletins/reports.html",
-                  {"rows": rows, "start": start, "end": end, "error": error})  # fmt: skip
+    context = {"rows": rows, "start": start, "end": end, "error": error, **listing}
+    return render(request, "bulletins/reports.html", context)
+
+
+def _csv_rows(request: HttpRequest, start: date, end: date) -> Iterator[list]:
+    now, tz, places = timezone.now(), province_tz(), Places(target_choices())
+    for chunk in batches(_on_air(request, start, end).iterator(chunk_size=CSV_CHUNK), CSV_CHUNK):
+        for line in _lines(chunk, start, end, places):
+            b = line.b
+            cells = [b.item_id, line.title, b.get_kind_display(), b.get_priority_display(),
+                     state_text(b, now, tz), " ".join(b.channels), username_of(b.author),
+                     username_of(b.published_by), spreadsheet_moment(b.published_at),
+                     spreadsheet_moment(b.withdrawn_at)]  # fmt: skip
+            yield [spreadsheet_safe(c) for c in cells] + [line.boards, line.plays,
+                                                          round(line.seconds)]  # fmt: skip
 
 
 @require_GET
@@ -93,15 +120,4 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     start, end, error = days_asked(request)
     if error:
         return HttpResponse(error, status=400)
-    rows = []
-    now, tz = timezone.now(), province_tz()
-    for line in report_lines(request, start, end):
-        b = line.b
-        cells = [b.item_id, line.title, b.get_kind_display(), b.get_priority_display(),
-                 state_text(b, now, tz), " ".join(b.channels), username_of(b.author),
-                 username_of(b.published_by), spreadsheet_moment(b.published_at),
-                 spreadsheet_moment(b.withdrawn_at)]  # fmt: skip
-        rows.append(
-            [spreadsheet_safe(c) for c in cells] + [line.boards, line.plays, round(line.seconds)]
-        )
-    return csv_response(COLUMNS, rows, f"ban-tin-{start}-{end}.csv")
+    return csv_response(COLUMNS, _csv_rows(request, start, end), f"ban-tin-{start}-{end}.csv")

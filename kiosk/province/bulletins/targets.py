@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from kiosk.core.vietnamese import sort_key
+from kiosk.core.vietnamese import search_key, sort_key
 
 DISTRICT_PREFIX = "district:"
+COMMUNE_PREFIX = "xa-"
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def province_channel(code: str) -> str:
 
 
 def commune_channel(code: str) -> str:
-    return f"xa-{code}"
+    return f"{COMMUNE_PREFIX}{code}"
 
 
 def targets(units: Iterable[Unit]) -> list[Target]:
@@ -83,20 +84,45 @@ def expand(keys: Sequence[str], choices: Sequence[Target]) -> tuple[str, ...]:
     return tuple(sorted(channels))
 
 
-def channel_labels(choices: Sequence[Target]) -> dict[str, str]:
-    """Each channel's name in words (for lists of bulletins)."""
-    return {t.channels[0]: t.label for t in choices if not t.key.startswith(DISTRICT_PREFIX)}
+class Places:
+    """Channels in words, for lists of bulletins: made once per page from the targets (10,000
+    communes), then asked for each row."""
+
+    def __init__(self, choices: Sequence[Target]) -> None:
+        self.labels = {t.channels[0]: t.label for t in choices
+                       if not t.key.startswith(DISTRICT_PREFIX)}  # fmt: skip
+        self.districts = [(t.label, frozenset(t.channels)) for t in choices
+                          if t.key.startswith(DISTRICT_PREFIX) and len(t.channels) > 1]  # fmt: skip
+
+    def describe(self, channels: Iterable[str]) -> str:
+        """A bulletin's channels in words: a whole district named once when all its
+        communes are there."""
+        wanted = set(channels)
+        parts: list[str] = []
+        if len(wanted) > 1:  # one channel is never a whole district
+            for label, members in self.districts:
+                if members <= wanted:
+                    parts.append(label)
+                    wanted -= members
+        parts += [self.labels.get(c, c) for c in sorted(wanted)]
+        return ", ".join(parts)
 
 
 def describe(channels: Iterable[str], choices: Sequence[Target]) -> str:
-    """A bulletin's channels in words: a whole district named once when all its communes
-    are there."""
-    wanted = set(channels)
-    labels = channel_labels(choices)
-    parts: list[str] = []
+    """A bulletin's channels in words (for one bulletin; a list makes Places once)."""
+    return Places(choices).describe(channels)
+
+
+def find(choices: Sequence[Target], words: str, most: int = 20) -> list[Target]:
+    """The communes whose name (or district, or code) holds the words, as an officer types
+    them: any case, with or without marks."""
+    key = search_key(words)
+    if not key:
+        return []
+    found = []
     for t in choices:
-        if t.key.startswith(DISTRICT_PREFIX) and len(t.channels) > 1 and set(t.channels) <= wanted:
-            parts.append(t.label)
-            wanted -= set(t.channels)
-    parts += [labels.get(c, c) for c in sorted(wanted)]
-    return ", ".join(parts)
+        if t.key.startswith(COMMUNE_PREFIX) and (key in search_key(t.label) or key in t.key):
+            found.append(t)
+            if len(found) == most:
+                break
+    return found

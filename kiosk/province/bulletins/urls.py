@@ -10,6 +10,7 @@ BULLETIN = "bulletins/<int:pk>/"
 urlpatterns = [
     path("bulletins/", views.bulletin_list, name="bulletins"),
     path("bulletins/new", views.bulletin_new, name="bulletin_new"),
+    path("bulletins/targets", views.target_search, name="target_search"),
     path(BULLETIN, views.bulletin_page, name="bulletin"),
     path(f"{BULLETIN}edit", views.bulletin_edit, name="bulletin_edit"),
     path(f"{BULLETIN}submit", views.bulletin_submit, name="bulletin_submit"),

@@ -13,11 +13,12 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from kiosk.core.vietnamese import search_key
 from kiosk.province.accounts import rights
 from kiosk.province.bulletins import audit
 from kiosk.province.bulletins.bulletin import (
@@ -30,16 +31,17 @@ from kiosk.province.bulletins.bulletin import (
     snapshot,
     state_text,
     username_of,
+    visible,
 )
 from kiosk.province.bulletins.forms import BulletinForm
 from kiosk.province.bulletins.models import AuditEntry, Bulletin, Channel
 from kiosk.province.bulletins.preview import PANELS, PreviewError, preview_png
 from kiosk.province.bulletins.publishing import PublishError, announce, publish_channels
-from kiosk.province.bulletins.targets import Target, Unit, describe, targets
+from kiosk.province.bulletins.targets import Places, Target, Unit, describe, find, targets
 from kiosk.province.fleet.fleetdata import province_moment, province_tz
 from kiosk.province.fleet.models import Board
+from kiosk.province.server.paging import paged
 
-LIST_LIMIT = 300
 AUDIT_LIMIT = 300
 REFUSED = "Tài khoản này không được làm việc này với bản tin này."
 
@@ -76,7 +78,7 @@ SCHEDULE_PASSED = (
 STATE_FILTERS = {"published": "Đã xuất bản"}  # published is not "on air" once its time passed
 
 
-def _row(b: Bulletin, choices: list[Target]) -> dict:
+def _row(b: Bulletin, places: Places) -> dict:
     returned = b.state == Bulletin.State.DRAFT and b.note
     return {
         "returned": b.note if returned else "",
@@ -85,7 +87,7 @@ def _row(b: Bulletin, choices: list[Target]) -> dict:
         "kind": b.get_kind_display(),
         "priority": b.get_priority_display(),
         "state": state_text(b, timezone.now(), province_tz()),
-        "where": describe(b.channels, choices),
+        "where": places.describe(b.channels),
         "author": username_of(b.author),
         "updated": province_moment(b.updated_at),
     }
@@ -96,26 +98,36 @@ def _row(b: Bulletin, choices: list[Target]) -> dict:
 def bulletin_list(request: HttpRequest) -> HttpResponse:
     me = officer(request.user)
     state = request.GET.get("state", "")
-    rows = Bulletin.objects.select_related("author").order_by("-updated_at", "-id")
+    words = request.GET.get("q", "").strip()[:200]
+    rows = visible(me, Bulletin.objects.select_related("author")).order_by("-updated_at", "-id")
     if state in Bulletin.State.values:
         rows = rows.filter(state=state)
-    choices = target_choices()
-    shown = []
-    for b in rows.iterator(chunk_size=500):
-        if me.sees(b.channels):
-            shown.append(_row(b, choices))
-            if len(shown) >= LIST_LIMIT:
-                break
+    if key := search_key(words):
+        rows = rows.filter(search__contains=key)
+    listing = paged(request, rows)
+    places = Places(target_choices())
     return render(
         request,
         "bulletins/bulletins.html",
         {
-            "rows": shown,
+            "rows": [_row(b, places) for b in listing["page"]],
             "state": state,
-            "limit": LIST_LIMIT,
+            "words": words,
             "states": [(k, STATE_FILTERS.get(k, label)) for k, label in Bulletin.State.choices],
+            **listing,
         },
     )
+
+
+@require_GET
+@writers
+def target_search(request: HttpRequest) -> HttpResponse:
+    """The communes this officer may write for whose name holds the words typed (JSON for
+    the form's picker): {"targets": [{"key", "label"}]}, at most 20."""
+    me = officer(request.user)
+    mine = [t for t in target_choices() if me.covers(t.channels)]
+    found = find(mine, request.GET.get("q", "")[:100])
+    return JsonResponse({"targets": [{"key": t.key, "label": t.label} for t in found]})
 
 
 def _save_form(request: HttpRequest, b: Bulletin | None) -> HttpResponse:
@@ -194,7 +206,7 @@ def bulletin_page(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "bulletins/bulletin.html",
         {
-            "r": _row(b, choices),
+            "r": _row(b, Places(choices)),
             "b": b,
             "can": can,
             "own": f.author == me.name or f.edited_by == me.name,

@@ -6,10 +6,13 @@ and never a traceback."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
+from urllib.parse import urlencode
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -18,9 +21,13 @@ from kiosk.province.accounts.tokens import api_user, board_for
 from kiosk.province.fleet import fleetdata, metrics
 from kiosk.province.fleet.heartbeatdoc import MAX_BODY, HeartbeatInvalid, parse_heartbeat
 from kiosk.province.fleet.ingest import store_heartbeat
+from kiosk.province.fleet.models import Board
 from kiosk.province.fleet.refusals import REFUSED
+from kiosk.province.server.paging import batches
 
 API_ROLES = ("admin", "technician")
+JSON = "application/json"
+PLAYS_PAGE, MAX_PLAYS_PAGE = 200, 1000  # boards in a page of /api/v1/plays
 
 
 def _error(status: int, message: str, **headers: str) -> JsonResponse:
@@ -99,7 +106,41 @@ def api_plays(request: HttpRequest) -> HttpResponse:
         return _error(400, str(exc))
     if end < start:
         return _error(400, "to is before from")
-    return JsonResponse({"plays": fleetdata.play_sums(start, end)})
+    after = request.GET.get("after", "")[:64]
+    size = request.GET.get("boards")
+    if size is None and not after:  # SPEC 7.3: every board, streamed a batch at a time
+        return StreamingHttpResponse(_every_play_sum(start, end), content_type=JSON)
+    try:
+        size_n = int(size or PLAYS_PAGE)
+        if not 1 <= size_n <= MAX_PLAYS_PAGE:
+            raise ValueError
+    except ValueError:
+        return _error(400, f"boards must be a whole number from 1 to {MAX_PLAYS_PAGE}")
+    page = list(_board_ids(after)[:size_n])
+    more = len(page) == size_n and _board_ids(page[-1]).exists()
+    following = (
+        urlencode({"from": start, "to": end, "boards": size_n, "after": page[-1]}) if more else ""
+    )
+    return JsonResponse({"plays": fleetdata.play_sums(start, end, page),
+                         "next": f"{request.path}?{following}" if more else None})  # fmt: skip
+
+
+def _board_ids(after: str) -> QuerySet:
+    """Every board that may have plays (those the inventory dropped keep theirs), in order."""
+    return Board.objects.filter(device_id__gt=after).order_by("device_id").values_list(
+        "device_id", flat=True)  # fmt: skip
+
+
+def _every_play_sum(start: date, end: date) -> Iterator[bytes]:
+    """{"plays": [...]} of every board, written as the sums are read, PLAYS_PAGE boards at a
+    time: a year of a national fleet is never held in memory."""
+    yield b'{"plays": ['
+    first = True
+    for boards in batches(_board_ids("").iterator(chunk_size=PLAYS_PAGE), PLAYS_PAGE):
+        for row in fleetdata.play_sums(start, end, boards):
+            yield (b"" if first else b", ") + json.dumps(row, ensure_ascii=False).encode()
+            first = False
+    yield b"]}"
 
 
 @require_GET

@@ -17,40 +17,25 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from kiosk.province.fleet import partitions
+from kiosk.province.fleet.steps import in_steps
 
 log = logging.getLogger(__name__)
-STEP_S = 0.05  # the longest a delete may hold SQLite's write lock
-BUDGET_S = 20.0  # one housekeeping run's share; the rest waits for the next minute
-FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 500, 50, 20_000
 
 
-def next_chunk(chunk: int, took_s: float) -> int:
-    """The next delete's size: aimed at half of STEP_S, by what the last one took."""
-    if took_s <= 0:
-        return MAX_CHUNK
-    aimed = int(chunk * (STEP_S / 2) / took_s)
-    return max(MIN_CHUNK, min(MAX_CHUNK, aimed, chunk * 2))
-
-
-def _delete_in_steps(
-    table: str, row_id: str, raw_from: datetime, clock: Callable[[], float]
-) -> int:
+def _delete_in_steps(table: str, row_id: str, raw_from: datetime,
+                     clock: Callable[[], float]) -> int:  # fmt: skip
     adapted = connection.ops.adapt_datetimefield_value(raw_from)
-    gone, chunk, deadline = 0, FIRST_CHUNK, clock() + BUDGET_S
-    while clock() < deadline:
-        began = clock()
+
+    def step(limit: int) -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 f"DELETE FROM {table} WHERE {row_id} IN (SELECT {row_id} FROM {table} "
                 "WHERE started_at < %s LIMIT %s)",
-                [adapted, chunk],
+                [adapted, limit],
             )
-            n = cursor.rowcount
-        gone += n
-        if n < chunk:
-            break
-        chunk = next_chunk(chunk, clock() - began)
-    return gone
+            return cursor.rowcount
+
+    return in_steps(step, clock)
 
 
 def expire_raw_plays(

@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 
-from kiosk.core.fleet import heartbeat_online
+from kiosk.core.fleet import ONLINE_WINDOW, heartbeat_online
 from kiosk.core.health import rfc3339
-from kiosk.core.vietnamese import moment_text, spreadsheet_text
-from kiosk.province.fleet.models import Board, ItemTitle, PlayDay
-from kiosk.province.sitetitles import published_titles
+from kiosk.core.vietnamese import moment_text, search_key, sort_key, spreadsheet_text
+from kiosk.province.fleet.models import Board, ItemTitle, ItemTotal, PlayDay
 
 STATES = ("ok", "degraded", "failing", "offline", "never")
+SEVERITY = {"failing": 0, "offline": 1, "degraded": 2, "never": 3, "ok": 4}
+PROVINCE_AREA = "Tỉnh "
+
+
+def area_of(district: str, province_code: str) -> str:
+    """Where proof of play counts a board: its district, or its province where the inventory
+    names no district (the communes of the 2025 reform)."""
+    return district or f"{PROVINCE_AREA}{province_code}"
+
+
+def db_date(value: date | str) -> date:
+    """A date as a raw query hands it back (SQLite may give its text)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def board_state(board: Board, now: datetime) -> str:
@@ -27,6 +51,44 @@ def board_state(board: Board, now: datetime) -> str:
     if not heartbeat_online(board.last_heartbeat_at, now):
         return "offline"
     return board.status or "ok"
+
+
+def with_state(rows: QuerySet, now: datetime) -> QuerySet:
+    """rows of Board with `state` (board_state, asked of the database) and `severity` (the
+    worst first), so the fleet page filters, counts and sorts 10,000 boards there."""
+    silent = now - ONLINE_WINDOW
+    state = Case(
+        When(last_heartbeat_at__isnull=True, then=Value("never")),
+        When(last_heartbeat_at__lte=silent, then=Value("offline")),
+        When(status="", then=Value("ok")),
+        default=F("status"),
+    )
+    severity = Case(*(When(state=s, then=Value(n)) for s, n in SEVERITY.items()), default=Value(5))
+    return rows.annotate(state=state).annotate(severity=severity)
+
+
+def boards_asked(now: datetime, state: str = "", area: str = "", text: str = "") -> QuerySet:
+    """The inventory's boards in one state, in one area, whose name or id holds the text
+    (any case, with or without marks), the worst first."""
+    rows = with_state(Board.objects.filter(in_inventory=True).defer("health"), now)
+    if state in STATES:
+        rows = rows.filter(state=state)
+    if area.startswith(PROVINCE_AREA):
+        rows = rows.filter(district="", province_code=area.removeprefix(PROVINCE_AREA))
+    elif area:
+        rows = rows.filter(district=area)
+    if words := search_key(text):
+        rows = rows.filter(Q(search__contains=words) | Q(device_id__contains=text.strip()))
+    return rows.order_by("severity", "district", "unit_name", "device_id")
+
+
+def state_counts(now: datetime) -> dict[str, int]:
+    """How many boards of the inventory are in each state."""
+    rows = with_state(Board.objects.filter(in_inventory=True), now)
+    counts = dict.fromkeys(STATES, 0)
+    for row in rows.values("state").annotate(n=Count("device_id")).order_by():
+        counts[row["state"]] = row["n"]
+    return counts
 
 
 def province_tz() -> ZoneInfo:
@@ -94,14 +156,15 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     )
 
 
-def play_sums(start: date, end: date) -> list[dict[str, Any]]:
-    """Plays and seconds per channel, item and board over the days from start to end (both
-    included, in the province's time), from the daily sums made as plays arrive."""
+def play_sums(start: date, end: date, boards: list[str]) -> list[dict[str, Any]]:
+    """Plays and seconds per board, channel and item over the days from start to end (both
+    included, in the province's time), from the daily sums made as plays arrive, for these
+    boards (the API asks a few hundred at a time: the sums' key starts with the board)."""
     rows = (
-        PlayDay.objects.filter(day__gte=start, day__lte=end)
+        PlayDay.objects.filter(board_id__in=boards, day__gte=start, day__lte=end)
         .values("channel", "item", "board_id")
         .annotate(n=Sum("plays"), s=Sum("seconds"))
-        .order_by("channel", "item", "board_id")
+        .order_by("board_id", "channel", "item")
     )
     return [
         {
@@ -115,39 +178,50 @@ def play_sums(start: date, end: date) -> list[dict[str, Any]]:
     ]
 
 
-@dataclass
-class BulletinPlays:
-    """Proof of play of one bulletin over some days: in all, and per area."""
+@dataclass(frozen=True)
+class PlaysAsked:
+    """What an officer asks of proof of play: some days, and optionally one channel, one
+    area, and words of the title."""
 
-    channel: str
-    item: str
-    title: str
-    boards: int = 0
-    plays: int = 0
-    seconds: float = 0.0
-    areas: dict[str, list[float]] = field(default_factory=dict)  # area -> [boards, plays, s]
+    start: date
+    end: date
+    channel: str = ""
+    area: str = ""
+    text: str = ""
 
 
-def play_report(start: date, end: date) -> list[BulletinPlays]:
-    """Per bulletin: how many boards showed it, how often, how long, in all and per area
-    (the district, or the province's code where the inventory gives none)."""
-    areas = {
-        b.device_id: b.district or f"Tỉnh {b.province_code}"
-        for b in Board.objects.only("device_id", "district", "province_code")
-    }
-    titles = {(b.channel, b.item): b.title for b in ItemTitle.objects.all()}
-    titles |= published_titles(settings.KIOSK_PROVINCE.site_dir)  # what the site says now
-    report: dict[tuple[str, str], BulletinPlays] = {}
-    for row in play_sums(start, end):
-        key = (row["channel"], row["item"])
-        entry = report.get(key) or report.setdefault(
-            key, BulletinPlays(*key, titles.get(key, row["item"]))
+def items_shown(asked: PlaysAsked) -> QuerySet:
+    """The items boards showed in those days, newest first: {"channel", "item"} rows of the
+    rollup's lives, to page through. An item shown for the first time in the last minute
+    appears at the housekeeping's next run."""
+    rows = ItemTotal.objects.filter(first_day__lte=asked.end, last_day__gte=asked.start)
+    if asked.channel:
+        rows = rows.filter(channel=asked.channel)
+    if asked.area:
+        rows = rows.filter(area=asked.area)
+    if words := search_key(asked.text):
+        titled = ItemTitle.objects.filter(
+            channel=OuterRef("channel"), item=OuterRef("item"), title_key__contains=words
         )
-        entry.boards += 1
-        entry.plays += row["plays"]
-        entry.seconds += row["seconds"]
-        area = entry.areas.setdefault(areas.get(row["device_id"], "?"), [0, 0, 0.0])
-        area[0] += 1
-        area[1] += row["plays"]
-        area[2] += row["seconds"]
-    return sorted(report.values(), key=lambda e: (-e.plays, e.channel, e.item))
+        rows = rows.filter(Q(Exists(titled)) | Q(item__contains=asked.text.strip()))
+    return (
+        rows.values("channel", "item")
+        .annotate(last=Max("last_day"))
+        .order_by("-last", "channel", "item")
+    )
+
+
+def titles_of(items: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The items' titles as the site published them (the housekeeping keeps them)."""
+    wanted = Q()
+    for channel, item in items:
+        wanted |= Q(channel=channel, item=item)
+    if not items:
+        return {}
+    return {(t.channel, t.item): t.title for t in ItemTitle.objects.filter(wanted)}
+
+
+def areas_shown() -> list[str]:
+    """Every area of the inventory, in Vietnamese order (for the filter)."""
+    rows = Board.objects.values_list("district", "province_code").distinct()
+    return sorted({area_of(d, p) for d, p in rows}, key=sort_key)

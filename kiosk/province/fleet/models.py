@@ -9,7 +9,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from kiosk.core.vietnamese import search_key
+
 STATUS_HISTORY = 200  # changes kept per board: years of a board that changes weekly
+
+
+def board_search(unit_name: str, district: str) -> str:
+    """A board's name and district as the fleet page's search compares them."""
+    return search_key(f"{unit_name} {district}")[:700]
 
 
 class Board(models.Model):
@@ -48,6 +55,11 @@ class Board(models.Model):
     # in the order it showed them (SPEC 1.6), so a play older than the raw plays kept and
     # not later than this was delivered before: a resend, not counted again (playsums.py).
     plays_through = models.DateTimeField(null=True)
+    # The board's bit in the sets of boards that proof of play keeps (boardsets.py): given
+    # once (numbering.py), never reused.
+    number = models.PositiveIntegerField(unique=True, null=True)
+    # Its name and district as a search compares them (vietnamese.search_key)
+    search = models.CharField(max_length=700, blank=True, default="")
 
     class Meta:
         ordering = ["device_id"]
@@ -55,6 +67,15 @@ class Board(models.Model):
     def codes(self) -> list[str]:
         """The problem codes of the last heartbeat (kept as text: compared at every one)."""
         return self.problems.split()
+
+    def save(self, *args, **kwargs) -> None:
+        """A board made one at a time (the registry makes them in bulk, then numbers them
+        with numbering.number_boards) gets the next number."""
+        if self.number is None and self._state.adding:
+            top = Board.objects.aggregate(top=models.Max("number"))["top"]
+            self.number = 0 if top is None else top + 1
+        self.search = board_search(self.unit_name, self.district)
+        super().save(*args, **kwargs)
 
 
 class StatusChange(models.Model):
@@ -95,7 +116,9 @@ class Play(models.Model):
 
 class PlayDay(models.Model):
     """The plays of an item on a board on one day (the province's time), summed as they
-    arrive: what every report, page and API of proof of play reads."""
+    arrive: what the API's per-board sums read, and what the rollup sums over boards into
+    ItemDay and ItemTotal. rolled_* is the part already in those: the rest is added by the
+    next rollup, and meanwhile by every figure read (figures.py)."""
 
     pk = models.CompositePrimaryKey("board_id", "channel", "item", "day")
     board = models.ForeignKey(Board, on_delete=models.CASCADE, db_index=False)
@@ -104,9 +127,48 @@ class PlayDay(models.Model):
     day = models.DateField()
     plays = models.PositiveIntegerField()
     seconds = models.FloatField()
+    rolled_plays = models.PositiveIntegerField(db_default=0)
+    rolled_seconds = models.FloatField(db_default=0.0)
 
     class Meta:
-        indexes = [models.Index(fields=["day"], name="play_day_day")]
+        indexes = [  # small: the rows of the last minute or so
+            models.Index(fields=["channel", "item"], name="play_day_unrolled",
+                         condition=models.Q(plays__gt=models.F("rolled_plays")))
+        ]  # fmt: skip
+
+
+class ItemDay(models.Model):
+    """An item's plays on one day in one area (a district, or the province where the
+    inventory names none), summed over its boards, with the set of those boards: what the
+    proof-of-play pages read for any range of days."""
+
+    pk = models.CompositePrimaryKey("channel", "item", "day", "area")
+    channel = models.CharField(max_length=64)
+    item = models.CharField(max_length=64)
+    day = models.DateField()
+    area = models.CharField(max_length=300)
+    plays = models.PositiveBigIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    boards = models.BinaryField(default=b"")  # boardsets.pack
+
+
+class ItemTotal(models.Model):
+    """An item's whole life on the boards of one area: its first and last day there, plays,
+    seconds and boards. A report whose days hold the whole life reads these rows, not a row
+    a day (the yearly report to the Department)."""
+
+    pk = models.CompositePrimaryKey("channel", "item", "area")
+    channel = models.CharField(max_length=64)
+    item = models.CharField(max_length=64)
+    area = models.CharField(max_length=300)
+    first_day = models.DateField()
+    last_day = models.DateField()
+    plays = models.PositiveBigIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    boards = models.BinaryField(default=b"")
+
+    class Meta:
+        indexes = [models.Index(fields=["last_day", "first_day"], name="item_total_days")]
 
 
 class ItemTitle(models.Model):
@@ -116,6 +178,7 @@ class ItemTitle(models.Model):
     channel = models.CharField(max_length=64)
     item = models.CharField(max_length=64)
     title = models.CharField(max_length=300)
+    title_key = models.CharField(max_length=300, default="")  # vietnamese.search_key(title)
     seen_at = models.DateTimeField()
 
     class Meta:

@@ -12,7 +12,8 @@ from django.db import transaction
 from kiosk.core.fsutil import atomic_write
 from kiosk.core.inventory import load_inventory
 from kiosk.province.accounts.tokens import PREFIX_BOARD, new_token, token_hash
-from kiosk.province.fleet.models import Board
+from kiosk.province.fleet.models import Board, board_search
+from kiosk.province.fleet.numbering import number_boards
 from kiosk.province.provinceconf import ProvinceConfig
 
 LABELS = ("unit_name", "unit_kind", "province_code", "commune_code", "district")
@@ -36,15 +37,17 @@ def register_boards(config: ProvinceConfig) -> list[Board]:
                     health_url=b.health_url,
                     installed_on=b.installed_on,
                     in_inventory=True,
+                    search=board_search(b.unit_name, b.district or ""),
                 )
                 for b in boards
             ],
             batch_size=1000,
             update_conflicts=True,  # a board already known gets the inventory's labels
             unique_fields=["device_id"],
-            update_fields=[*LABELS, "health_url", "installed_on", "in_inventory"],
+            update_fields=[*LABELS, "health_url", "installed_on", "in_inventory", "search"],
         )
         Board.objects.exclude(device_id__in=listed).update(in_inventory=False)
+        number_boards()
     return list(Board.objects.filter(in_inventory=True, token_hash=""))
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -24,17 +25,25 @@ from kiosk.core.textrules import spreadsheet_safe
 from kiosk.core.timeutil import parse_rfc3339
 from kiosk.core.vietnamese import BOARD_STATE_VI, PROBLEM_VI, moment_text, sort_key, when_text
 from kiosk.province.accounts.views import BOARD_ROLES, for_roles
+from kiosk.province.fleet import figures
+from kiosk.province.fleet.figures import Figures, Item, Shown
 from kiosk.province.fleet.fleetdata import (
     STATES,
+    PlaysAsked,
+    areas_shown,
     board_state,
-    play_report,
+    boards_asked,
+    items_shown,
     province_tz,
+    state_counts,
+    titles_of,
 )
 from kiosk.province.fleet.models import Board, Command, Screenshot
+from kiosk.province.server.paging import batches, paged
 
-SEVERITY = {"failing": 0, "offline": 1, "degraded": 2, "never": 3, "ok": 4}
 HISTORY_SHOWN = 50
 MAX_REPORT_DAYS = 3660
+CSV_CHUNK = 500  # items whose figures are read at once for a CSV
 
 
 def _when(moment: datetime | None, now: datetime) -> str:
@@ -60,18 +69,18 @@ def _board_view(board: Board, now: datetime, screenshots: set[str]) -> dict:
 @for_roles(*BOARD_ROLES)
 def fleet(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    screenshots = set(Screenshot.objects.values_list("board_id", flat=True))
-    boards = [
-        _board_view(b, now, screenshots)
-        for b in Board.objects.filter(in_inventory=True).defer("health")
-    ]
-    boards.sort(key=lambda v: (SEVERITY[v["state"]], sort_key(v["board"].unit_name)))
-    counts = [(BOARD_STATE_VI[s], s, sum(v["state"] == s for v in boards)) for s in STATES]
-    return render(
-        request,
-        "fleet/fleet.html",
-        {"boards": boards, "counts": counts, "now": moment_text(now.astimezone(province_tz()))},
-    )
+    asked = {k: request.GET.get(k, "").strip()[:200] for k in ("state", "area", "q")}
+    listing = paged(request, boards_asked(now, asked["state"], asked["area"], asked["q"]), 100)
+    page = list(listing["page"])
+    shots = set(Screenshot.objects.filter(board_id__in=[b.device_id for b in page])
+                .values_list("board_id", flat=True))  # fmt: skip
+    counts = state_counts(now)
+    return render(request, "fleet/fleet.html", {
+        "boards": [_board_view(b, now, shots) for b in page],
+        "counts": [(BOARD_STATE_VI[s], s, counts[s]) for s in STATES],
+        "total": sum(counts.values()), "asked": asked, "areas": areas_shown(),
+        "now": moment_text(now.astimezone(province_tz())), **listing,
+    })  # fmt: skip
 
 
 @require_GET
@@ -181,53 +190,95 @@ def days_asked(request: HttpRequest) -> tuple[date, date, str | None]:
     return start, end, None
 
 
+def _plays_asked(request: HttpRequest) -> tuple[PlaysAsked, str | None]:
+    start, end, error = days_asked(request)
+    words = {k: request.GET.get(k, "").strip()[:200] for k in ("channel", "area", "q")}
+    return PlaysAsked(start, end, words["channel"], words["area"], words["q"]), error
+
+
+def _shown_rows(asked: PlaysAsked, items: list[Item]) -> list[tuple[Item, str, Shown]]:
+    """Each item with its title and figures; with an area asked, that area's only."""
+    titles = titles_of(items)
+    found = figures.shown(items, asked.start, asked.end)
+    rows = []
+    for key in items:
+        s = found.get(key, Shown())
+        if asked.area:
+            only = s.areas.get(asked.area, Figures())
+            s = Shown(only, {asked.area: only})
+        rows.append((key, titles.get(key, key[1]), s))
+    return rows
+
+
 @require_GET
 @login_required
 def plays(request: HttpRequest) -> HttpResponse:
-    start, end, error = days_asked(request)
+    asked, error = _plays_asked(request)
+    listing = paged(request, items_shown(asked))
+    items = [(r["channel"], r["item"]) for r in listing["page"]]
     rows = [
         {
-            "b": b,
-            "hours": _duration(b.seconds),
+            "channel": channel,
+            "item": item,
+            "title": title,
+            "total": s.total,
+            "hours": _duration(s.total.seconds),
             "areas": [
-                (area, int(n), int(p), _duration(s))
-                for area, (n, p, s) in sorted(b.areas.items(), key=lambda kv: sort_key(kv[0]))
+                (area, f.boards, f.plays, _duration(f.seconds))
+                for area, f in sorted(s.areas.items(), key=lambda kv: sort_key(kv[0]))
             ],
         }
-        for b in play_report(start, end)
+        for (channel, item), title, s in _shown_rows(asked, items)
     ]
     return render(
         request,
         "fleet/plays.html",
-        {"rows": rows, "start": start, "end": end, "error": error},
-    )
+        {"rows": rows, "start": asked.start, "end": asked.end, "asked": asked, "error": error,
+         "areas": areas_shown(), **listing},
+    )  # fmt: skip
+
+
+PLAYS_CSV = ["Kênh", "Mã bản tin", "Tiêu đề", "Địa bàn", "Số bảng tin", "Lượt phát",
+             "Thời lượng (giây)"]  # fmt: skip
+
+
+def _plays_lines(asked: PlaysAsked) -> Iterator[list]:
+    rows = items_shown(asked).iterator(chunk_size=CSV_CHUNK)
+    for chunk in batches(((r["channel"], r["item"]) for r in rows), CSV_CHUNK):
+        for (channel, item), title, s in _shown_rows(asked, chunk):
+            for area, f in sorted(s.areas.items(), key=lambda kv: sort_key(kv[0])):
+                yield [*(spreadsheet_safe(v) for v in (channel, item, title, area)),
+                       f.boards, f.plays, round(f.seconds)]  # fmt: skip
 
 
 @require_GET
 @login_required
 def plays_csv(request: HttpRequest) -> HttpResponse:
-    start, end, error = days_asked(request)
+    asked, error = _plays_asked(request)
     if error:
         return HttpResponse(error, status=400)
-    rows = [
-        [*(spreadsheet_safe(v) for v in (r.channel, r.item, r.title, area)),
-         int(n), int(p), round(s)]
-        for r in play_report(start, end)
-        for area, (n, p, s) in sorted(r.areas.items(), key=lambda kv: sort_key(kv[0]))
-    ]  # fmt: skip
-    header = ["Kênh", "Mã bản tin", "Tiêu đề", "Địa bàn", "Số bảng tin", "Lượt phát",
-              "Thời lượng (giây)"]  # fmt: skip
-    return csv_response(header, rows, f"phat-song-{start}-{end}.csv")
+    return csv_response(PLAYS_CSV, _plays_lines(asked), f"phat-song-{asked.start}-{asked.end}.csv")
 
 
-def csv_response(header: list[str], rows: list[list], filename: str) -> HttpResponse:
-    """A CSV download that Excel opens as UTF-8 (a BOM first); the caller made each text
-    cell spreadsheet_safe."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+def csv_response(header: list[str], rows: Iterable[list], filename: str) -> HttpResponse:
+    """A CSV download that Excel opens as UTF-8 (a BOM first), streamed as its rows come, so
+    a year's report starts at once and holds no more than a chunk in memory; the caller made
+    each text cell spreadsheet_safe."""
+
+    def lines() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        out.write("\ufeff")
+        writer.writerow(header)
+        for n, row in enumerate(rows, 1):
+            writer.writerow(row)
+            if n % 500 == 0:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -1,6 +1,7 @@
-"""What the server does on its own each minute: note the boards that went dark, delete the
-raw plays older than plays_raw_days (their daily sums were made as they arrived), and
-remember the titles of the bulletins the site publishes (so reports name them for years)."""
+"""What the server does on its own each minute: note the boards that went dark, sum the
+boards' new plays over boards (rollup.py), delete the raw plays older than plays_raw_days
+(their daily sums were made as they arrived), and remember the titles of the bulletins the
+site publishes (so reports name them for years)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from django.db import transaction
 
 from kiosk.core.fleet import ONLINE_WINDOW
+from kiosk.core.vietnamese import search_key
 from kiosk.province.bulletins import audit
 from kiosk.province.bulletins.models import Bulletin
 from kiosk.province.bulletins.publishing import (
@@ -22,6 +24,7 @@ from kiosk.province.bulletins.publishing import (
 from kiosk.province.fleet.expiry import expire_raw_plays
 from kiosk.province.fleet.ingest import note_change
 from kiosk.province.fleet.models import Board, ItemTitle
+from kiosk.province.fleet.rollup import roll_up
 from kiosk.province.provinceconf import ProvinceConfig
 from kiosk.province.sitetitles import published_titles
 
@@ -50,7 +53,13 @@ def remember_titles(site_dir: Path, now: datetime) -> int:
     with transaction.atomic():
         for (channel, item), title in changed.items():
             ItemTitle.objects.update_or_create(
-                channel=channel, item=item, defaults={"title": title[:300], "seen_at": now}
+                channel=channel,
+                item=item,
+                defaults={
+                    "title": title[:300],
+                    "title_key": search_key(title)[:300],
+                    "seen_at": now,
+                },
             )
     return len(changed)
 
@@ -105,16 +114,19 @@ def prune_login_records(now: datetime) -> int:
 
 def run_once(now: datetime, config: ProvinceConfig) -> None:
     dark = note_dark_boards(now)
+    rolled = roll_up()
     expired = expire_raw_plays(now, now - timedelta(days=config.plays_raw_days))
     titled = remember_titles(config.site_dir, now)
     resigned = resign_channels(now, config.expires_days)
     prune_login_records(now)
     prune_uploads(config.uploads_path, now)
-    if dark or expired or titled or resigned:
+    if dark or rolled or expired or titled or resigned:
         log.info(
-            "housekeeping: %d boards went dark, %d raw plays expired, %d bulletins titled, "
+            "housekeeping: %d boards went dark, %d daily sums rolled up, %d raw plays expired, "
+            "%d bulletins titled, "
             "%d channels signed again",
             dark,
+            rolled,
             expired,
             titled,
             len(resigned),

@@ -1,0 +1,38 @@
+"""Work on many rows done in short transactions, so the heartbeats never wait long.
+
+SQLite has one writer at a time: a transaction that deletes or sums a million rows would
+hold every heartbeat for seconds. Each step here is one transaction over at most `limit`
+rows, sized by how long the last step took to hold the write lock for about half of STEP_S;
+a run stops after BUDGET_S and the next minute's housekeeping goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+STEP_S = 0.05  # the longest a step may hold SQLite's write lock
+BUDGET_S = 20.0  # one housekeeping run's share of each chore
+FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 500, 50, 20_000
+
+
+def next_chunk(chunk: int, took_s: float) -> int:
+    """The next step's size: aimed at half of STEP_S, by what the last one took."""
+    if took_s <= 0:
+        return min(MAX_CHUNK, chunk * 2)
+    aimed = int(chunk * (STEP_S / 2) / took_s)
+    return max(MIN_CHUNK, min(MAX_CHUNK, aimed, chunk * 2))
+
+
+def in_steps(step: Callable[[int], int], clock: Callable[[], float]) -> int:
+    """Runs step(limit), which does at most limit rows in one transaction and returns how
+    many it did, until a step does fewer than asked or BUDGET_S is spent; returns the rows
+    done."""
+    done, chunk, deadline = 0, FIRST_CHUNK, clock() + BUDGET_S
+    while clock() < deadline:
+        began = clock()
+        n = step(chunk)
+        done += n
+        if n < chunk:
+            break
+        chunk = next_chunk(chunk, clock() - began)
+    return done
