@@ -129,5 +129,7 @@ def test_proof_of_play_pages_filter_by_area_and_words_with_the_figures_delivered
     assert "2 bản tin" in _count(yen_son)
     assert ("1", "4") in re.findall(r"<td>(\d+)</td><td>(\d+)</td>", yen_son)  # that area's
     csv_text = officer.get("/plays.csv?area=Y%C3%AAn+S%C6%A1n").getvalue().decode("utf-8-sig")
-    assert csv_text.splitlines()[1:] == ["tinh-08,bt-1,Bão số 3 đổ bộ,Yên Sơn,1,4,40",
-                                         "tinh-08,bt-2,Lịch tiếp công dân,Yên Sơn,1,5,50"]  # fmt: skip
+    assert csv_text.splitlines()[1:] == [
+        "tinh-08,bt-1,Bão số 3 đổ bộ,Yên Sơn,1,4,40",
+        "tinh-08,bt-2,Lịch tiếp công dân,Yên Sơn,1,5,50",
+    ]
