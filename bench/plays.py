@@ -79,15 +79,23 @@ class Year:
     def days(self) -> list[date]:
         return [self.first + timedelta(days=d) for d in range(DAYS)]
 
+    # The console's bulletins, numbered as it numbers them (item "bt-<pk>"): the province's
+    # first, then each commune's in turn.
+    PROVINCE_COUNT = (DAYS + ON_AIR) // PROVINCE_EVERY
+    COMMUNE_COUNT = (DAYS + ON_AIR) // COMMUNE_EVERY
+
     def province_items(self) -> list[tuple[str, date]]:
         """(item, first day) of the province's bulletins aired this year."""
-        return [(f"tb-tinh-{k}", self.first + timedelta(days=PROVINCE_EVERY * k - ON_AIR + 1))
-                for k in range((DAYS + ON_AIR) // PROVINCE_EVERY)]  # fmt: skip
+        return [(f"bt-{k + 1}", self.first + timedelta(days=PROVINCE_EVERY * k - ON_AIR + 1))
+                for k in range(self.PROVINCE_COUNT)]  # fmt: skip
 
     def commune_items(self, n: int) -> list[tuple[str, date]]:
-        start = n % COMMUNE_EVERY - ON_AIR + 1
-        return [(f"tb-xa-{n}-{k}", self.first + timedelta(days=COMMUNE_EVERY * k + start))
-                for k in range((DAYS + ON_AIR) // COMMUNE_EVERY)]  # fmt: skip
+        start, first_pk = (
+            n % COMMUNE_EVERY - ON_AIR + 1,
+            self.PROVINCE_COUNT + (n - 1) * self.COMMUNE_COUNT,
+        )
+        return [(f"bt-{first_pk + k + 1}", self.first + timedelta(days=COMMUNE_EVERY * k + start))
+                for k in range(self.COMMUNE_COUNT)]  # fmt: skip
 
     def on_air(self, items: list[tuple[str, date]], day: date) -> list[str]:
         return [i for i, start in items if start <= day < start + timedelta(days=ON_AIR)]
@@ -188,12 +196,16 @@ def _bulletins(writer, year: Year) -> None:
         commune = f"xa-{inventory_row(n)['commune_code']}"
         rows += [(commune, item, start) for item, start in year.commune_items(n)]
     for pk, (channel, item, start) in enumerate(rows, 1):
+        assert item == f"bt-{pk}"
         published = datetime.combine(start, datetime.min.time(), VIETNAM) + timedelta(hours=8)
         title = f"Thông báo số {pk} về lịch tiêm chủng và họp dân"
+        aired = json.dumps({"revision": 1, "channels": [channel], "item": {
+            "id": f"bt-{pk}", "type": "text", "priority": "normal", "duration": 10.0,
+            "title": title, "body": "Nội dung. " * 40}}, ensure_ascii=False)  # fmt: skip
         writer.row("bulletins_bulletin", (
             pk, "text", "normal", title, "Nội dung.", "", "", "contain", "", "", None, "", 10.0,
             None, None, "[]", "[]", json.dumps([channel]), "published", None, None, published,
-            published, published, published, None, None, "", "", "", 1, None, search_key(title),
+            published, published, published, None, None, "", "", "", 1, aired, search_key(title),
         ))  # fmt: skip
         writer.row("bulletins_bulletinchannel", (pk, pk, channel))
         writer.row("fleet_itemtitle", (pk, channel, item, title, search_key(title), published))

@@ -28,9 +28,9 @@ def console(django_db):
 
     from kiosk.province.accounts.models import Profile
     from kiosk.province.bulletins.models import AuditEntry, Bulletin, Channel
-    from kiosk.province.fleet.models import Board
+    from kiosk.province.fleet.models import Board, ItemDay, ItemTitle, ItemTotal
 
-    for model in (AuditEntry, Bulletin, Channel, Board):
+    for model in (AuditEntry, Bulletin, Channel, Board, ItemDay, ItemTotal, ItemTitle):
         model.objects.all().delete()
     get_user_model().objects.all().delete()
     from axes.models import AccessAttempt

@@ -140,6 +140,8 @@ def shows_next(item: dict[str, Any], now: datetime, tz: tzinfo) -> datetime | No
     """When an item (as authored or aired) first shows from now by its schedule, read by the
     board's own parser and schedule: now, a later moment, or None when never again."""
     schedule = {k: item[k] for k in SCHEDULE_KEYS if item.get(k) is not None}
+    if schedule.keys() <= {"priority"}:  # no schedule: always (a year's report asks often)
+        return now
     return next_showing(parse_item({"id": "x", "type": "ticker", "text": "x"} | schedule),
                         now, tz)  # fmt: skip
 
@@ -149,11 +151,14 @@ def schedule_passed(b: Bulletin, now: datetime, tz: tzinfo) -> bool:
     return shows_next(authored(b), now, tz) is None
 
 
+STATE_VI = dict(Bulletin.State.choices)
+
+
 def state_text(b: Bulletin, now: datetime, tz: tzinfo) -> str:
     """The state as an officer reads it: "Đang phát" only while boards can show the revision
     on air now; otherwise when it will show, or that its schedule has passed."""
     if b.state != Bulletin.State.PUBLISHED or not b.aired:
-        return b.get_state_display()
+        return STATE_VI[b.state]
     when = shows_next(b.aired["item"], now, tz)
     if when is None:
         return "Đã hết lịch phát"

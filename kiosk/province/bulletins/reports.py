@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +19,6 @@ from kiosk.province.bulletins.bulletin import (
     headline,
     officer,
     state_text,
-    username_of,
     visible,
 )
 from kiosk.province.bulletins.models import Bulletin
@@ -45,6 +44,11 @@ COLUMNS = ["Mã", "Tiêu đề", "Loại", "Mức độ", "Trạng thái", "Kên
 
 
 CSV_CHUNK = 500  # bulletins whose figures are read at once
+# What the report reads of a bulletin (a year of them: the rest would only cost time)
+REPORTED = ("id", "kind", "priority", "title", "caption", "ticker", "body", "channels",
+            "state", "aired", "published_at", "withdrawn_at", "author__username",
+            "published_by__username")  # fmt: skip
+KIND_VI, PRIORITY_VI = dict(Bulletin.Kind.choices), dict(Bulletin.Priority.choices)
 
 
 @dataclass
@@ -63,6 +67,7 @@ def _on_air(request: HttpRequest, start: date, end: date) -> QuerySet[Bulletin]:
     lo, hi = day_bounds(start, end)
     rows = (
         Bulletin.objects.select_related("author", "published_by")
+        .only(*REPORTED)
         .filter(published_at__isnull=False, published_at__lt=hi)
         .filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=lo))
         .order_by("published_at", "id")
@@ -101,17 +106,45 @@ def report_page(request: HttpRequest) -> HttpResponse:
     return render(request, "bulletins/reports.html", context)
 
 
+@dataclass(frozen=True)
+class Reported:
+    """A bulletin as the year's CSV reads it: the fields it needs, without a model per row
+    (54,000 bulletins a year at 1,000 communes)."""
+
+    pk: int
+    kind: str
+    priority: str
+    title: str
+    caption: str
+    ticker: str
+    body: str
+    channels: list[str]
+    state: str
+    aired: dict | None
+    published_at: datetime | None
+    withdrawn_at: datetime | None
+    author: str
+    published_by: str
+
+    @property
+    def item_id(self) -> str:
+        return f"bt-{self.pk}"
+
+
 def _csv_rows(request: HttpRequest, start: date, end: date) -> Iterator[list]:
     now, tz, places = timezone.now(), province_tz(), Places(target_choices())
-    for chunk in batches(_on_air(request, start, end).iterator(chunk_size=CSV_CHUNK), CSV_CHUNK):
+    rows = _on_air(request, start, end).values_list(*REPORTED).iterator(chunk_size=CSV_CHUNK)
+    for chunk in batches((Reported(*r) for r in rows), CSV_CHUNK):
         for line in _lines(chunk, start, end, places):
             b = line.b
-            cells = [b.item_id, line.title, b.get_kind_display(), b.get_priority_display(),
-                     state_text(b, now, tz), " ".join(b.channels), username_of(b.author),
-                     username_of(b.published_by), spreadsheet_moment(b.published_at),
-                     spreadsheet_moment(b.withdrawn_at)]  # fmt: skip
-            yield [spreadsheet_safe(c) for c in cells] + [line.boards, line.plays,
-                                                          round(line.seconds)]  # fmt: skip
+            # what officers typed is made safe for a spreadsheet; the rest is ours
+            typed = [
+                spreadsheet_safe(c) for c in (line.title, b.author or "", b.published_by or "")
+            ]
+            yield [b.item_id, typed[0], KIND_VI[b.kind], PRIORITY_VI[b.priority],
+                   state_text(b, now, tz), " ".join(b.channels), typed[1], typed[2],
+                   spreadsheet_moment(b.published_at), spreadsheet_moment(b.withdrawn_at),
+                   line.boards, line.plays, round(line.seconds)]  # fmt: skip
 
 
 @require_GET

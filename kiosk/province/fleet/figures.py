@@ -18,14 +18,21 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import connection, transaction
-from django.db.models import Q
 
 from kiosk.province.fleet import boardsets
-from kiosk.province.fleet.fleetdata import area_of, db_date
-from kiosk.province.fleet.models import ItemDay, ItemTotal
+from kiosk.province.fleet.fleetdata import area_of, db_date, item_rows
 
 Item = tuple[str, str]  # (channel, item)
-CHUNK = 500
+JOINED = "FROM wanted JOIN {} t ON t.channel = wanted.channel AND t.item = wanted.item"
+LIVES = ("SELECT t.channel, t.item, t.area, t.first_day, t.last_day, t.plays, t.seconds, "
+         "t.boards " + JOINED.format("fleet_itemtotal"))  # fmt: skip
+DAYS = ("SELECT t.channel, t.item, t.area, t.plays, t.seconds, t.boards "
+        + JOINED.format("fleet_itemday") + " WHERE t.day >= %s AND t.day <= %s")  # fmt: skip
+UNROLLED = (
+    "SELECT t.channel, t.item, t.day, t.plays - t.rolled_plays, t.seconds - t.rolled_seconds, "
+    "b.number, b.district, b.province_code " + JOINED.format("fleet_playday")
+    + " JOIN fleet_board b ON b.device_id = t.board_id WHERE t.plays > t.rolled_plays"
+)  # fmt: skip
 
 
 @dataclass
@@ -66,38 +73,16 @@ def snapshot() -> Iterator[None]:
         yield
 
 
-def _chunks(items: list[Item]) -> Iterator[list[Item]]:
-    for n in range(0, len(items), CHUNK):
-        yield items[n : n + CHUNK]
-
-
 def _unrolled(items: list[Item]) -> dict[Item, list[Unrolled]]:
     found: dict[Item, list[Unrolled]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        for chunk in _chunks(items):
-            cursor.execute(
-                "SELECT pd.channel, pd.item, pd.day, pd.plays - pd.rolled_plays, "
-                "pd.seconds - pd.rolled_seconds, b.number, b.district, b.province_code "
-                "FROM fleet_playday pd JOIN fleet_board b ON b.device_id = pd.board_id "
-                "WHERE pd.plays > pd.rolled_plays AND (pd.channel, pd.item) IN "
-                f"(VALUES {', '.join(['(%s, %s)'] * len(chunk))})",
-                [v for key in chunk for v in key],
-            )
-            for channel, item, day, plays, seconds, number, district, province in cursor:
-                bits = boardsets.of([number]) if number is not None else 0
-                found[(channel, item)].append(
-                    Unrolled(db_date(day), plays, seconds, bits, area_of(district, province))
-                )
+    for channel, item, day, plays, seconds, number, district, province in item_rows(
+        UNROLLED, items
+    ):
+        bits = boardsets.of([number]) if number is not None else 0
+        found[(channel, item)].append(
+            Unrolled(db_date(day), plays, seconds, bits, area_of(district, province))
+        )
     return found
-
-
-def _rows(model: type[ItemDay] | type[ItemTotal], items: list[Item], **when: date):
-    """model's rows of these items (and days, for ItemDay)."""
-    for chunk in _chunks(items):
-        wanted = Q()
-        for channel, item in chunk:
-            wanted |= Q(channel=channel, item=item)
-        yield from model.objects.filter(wanted, **when)
 
 
 @dataclass
@@ -119,26 +104,29 @@ def shown(items: Iterable[Item], start: date, end: date) -> dict[Item, Shown]:
     found: dict[Item, Shown] = {}
     with snapshot():
         unrolled = _unrolled(items)
-        lives: dict[Item, list[ItemTotal]] = defaultdict(list)
-        for row in _rows(ItemTotal, items):
-            lives[(row.channel, row.item)].append(row)
+        lives: dict[Item, list[tuple]] = defaultdict(list)
+        for channel, item, *life in item_rows(LIVES, items):
+            lives[(channel, item)].append(life)
         by_day = []
         for key in items:
             life, added = lives.get(key, []), unrolled.get(key, [])
-            days = [u.day for u in added] + [d for r in life for d in (r.first_day, r.last_day)]
+            days = [u.day for u in added] + [db_date(d) for r in life for d in r[1:3]]
             if not days:
                 continue
             if start <= min(days) and max(days) <= end:  # the whole life: a row an area
                 s = found[key] = Shown()
-                for r in life:
-                    s.add(r.area, r.plays, r.seconds, boardsets.unpack(r.boards))
+                for area, _first, _last, plays, seconds, boards in life:
+                    s.add(area, plays, seconds, boardsets.unpack(boards))
                 for u in added:
                     s.add(u.area, u.plays, u.seconds, u.board_set)
             else:
                 by_day.append(key)
-        for r in _rows(ItemDay, by_day, day__gte=start, day__lte=end):
-            s = found.setdefault((r.channel, r.item), Shown())
-            s.add(r.area, r.plays, r.seconds, boardsets.unpack(r.boards))
+        adapt = connection.ops.adapt_datefield_value
+        for channel, item, area, plays, seconds, boards in item_rows(
+            DAYS, by_day, (adapt(start), adapt(end))
+        ):
+            s = found.setdefault((channel, item), Shown())
+            s.add(area, plays, seconds, boardsets.unpack(boards))
         for key in by_day:
             for u in unrolled.get(key, []):
                 if start <= u.day <= end:
