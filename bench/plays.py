@@ -349,7 +349,10 @@ def measure(database: str, root: Path, boards: int, with_districts: bool, raw_da
     filled = fill(server, year, raw_days)
     print(f"  written: {json.dumps(filled)}", flush=True)
     if database.startswith("postgresql"):
-        server.execute("VACUUM ANALYZE")
+        import psycopg
+
+        with psycopg.connect(server.database, autocommit=True) as conn:  # as autovacuum would
+            conn.execute("VACUUM ANALYZE")
         size = server.sql("SELECT pg_database_size(current_database())")[0][0]
     else:
         server.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -166,6 +166,7 @@ def test_bulletins_keep_their_titles_after_they_leave_the_site(db, tmp_path):
     from kiosk.province.fleet.models import ItemTitle
     from kiosk.province.server.housekeeping import remember_titles
 
+    ItemTitle.objects.all().delete()
     site = Province(tmp_path / "site")
     try:
         site.publish("tinh-08", [text("bao-so-3", title="Bão số 3"), text("b", title="")])
