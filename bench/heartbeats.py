@@ -309,7 +309,7 @@ def measure(database: str, root: Path, steps: list[int], seconds: float, workers
             if not result["ok"]:
                 break
             held = count
-        stored = server.sql("SELECT sum(plays_stored) FROM fleet_board")[0][0]
+        stored = int(server.sql("SELECT sum(plays_stored) FROM fleet_board")[0][0] or 0)
     finally:
         chores.stopping.set()
         server.stop()
