@@ -71,6 +71,11 @@ class ProvinceConfig:
         """Where the console keeps uploaded images until (and after) they are published."""
         return self.uploads_dir or self.site_dir.parent / "uploads"
 
+    @property
+    def exports_path(self) -> Path:
+        """The large CSVs made in the background (never in the public site)."""
+        return self.site_dir.parent / "exports"
+
 
 def parse_database_url(value: Any) -> Database:
     """`sqlite:////absolute/path.db` or `postgresql://user:password@host:port/name?opt=v`."""

@@ -45,19 +45,11 @@ def db_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def board_state(board: Board, now: datetime) -> str:
-    """ok, degraded or failing as its last heartbeat said; offline when that is older
-    than ONLINE_WINDOW; never when none came."""
-    if board.last_heartbeat_at is None:
-        return "never"
-    if not heartbeat_online(board.last_heartbeat_at, now):
-        return "offline"
-    return board.status or "ok"
-
-
 def with_state(rows: QuerySet, now: datetime) -> QuerySet:
-    """rows of Board with `state` (board_state, asked of the database) and `severity` (the
-    worst first), so the fleet page filters, counts and sorts 10,000 boards there."""
+    """rows of Board with `state` and `severity` (the worst first), asked of the database, so
+    the fleet page filters, counts and sorts 10,000 boards there; the one statement of the
+    rule: ok, degraded or failing as the last heartbeat said; offline when that is
+    ONLINE_WINDOW old or older; never when none came."""
     silent = now - ONLINE_WINDOW
     state = Case(
         When(last_heartbeat_at__isnull=True, then=Value("never")),

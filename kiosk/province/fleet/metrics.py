@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from kiosk.province.fleet.fleetdata import STATES, board_state
+from kiosk.province.fleet.fleetdata import STATES, with_state
 from kiosk.province.fleet.models import Board
 from kiosk.province.fleet.refusals import REFUSED
 
@@ -44,10 +44,10 @@ class FleetCollector:
         fields = ("device_id", "unit_name", "district", "last_heartbeat_at", "status",
                   "problems", "plays_rejected", "plays_stored")  # fmt: skip
         stored = 0
-        for b in Board.objects.filter(in_inventory=True).only(*fields):
+        for b in with_state(Board.objects.filter(in_inventory=True).only(*fields), self.now):
             stored += b.plays_stored
             labels = [b.device_id, b.unit_name, b.district]
-            state = board_state(b, self.now)
+            state = b.state
             by_state[state] += 1
             status.add_metric([*labels, state], 1)
             if b.last_heartbeat_at is not None:

@@ -6,16 +6,15 @@ Times are the province's (Asia/Ho_Chi_Minh), written as a technician reads them.
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -25,18 +24,20 @@ from kiosk.core.textrules import spreadsheet_safe
 from kiosk.core.timeutil import parse_rfc3339
 from kiosk.core.vietnamese import BOARD_STATE_VI, PROBLEM_VI, moment_text, sort_key, when_text
 from kiosk.province.accounts.views import BOARD_ROLES, for_roles
+from kiosk.province.exports import views as exports
+from kiosk.province.exports.tables import Table
 from kiosk.province.fleet import figures
 from kiosk.province.fleet.figures import Figures, Item, Shown
 from kiosk.province.fleet.fleetdata import (
     STATES,
     PlaysAsked,
     areas_shown,
-    board_state,
     boards_asked,
     items_shown,
     province_tz,
     state_counts,
     titles_of,
+    with_state,
 )
 from kiosk.province.fleet.models import Board, Command, Screenshot
 from kiosk.province.server.paging import batches, paged
@@ -51,7 +52,8 @@ def _when(moment: datetime | None, now: datetime) -> str:
 
 
 def _board_view(board: Board, now: datetime, screenshots: set[str]) -> dict:
-    state = board_state(board, now)
+    """board as with_state read it (its state asked of the database)."""
+    state = board.state
     return {
         "board": board,
         "state": state,
@@ -87,7 +89,7 @@ def fleet(request: HttpRequest) -> HttpResponse:
 @for_roles(*BOARD_ROLES)
 def board_page(request: HttpRequest, device_id: str) -> HttpResponse:
     now = timezone.now()
-    board = get_object_or_404(Board, pk=device_id)
+    board = get_object_or_404(with_state(Board.objects.all(), now), pk=device_id)
     shot = Screenshot.objects.filter(board=board).only("taken_at").first()
     problems = []
     for p in (board.health or {}).get("problems") or []:
@@ -178,11 +180,11 @@ def screenshot(request: HttpRequest, device_id: str) -> HttpResponse:
     return response
 
 
-def days_asked(request: HttpRequest) -> tuple[date, date, str | None]:
+def days_asked(query: QueryDict) -> tuple[date, date, str | None]:
     today = timezone.now().astimezone(province_tz()).date()
     try:
-        start = date.fromisoformat(request.GET.get("from") or str(today - timedelta(days=29)))
-        end = date.fromisoformat(request.GET.get("to") or str(today))
+        start = date.fromisoformat(query.get("from") or str(today - timedelta(days=29)))
+        end = date.fromisoformat(query.get("to") or str(today))
     except ValueError:
         return today - timedelta(days=29), today, "Ngày không hợp lệ; dùng dạng NNNN-TT-NN."
     if end < start or (end - start).days > MAX_REPORT_DAYS:
@@ -190,9 +192,9 @@ def days_asked(request: HttpRequest) -> tuple[date, date, str | None]:
     return start, end, None
 
 
-def _plays_asked(request: HttpRequest) -> tuple[PlaysAsked, str | None]:
-    start, end, error = days_asked(request)
-    words = {k: request.GET.get(k, "").strip()[:200] for k in ("channel", "area", "q")}
+def _plays_asked(query: QueryDict) -> tuple[PlaysAsked, str | None]:
+    start, end, error = days_asked(query)
+    words = {k: query.get(k, "").strip()[:200] for k in ("channel", "area", "q")}
     return PlaysAsked(start, end, words["channel"], words["area"], words["q"]), error
 
 
@@ -213,7 +215,7 @@ def _shown_rows(asked: PlaysAsked, items: list[Item]) -> list[tuple[Item, str, S
 @require_GET
 @login_required
 def plays(request: HttpRequest) -> HttpResponse:
-    asked, error = _plays_asked(request)
+    asked, error = _plays_asked(request.GET)
     listing = paged(request, items_shown(asked))
     items = [(r["channel"], r["item"]) for r in listing["page"]]
     rows = [
@@ -251,36 +253,17 @@ def _plays_lines(asked: PlaysAsked) -> Iterator[list]:
                        f.boards, f.plays, round(f.seconds)]  # fmt: skip
 
 
+def plays_table(user: Any, query: QueryDict) -> Table:
+    """Every account sees every board's proof of play: user is not needed."""
+    asked, error = _plays_asked(query)
+    return Table(PLAYS_CSV, _plays_lines(asked), f"phat-song-{asked.start}-{asked.end}.csv",
+                 expected=0 if error else items_shown(asked).count(), error=error)  # fmt: skip
+
+
 @require_GET
 @login_required
 def plays_csv(request: HttpRequest) -> HttpResponse:
-    asked, error = _plays_asked(request)
-    if error:
-        return HttpResponse(error, status=400)
-    return csv_response(PLAYS_CSV, _plays_lines(asked), f"phat-song-{asked.start}-{asked.end}.csv")
-
-
-def csv_response(header: list[str], rows: Iterable[list], filename: str) -> HttpResponse:
-    """A CSV download that Excel opens as UTF-8 (a BOM first), streamed as its rows come, so
-    a year's report starts at once and holds no more than a chunk in memory; the caller made
-    each text cell spreadsheet_safe."""
-
-    def lines() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        out.write("\ufeff")
-        writer.writerow(header)
-        for n, row in enumerate(rows, 1):
-            writer.writerow(row)
-            if n % 500 == 0:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return exports.answer(request, "plays")
 
 
 def _duration(seconds: float) -> str:

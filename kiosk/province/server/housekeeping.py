@@ -21,6 +21,7 @@ from kiosk.province.bulletins.publishing import (
     channels_to_refresh,
     publish_channels,
 )
+from kiosk.province.exports import making as exports
 from kiosk.province.fleet.expiry import expire_raw_plays
 from kiosk.province.fleet.ingest import note_change
 from kiosk.province.fleet.models import Board, ItemTitle
@@ -120,6 +121,7 @@ def run_once(now: datetime, config: ProvinceConfig) -> None:
     resigned = resign_channels(now, config.expires_days)
     prune_login_records(now)
     prune_uploads(config.uploads_path, now)
+    exports.prune(now)
     if dark or rolled or expired or titled or resigned:
         log.info(
             "housekeeping: %d boards went dark, %d daily sums rolled up, %d raw plays expired, "

@@ -75,6 +75,7 @@ def django_settings(config: ProvinceConfig) -> dict[str, Any]:
             "kiosk.province.accounts",
             "kiosk.province.fleet",
             "kiosk.province.bulletins",
+            "kiosk.province.exports",
         ],
         MIDDLEWARE=[
             "django.middleware.security.SecurityMiddleware",
@@ -105,6 +106,7 @@ def django_settings(config: ProvinceConfig) -> dict[str, Any]:
         FILE_UPLOAD_HANDLERS=["kiosk.province.bulletins.uploads.BoundedUploadHandler"],
         FILE_UPLOAD_PERMISSIONS=0o600,
         KIOSK_UPLOADS=config.uploads_path,
+        KIOSK_EXPORTS=config.exports_path,
         ROOT_URLCONF="kiosk.province.server.urls",
         TEMPLATES=[
             {

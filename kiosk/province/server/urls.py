@@ -1,4 +1,4 @@
-"""Every address of the province server, from its three apps."""
+"""Every address of the province server, from its apps."""
 
 from django.urls import include, path
 
@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("kiosk.province.accounts.urls")),
     path("", include("kiosk.province.fleet.urls")),
     path("", include("kiosk.province.bulletins.urls")),
+    path("", include("kiosk.province.exports.urls")),
 ]
 
 handler404 = "kiosk.province.fleet.api.not_found"
