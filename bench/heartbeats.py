@@ -239,6 +239,8 @@ class Housekeeping(threading.Thread):
                 "province", "housekeeping", "--config", str(self.server.config)
             )
             self.runs.append((round(time.monotonic() - began, 1), done.returncode))
+            if done.returncode:
+                print(f"  housekeeping failed: {done.stderr[-2000:]}", flush=True)
 
 
 def stale_plays(server: ProvinceServer, rows: list[dict], per_board: int = 100) -> int:
@@ -313,6 +315,10 @@ def measure(database: str, root: Path, steps: list[int], seconds: float, workers
     finally:
         chores.stopping.set()
         server.stop()
+        errors = [line for line in (server.root / "serve.log").read_text(errors="replace")
+                  .splitlines() if "ERROR" in line or "Error" in line]  # fmt: skip
+        for line in errors[:5]:
+            print(f"  server log: {line[:300]}", flush=True)
     return {"held_boards": held, "steps": results, "plays_stored": stored, "workers": workers,
             "housekeeping_runs_s": [took for took, _code in chores.runs],
             "housekeeping_failed": sum(code != 0 for _took, code in chores.runs),

@@ -143,6 +143,30 @@ def test_expiry_deletes_in_steps_sized_to_hold_the_write_lock_briefly(board):
     assert _sums() == [("bao-so-3", date(2026, 12, 2), 1500, 1500.0)]
 
 
+def test_steps_on_sqlite_rest_between_them_so_waiting_heartbeats_get_the_lock():
+    from kiosk.province.fleet.steps import BUDGET_S, REST_S, in_steps, rest_for
+
+    assert rest_for("sqlite") == REST_S >= 0.1  # SQLite's busy handler sleeps up to 100 ms
+    assert rest_for("postgresql") == 0  # row locks: nobody waits for the whole table
+    left, rests, now = [1200], [], [0.0]
+
+    def step(limit: int) -> int:
+        n = min(limit, left[0])
+        left[0] -= n
+        now[0] += 0.001
+        return n
+
+    assert in_steps(step, lambda: now[0], REST_S, rests.append) == 1200
+    assert rests == [REST_S]  # 500, rest, then 700 of 1000 asked: done, no rest after
+    left[0], rests[:] = 10**9, []  # more than a run's budget: it stops and goes on next run
+
+    def slow(limit: int) -> int:
+        now[0] += BUDGET_S / 4
+        return limit
+
+    assert in_steps(slow, lambda: now[0], REST_S, rests.append) > 0 and len(rests) == 4
+
+
 def test_a_board_gone_dark_is_noted_once_and_its_history_stays_bounded(board):
     from kiosk.province.fleet.ingest import note_change
     from kiosk.province.fleet.models import STATUS_HISTORY, Board, StatusChange

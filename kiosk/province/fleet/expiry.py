@@ -17,7 +17,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from kiosk.province.fleet import partitions
-from kiosk.province.fleet.steps import in_steps
+from kiosk.province.fleet.steps import in_steps, rest_for
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _delete_in_steps(table: str, row_id: str, raw_from: datetime,
             )
             return cursor.rowcount
 
-    return in_steps(step, clock)
+    return in_steps(step, clock, rest_for(connection.vendor))
 
 
 def expire_raw_plays(

@@ -74,7 +74,9 @@ def _add_to_sums(cursor: Any, device_id: str, plays: list[Play]) -> None:
         "ON CONFLICT (board_id, channel, item, day) DO UPDATE SET "
         "plays = fleet_playday.plays + excluded.plays, "
         "seconds = fleet_playday.seconds + excluded.seconds",
-        [v for (channel, item, day), (n, seconds) in sums.items()
+        # in the key's order, as the rollup updates them: two transactions that lock a
+        # board's rows in one order cannot deadlock
+        [v for (channel, item, day), (n, seconds) in sorted(sums.items())
          for v in (device_id, channel, item, adapt(day), n, seconds)],
     )  # fmt: skip
 

@@ -22,7 +22,7 @@ from kiosk.province.fleet import boardsets
 from kiosk.province.fleet.fleetdata import area_of, db_date
 from kiosk.province.fleet.models import ItemDay, ItemTotal
 from kiosk.province.fleet.numbering import number_boards
-from kiosk.province.fleet.steps import in_steps
+from kiosk.province.fleet.steps import in_steps, rest_for
 
 UNROLLED = (
     "SELECT pd.board_id, pd.channel, pd.item, pd.day, pd.plays, pd.seconds, pd.rolled_plays, "
@@ -65,11 +65,11 @@ def _roll_step(limit: int) -> int:
                 sums.setdefault(key, Added()).add(plays - rp, seconds - rs, number, day)
         _merge(ItemDay, days)
         _merge(ItemTotal, lives)
-        cursor.executemany(
+        cursor.executemany(  # in the key's order, as heartbeats add to them (no deadlock)
             "UPDATE fleet_playday SET rolled_plays = %s, rolled_seconds = %s "
             "WHERE board_id = %s AND channel = %s AND item = %s AND day = %s",
             [(plays, seconds, board, channel, item, day)
-             for board, channel, item, day, plays, seconds, *_rest in rows],
+             for board, channel, item, day, plays, seconds, *_rest in sorted(rows)],
         )  # fmt: skip
     return len(rows)
 
@@ -100,4 +100,4 @@ def _merge(model: type[ItemDay] | type[ItemTotal], added: dict[tuple, Added]) ->
 def roll_up(clock: Callable[[], float] = time.monotonic) -> int:
     """Moves what boards added into ItemDay and ItemTotal; returns the PlayDay rows moved."""
     number_boards()
-    return in_steps(_roll_step, clock)
+    return in_steps(_roll_step, clock, rest_for(connection.vendor))
