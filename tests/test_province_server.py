@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -616,3 +617,31 @@ def test_a_database_of_the_previous_release_keeps_every_play_in_its_sums(tmp_pat
         assert old.sql("SELECT sum(plays), sum(seconds) FROM fleet_playday") == sums
     finally:
         old.stop()
+
+
+def test_a_days_partition_is_made_while_a_heartbeat_writes_that_day(postgres, tmp_path, province):
+    """A play of a day without its partition waits in the default partition; making that
+    day's partition meanwhile neither fails (the ATTACH finding a row the move missed) nor
+    loses the play: the heartbeat's write waits for the move, then lands in the partition."""
+    import psycopg
+
+    server = ProvinceServer(tmp_path / "p", postgres.database(), [inventory_row(1)],
+                            site_dir=province.site)  # fmt: skip
+    server.register()
+    chores = ("province", "housekeeping", "--config", str(server.config))
+    assert server.kiosk(*chores).returncode == 0
+    day = (datetime.now(UTC) + timedelta(days=2)).date()
+    server.execute(f"DROP TABLE fleet_play_p{day:%Y%m%d}")
+    with psycopg.connect(server.database) as heartbeat, ThreadPoolExecutor(1) as pool:
+        heartbeat.execute(  # a heartbeat's transaction, not yet committed
+            "INSERT INTO fleet_play (board_id, channel, item, started_at, duration_s) "
+            "VALUES (%s, 'tinh-08', 'bt-1', %s, 10)",
+            [server.rows[0]["device_id"], datetime.combine(day, datetime.min.time(), UTC)],
+        )
+        running = pool.submit(server.kiosk, *chores)
+        time.sleep(1.0)  # the housekeeping reaches that day's partition and waits
+        heartbeat.commit()
+        done = running.result(timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert server.sql(f"SELECT count(*) FROM fleet_play_p{day:%Y%m%d}") == [(1,)]
+    assert server.sql("SELECT count(*) FROM fleet_play_default") == [(0,)]

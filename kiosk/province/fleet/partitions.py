@@ -43,9 +43,15 @@ def day_partitions() -> dict[date, str]:
 
 
 def make_partition(day: date) -> None:
-    """The partition of one UTC day, with what the default partition holds of it."""
+    """The partition of one UTC day, with what the default partition holds of it. No play
+    may reach the default between the move and the ATTACH (the ATTACH would fail on it), so
+    the default is locked against writes meanwhile: a heartbeat whose plays fall there waits
+    for the move (milliseconds: days are made DAYS_AHEAD ahead, when the default holds none
+    of them), one whose plays fall in a day's partition does not wait at all."""
     name, lo, hi = _name(day), _start(day), _start(day + timedelta(days=1))
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '10s'")  # never queue heartbeats for long
+        cursor.execute("LOCK TABLE fleet_play_default IN SHARE ROW EXCLUSIVE MODE")
         cursor.execute(f"CREATE TABLE {name} (LIKE fleet_play INCLUDING DEFAULTS)")
         cursor.execute(
             f"WITH moved AS (DELETE FROM fleet_play_default WHERE started_at >= %s "
