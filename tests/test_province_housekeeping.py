@@ -150,19 +150,19 @@ def test_steps_on_sqlite_rest_between_them_so_waiting_heartbeats_get_the_lock():
     assert rest_for("postgresql") == 0  # row locks: nobody waits for the whole table
     left, rests, now = [1200], [], [0.0]
 
-    def step(limit: int) -> int:
+    def step(limit: int) -> tuple[int, float]:
         n = min(limit, left[0])
         left[0] -= n
         now[0] += 0.001
-        return n
+        return n, 0.001
 
     assert in_steps(step, lambda: now[0], REST_S, rests.append) == 1200
     assert rests == [REST_S]  # 500, rest, then 700 of 1000 asked: done, no rest after
     left[0], rests[:] = 10**9, []  # more than a run's budget: it stops and goes on next run
 
-    def slow(limit: int) -> int:
+    def slow(limit: int) -> tuple[int, float]:
         now[0] += BUDGET_S / 4
-        return limit
+        return limit, BUDGET_S / 4
 
     assert in_steps(slow, lambda: now[0], REST_S, rests.append) > 0 and len(rests) == 4
 

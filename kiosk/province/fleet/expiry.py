@@ -26,14 +26,15 @@ def _delete_in_steps(table: str, row_id: str, raw_from: datetime,
                      clock: Callable[[], float]) -> int:  # fmt: skip
     adapted = connection.ops.adapt_datetimefield_value(raw_from)
 
-    def step(limit: int) -> int:
+    def step(limit: int) -> tuple[int, float]:
         with transaction.atomic(), connection.cursor() as cursor:
+            began = clock()
             cursor.execute(
                 f"DELETE FROM {table} WHERE {row_id} IN (SELECT {row_id} FROM {table} "
                 "WHERE started_at < %s LIMIT %s)",
                 [adapted, limit],
             )
-            return cursor.rowcount
+            return cursor.rowcount, clock() - began
 
     return in_steps(step, clock, rest_for(connection.vendor))
 

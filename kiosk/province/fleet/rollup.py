@@ -48,12 +48,13 @@ class Added:
         self.days.append(day)
 
 
-def _roll_step(limit: int) -> int:
+def _roll_step(limit: int, clock: Callable[[], float]) -> tuple[int, float]:
     with transaction.atomic(), connection.cursor() as cursor:
+        began = clock()
         if connection.vendor == "postgresql":  # one rollup at a time, or sums would double
             cursor.execute("SELECT pg_try_advisory_xact_lock(27)")
             if not cursor.fetchone()[0]:
-                return 0
+                return 0, clock() - began
         cursor.execute(UNROLLED + " LIMIT %s", [limit])
         rows = cursor.fetchall()
         days: dict[tuple[str, str, date, str], Added] = {}
@@ -71,7 +72,7 @@ def _roll_step(limit: int) -> int:
             [(plays, seconds, board, channel, item, day)
              for board, channel, item, day, plays, seconds, *_rest in sorted(rows)],
         )  # fmt: skip
-    return len(rows)
+        return len(rows), clock() - began
 
 
 def _merge(model: type[ItemDay] | type[ItemTotal], added: dict[tuple, Added]) -> None:
@@ -100,4 +101,4 @@ def _merge(model: type[ItemDay] | type[ItemTotal], added: dict[tuple, Added]) ->
 def roll_up(clock: Callable[[], float] = time.monotonic) -> int:
     """Moves what boards added into ItemDay and ItemTotal; returns the PlayDay rows moved."""
     number_boards()
-    return in_steps(_roll_step, clock, rest_for(connection.vendor))
+    return in_steps(lambda limit: _roll_step(limit, clock), clock, rest_for(connection.vendor))
