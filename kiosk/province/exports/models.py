@@ -18,7 +18,8 @@ class Export(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     kind = models.CharField(max_length=20)  # tables.KINDS
-    query = models.CharField(max_length=2000)  # the CSV address's parameters, as asked
+    # the CSV address's parameters, as asked (bounded by the request line, 4 KiB)
+    query = models.TextField()
     filename = models.CharField(max_length=200)
     state = models.CharField(max_length=10, choices=State.choices, default=State.MAKING)
     expected = models.PositiveIntegerField(default=0)  # bulletins or items to write
