@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -59,15 +59,21 @@ def start(user: Any, kind: str, query: QueryDict, table: Table, now: datetime) -
     )
     if recent:
         return recent
-    if Export.objects.filter(state=Export.State.MAKING).count() >= MAKING_AT_ONCE:
-        raise Busy
-    export = Export.objects.create(owner=user, kind=kind, query=asked, filename=table.filename,
-                                   expected=table.expected, asked_at=now,
-                                   touched_at=now)  # fmt: skip
-    for old in Export.objects.order_by("-asked_at")[KEPT_AT_MOST:]:
-        forget(old)
-    threading.Thread(target=make, args=(export.pk,), name=f"export-{export.pk.hex[:8]}",
-                     daemon=True).start()  # fmt: skip
+    with transaction.atomic():  # counted and created as one: never more than MAKING_AT_ONCE
+        if connection.vendor == "postgresql":  # SQLite's IMMEDIATE transactions serialize
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(28)")
+        if Export.objects.filter(state=Export.State.MAKING).count() >= MAKING_AT_ONCE:
+            raise Busy
+        export = Export.objects.create(owner=user, kind=kind, query=asked,
+                                       filename=table.filename, expected=table.expected,
+                                       asked_at=now, touched_at=now)  # fmt: skip
+        done = Export.objects.exclude(state=Export.State.MAKING).order_by("-asked_at")
+        for old in done[KEPT_AT_MOST:]:
+            forget(old)
+        thread = threading.Thread(target=make, args=(export.pk,), daemon=True,
+                                  name=f"export-{export.pk.hex[:8]}")  # fmt: skip
+        transaction.on_commit(thread.start)  # the thread reads the committed export
     return export
 
 
