@@ -41,22 +41,23 @@ class FleetCollector:
             "clock, longer than an hour, or malformed: SPEC 7.4)",
             labels=["device_id", "unit_name", "district"],
         )
-        fields = ("device_id", "unit_name", "district", "last_heartbeat_at", "status",
-                  "problems", "plays_rejected", "plays_stored")  # fmt: skip
+        fields = ("device_id", "unit_name", "district", "last_heartbeat_at", "problems",
+                  "plays_rejected", "plays_stored", "state")  # fmt: skip
         stored = 0
-        for b in with_state(Board.objects.filter(in_inventory=True).only(*fields), self.now):
-            stored += b.plays_stored
-            labels = [b.device_id, b.unit_name, b.district]
-            state = b.state
+        rows = with_state(Board.objects.filter(in_inventory=True), self.now).values_list(*fields)
+        # tuples, not models: 10,000 boards a scrape (a model each cost a third of it)
+        for device_id, unit, district, last, codes, rejected_n, stored_n, state in rows:
+            stored += stored_n
+            labels = [device_id, unit, district]
             by_state[state] += 1
             status.add_metric([*labels, state], 1)
-            if b.last_heartbeat_at is not None:
-                age.add_metric(labels, (self.now - b.last_heartbeat_at).total_seconds())
+            if last is not None:
+                age.add_metric(labels, (self.now - last).total_seconds())
                 # one series per code, however often a board repeats one (valid exposition)
-                for code in sorted(set(b.codes())) if state != "offline" else ():
+                for code in sorted(set(codes.split())) if state != "offline" else ():
                     problems.add_metric([*labels, code], 1)
-            if b.plays_rejected:
-                rejected.add_metric(labels, b.plays_rejected)
+            if rejected_n:
+                rejected.add_metric(labels, rejected_n)
         boards = GaugeMetricFamily(
             "kiosk_province_boards", "Boards of the inventory by state", labels=["status"]
         )
