@@ -610,6 +610,27 @@ def test_a_bulletin_whose_schedule_has_passed_is_never_called_on_air(console):
     assert "Đã xuất bản" in page  # the filter's name: published is not "on air" by itself
 
 
+def test_the_channels_of_a_whole_province_are_signed_again_a_batch_a_transaction(console):
+    """10,000 communes' channels all due the same week are signed RESIGN_BATCH at a time,
+    each batch its own transaction (SQLite's write lock, and every heartbeat, never waits
+    for all of them); every channel goes out, each once."""
+    from django.utils import timezone
+
+    from kiosk.province.bulletins.models import AuditEntry, Channel
+    from kiosk.province.server.housekeeping import RESIGN_BATCH, resign_channels
+
+    now = timezone.now()
+    names = [f"xa-{90000 + n}" for n in range(2 * RESIGN_BATCH + 1)]
+    Channel.objects.bulk_create([Channel(name=n, sequence=1, stale=True) for n in names])
+    done = resign_channels(now, 14)
+    assert set(names) <= set(done) and len(done) == len(set(done))
+    assert set(Channel.objects.filter(name__in=names).values_list("sequence", flat=True)) == {2}
+    for name in names[::RESIGN_BATCH]:
+        assert manifest(console["root"], name, console["key"])["sequence"] == 2
+    assert AuditEntry.objects.filter(action="republished").count() >= 3  # a batch each
+    assert resign_channels(now, 14) == []
+
+
 def test_the_small_frictions_are_gone(console):
     """Issue 26, 9: hour windows as officers type them; a return needs a reason, which the
     author reads; an author cannot delete what waits for approval; the dangerous buttons ask

@@ -28,13 +28,14 @@ def _delete_in_steps(table: str, row_id: str, raw_from: datetime,
 
     def step(limit: int) -> tuple[int, float]:
         with transaction.atomic(), connection.cursor() as cursor:
-            began = clock()
+            began = clock()  # the lock is ours from here to the commit's end
             cursor.execute(
                 f"DELETE FROM {table} WHERE {row_id} IN (SELECT {row_id} FROM {table} "
                 "WHERE started_at < %s LIMIT %s)",
                 [adapted, limit],
             )
-            return cursor.rowcount, clock() - began
+            deleted = cursor.rowcount
+        return deleted, clock() - began
 
     return in_steps(step, clock, rest_for(connection.vendor))
 

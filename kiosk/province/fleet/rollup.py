@@ -72,7 +72,7 @@ def _roll_step(limit: int, clock: Callable[[], float]) -> tuple[int, float]:
             [(plays, seconds, board, channel, item, day)
              for board, channel, item, day, plays, seconds, *_rest in sorted(rows)],
         )  # fmt: skip
-        return len(rows), clock() - began
+    return len(rows), clock() - began  # the commit included: it writes what the step did
 
 
 def _merge(model: type[ItemDay] | type[ItemTotal], added: dict[tuple, Added]) -> None:

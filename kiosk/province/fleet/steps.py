@@ -37,10 +37,9 @@ def rest_for(vendor: str) -> float:
 def in_steps(step: Callable[[int], tuple[int, float]], clock: Callable[[], float],
              rest_s: float = 0.0, sleep: Callable[[float], None] = time.sleep) -> int:  # fmt: skip
     """Runs step(limit), which does at most limit rows in one transaction and returns how
-    many it did and how long its statements held the lock (not the commit's fsync nor a
-    checkpoint after it: those cost the same for any size, a reason for larger steps), resting
-    rest_s between steps, until a step does fewer than asked or BUDGET_S is spent; returns
-    the rows done."""
+    many it did and how long it held the lock (from its BEGIN's end to its COMMIT's end: the
+    commit writes every page the step changed, not a fixed cost), resting rest_s between
+    steps, until a step does fewer than asked or BUDGET_S is spent; returns the rows done."""
     done, chunk, deadline = 0, FIRST_CHUNK, clock() + BUDGET_S
     while clock() < deadline:
         n, held = step(chunk)

@@ -6,10 +6,12 @@ site publishes (so reports name them for years)."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from kiosk.core.fleet import ONLINE_WINDOW
 from kiosk.core.vietnamese import search_key
@@ -26,10 +28,13 @@ from kiosk.province.fleet.expiry import expire_raw_plays
 from kiosk.province.fleet.ingest import note_change
 from kiosk.province.fleet.models import Board, ItemTitle
 from kiosk.province.fleet.rollup import roll_up
+from kiosk.province.fleet.steps import BUDGET_S, rest_for
 from kiosk.province.provinceconf import ProvinceConfig
+from kiosk.province.server.paging import batches
 from kiosk.province.sitetitles import published_titles
 
 log = logging.getLogger(__name__)
+RESIGN_BATCH = 50  # channels signed again in one transaction
 
 
 def note_dark_boards(now: datetime) -> int:
@@ -65,23 +70,32 @@ def remember_titles(site_dir: Path, now: datetime) -> int:
     return len(changed)
 
 
-def resign_channels(now: datetime, expires_days: int) -> list[str]:
+def resign_channels(now: datetime, expires_days: int,
+                    clock: Callable[[], float] = time.monotonic) -> list[str]:  # fmt: skip
     """The console's channels signed again with a new sequence (the same bulletins): those
     whose manifests have used half their life, so a quiet province's boards never reach
     their manifests' expires_at (SPEC 2.4) and go blank; those a failed publication left
-    stale; those whose manifest the site lost."""
+    stale; those whose manifest the site lost. RESIGN_BATCH channels a transaction, resting
+    between them on SQLite, at most BUDGET_S a run: the channels of 10,000 communes, all
+    due the same week, would otherwise hold SQLite's write lock, and every heartbeat, for
+    seconds (the rest go at the next run)."""
     names = channels_to_refresh(now, expires_days)
-    if not names:
-        return []
-    try:
-        with transaction.atomic():
-            outcome = publish_channels(names, now)
-            audit.record(None, "republished", detail=outcome.detail())
-    except PublishError as exc:
-        log.error("housekeeping: channels %s not signed again: %s", ", ".join(names), exc)
-        return []
-    announce(outcome.sequences)
-    return list(outcome.sequences)
+    signed: dict[str, int] = {}
+    deadline = clock() + BUDGET_S
+    for batch in batches(names, RESIGN_BATCH):
+        try:
+            with transaction.atomic():
+                outcome = publish_channels(batch, now)
+                audit.record(None, "republished", detail=outcome.detail())
+        except PublishError as exc:  # the key or the site: no use trying the next batch
+            log.error("housekeeping: channels %s not signed again: %s", ", ".join(batch), exc)
+            break
+        signed |= outcome.sequences
+        if clock() >= deadline:
+            break
+        time.sleep(rest_for(connection.vendor))
+    announce(signed)
+    return list(signed)
 
 
 def prune_uploads(folder: Path, now: datetime) -> int:
