@@ -10,8 +10,10 @@ The year is written into the province server's own tables as its code would have
 the last plays_raw_days, the bulletins, their titles), every board's last minute not yet
 rolled up, as at any moment of a real day. Then `kiosk province serve` (gunicorn, Django)
 answers real HTTP requests on loopback; each page is asked REPEAT times, cold caches
-included, and its 50th and 95th percentiles are printed. One housekeeping run (the rollup of
-a minute, expiry) is timed too.
+included, and its 50th and 95th percentiles are printed. A CSV of more than 10,000 rows
+answers by sending the officer to its export's page, so the two CSVs are also timed whole,
+from asking to the last byte of the file. One housekeeping run (the rollup of a minute,
+expiry) is timed too.
 
 The workload, a province's year (docs/performance.md):
 - each board shows 4,080 to 8,640 slides a day (6,360 on average), 10 s each;
