@@ -176,3 +176,16 @@ def test_the_english_and_vietnamese_install_guides_give_the_same_commands():
     for guide in ("README.md", "docs/province-server.md", "docs/huong-dan-may-chu-tinh.md",
                   "provisioning/province/README.md"):  # fmt: skip
         assert "pip install 'bangtin-kiosk[province]'" not in (ROOT / guide).read_text("utf-8")
+
+
+def test_the_production_files_keep_exports_in_the_servers_own_state_not_the_public_site():
+    """Large CSVs are written where kiosk-province.service may write (its StateDirectory)
+    and nginx serves nothing: never beside site_dir, whose parent is nginx's root."""
+    from kiosk.province.provinceconf import load_province_config
+
+    config = load_province_config(PRODUCTION)
+    assert config.exports_path == Path("/var/lib/kiosk-province/exports")
+    unit = (ROOT / "provisioning/province/kiosk-province.service").read_text("utf-8")
+    assert "StateDirectory=kiosk-province" in unit
+    nginx = (ROOT / "provisioning/province/nginx-bangtin.conf").read_text("utf-8")
+    assert "/var/lib/kiosk-province" not in nginx

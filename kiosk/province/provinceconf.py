@@ -73,8 +73,9 @@ class ProvinceConfig:
 
     @property
     def exports_path(self) -> Path:
-        """The large CSVs made in the background (never in the public site)."""
-        return self.site_dir.parent / "exports"
+        """The large CSVs made in the background: beside the uploads, in the server's own
+        state (kiosk-province.service may write there), never where nginx serves files."""
+        return self.uploads_path.parent / "exports"
 
 
 def parse_database_url(value: Any) -> Database:
