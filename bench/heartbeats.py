@@ -314,6 +314,8 @@ def measure(database: str, root: Path, steps: list[int], seconds: float, workers
         stored = int(server.sql("SELECT sum(plays_stored) FROM fleet_board")[0][0] or 0)
     finally:
         chores.stopping.set()
+        if chores.is_alive():  # a run under way finishes and is counted (runs take seconds)
+            chores.join(timeout=300)
         server.stop()
         errors = [line for line in (server.root / "serve.log").read_text(errors="replace")
                   .splitlines() if "ERROR" in line or "Error" in line]  # fmt: skip
