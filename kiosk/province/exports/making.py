@@ -43,6 +43,11 @@ def file_of(export: Export) -> Path:
     return folder() / f"{export.pk.hex}.csv"
 
 
+def partial_of(export: Export) -> Path:
+    """Where the file is written until it is whole."""
+    return file_of(export).with_suffix(".part")
+
+
 class Busy(Exception):
     """MAKING_AT_ONCE exports are being made: ask again in a few minutes."""
 
@@ -100,7 +105,7 @@ def make(pk: Any) -> None:
         table = table_of(export.kind, export.owner, QueryDict(export.query))
         final = file_of(export)
         final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        partial = final.with_suffix(".part")
+        partial = partial_of(export)
         progress = _Progress(pk)
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         with os.fdopen(os.open(partial, flags, 0o600), "w", encoding="utf-8") as out:
@@ -121,7 +126,7 @@ def make(pk: Any) -> None:
 
 
 def forget(export: Export) -> None:
-    for path in (file_of(export), file_of(export).with_suffix(".part")):
+    for path in (file_of(export), partial_of(export)):
         path.unlink(missing_ok=True)
     export.delete()
 

@@ -8,7 +8,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.http import QueryDict
 from django.utils.module_loading import import_string
@@ -28,15 +28,19 @@ class Table:
     error: str | None = None  # the parameters were wrong: a 400 with this text
 
 
-# kind -> "module.function(user, query: QueryDict) -> Table"
+class Kind(NamedTuple):
+    maker: str  # "module.function(user, query: QueryDict) -> Table"
+    view: str  # the URL name of its CSV address (to ask for it again)
+
+
 KINDS = {
-    "reports": "kiosk.province.bulletins.reports.report_table",
-    "plays": "kiosk.province.fleet.views.plays_table",
+    "reports": Kind("kiosk.province.bulletins.reports.report_table", "reports_csv"),
+    "plays": Kind("kiosk.province.fleet.views.plays_table", "plays_csv"),
 }
 
 
 def table_of(kind: str, user: Any, query: QueryDict) -> Table:
-    maker: Callable[[Any, QueryDict], Table] = import_string(KINDS[kind])
+    maker: Callable[[Any, QueryDict], Table] = import_string(KINDS[kind].maker)
     return maker(user, query)
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from kiosk.province.exports import making
 from kiosk.province.exports.models import Export
-from kiosk.province.exports.tables import csv_chunks, table_of
+from kiosk.province.exports.tables import KINDS, csv_chunks, table_of
 
 BUSY_TEXT = "Máy chủ đang chuẩn bị các tệp lớn khác. Hãy thử lại sau vài phút."
 
@@ -57,9 +57,6 @@ def export_file(request: HttpRequest, pk: str) -> FileResponse:
                         content_type="text/csv; charset=utf-8")  # fmt: skip
 
 
-CSV_VIEW = {"reports": "reports_csv", "plays": "plays_csv"}
-
-
 def _address(export: Export) -> str:
     """Where to ask for it again (once it failed or was deleted)."""
-    return f"{reverse(CSV_VIEW[export.kind])}?{export.query}"
+    return f"{reverse(KINDS[export.kind].view)}?{export.query}"
