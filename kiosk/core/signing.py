@@ -1,7 +1,9 @@
 """DSSE envelopes signed with Ed25519 (SPEC 1.2): verifying on the board, signing at the province.
 
 A manifest is trusted only when one of its signatures verifies against a configured public
-key; the `keyid` is a hint to try that key first, never a reason to trust.
+key; the `keyid` is a hint to try that key first, never a reason to trust. The same envelope
+carries software releases and rollouts (SPEC 8), told apart by their payload type, which is
+signed too: a manifest's signature can never be passed off as a release's.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from kiosk.core.config import public_key_bytes
 from kiosk.core.textrules import shown
 
-PAYLOAD_TYPE = "application/vnd.kiosk.manifest+json"
+MANIFEST_TYPE = "application/vnd.kiosk.manifest+json"
+RELEASE_TYPE = "application/vnd.kiosk.release+json"  # signed by a release key (SPEC 8.1)
+ROLLOUT_TYPE = "application/vnd.kiosk.rollout+json"  # signed by the content key (SPEC 8.2)
 
 
 class EnvelopeError(ValueError):
@@ -54,8 +58,12 @@ def _b64(value: object, what: str) -> bytes:
         raise EnvelopeError("manifest_invalid", f"{what} is not valid base64") from None
 
 
-def verify_envelope(data: bytes, public_keys: Sequence[str]) -> bytes:
-    """The payload bytes of an envelope signed by one of the keys, or EnvelopeError."""
+def verify_envelope(
+    data: bytes, public_keys: Sequence[str], payload_type: str = MANIFEST_TYPE
+) -> bytes:
+    """The payload bytes of an envelope of that type signed by one of the keys, or
+    EnvelopeError (its code is manifest_invalid or signature_invalid whatever the type: the
+    caller of a release or rollout reports it under its own code)."""
     try:
         env = json.loads(data)
     except RecursionError:
@@ -65,9 +73,9 @@ def verify_envelope(data: bytes, public_keys: Sequence[str]) -> bytes:
     if not isinstance(env, dict):
         raise EnvelopeError("manifest_invalid", "the envelope is not a JSON object")
     ptype = env.get("payloadType")
-    if ptype != PAYLOAD_TYPE:
+    if ptype != payload_type:
         raise EnvelopeError(
-            "manifest_invalid", f"payloadType is {shown(ptype)}, not {PAYLOAD_TYPE!r}"
+            "manifest_invalid", f"payloadType is {shown(ptype)}, not {payload_type!r}"
         )
     payload = _b64(env.get("payload"), "payload")
     sigs = env.get("signatures")
@@ -77,7 +85,7 @@ def verify_envelope(data: bytes, public_keys: Sequence[str]) -> bytes:
         keyid(raw): Ed25519PublicKey.from_public_bytes(raw)
         for raw in map(public_key_bytes, public_keys)
     }
-    message = pae(PAYLOAD_TYPE, payload)
+    message = pae(payload_type, payload)
     for sig in sigs[:16]:  # a bound on the work an envelope can ask of a small board
         if not isinstance(sig, dict):
             continue
@@ -94,19 +102,21 @@ def verify_envelope(data: bytes, public_keys: Sequence[str]) -> bytes:
             except InvalidSignature:
                 continue
     raise EnvelopeError(
-        "signature_invalid", "no signature verifies against a public key in kiosk.toml"
+        "signature_invalid", "no signature verifies against a trusted public key in kiosk.toml"
     )
 
 
-def sign_envelope(payload: bytes, key: Ed25519PrivateKey) -> bytes:
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+def sign_envelope(
+    payload: bytes, key: Ed25519PrivateKey, payload_type: str = MANIFEST_TYPE
+) -> bytes:
+    raw = raw_public_key(key)
     env = {
-        "payloadType": PAYLOAD_TYPE,
+        "payloadType": payload_type,
         "payload": base64.b64encode(payload).decode("ascii"),
         "signatures": [
             {
                 "keyid": keyid(raw),
-                "sig": base64.b64encode(key.sign(pae(PAYLOAD_TYPE, payload))).decode("ascii"),
+                "sig": base64.b64encode(key.sign(pae(payload_type, payload))).decode("ascii"),
             }
         ],
     }
