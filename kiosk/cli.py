@@ -248,6 +248,36 @@ def _province_parser(sub: argparse._SubParsersAction) -> None:
     manage.set_defaults(func=later("manage_command"))
 
 
+def _release_parser(sub: argparse._SubParsersAction) -> None:
+    release = sub.add_parser("release", help="software releases for the boards (SPEC 8)")
+    verbs = release.add_subparsers(dest="verb", required=True, metavar="VERB")
+    build = verbs.add_parser(
+        "build", help="the kiosk's wheel and its dependencies' for the boards, signed"
+    )
+    build.add_argument("--key", required=True, metavar="RELEASE_KEY", help="from kiosk keygen")
+    build.add_argument("--out", required=True, metavar="DIR", help="assets/ and releases/ here")
+    build.add_argument("--source", metavar="TREE", help="the project's tree (default: .)")
+    build.add_argument(
+        "--platform",
+        action="append",
+        metavar="TAG",
+        help="a pip platform tag, as many as needed (default: Raspberry Pi OS Bookworm's, "
+        "manylinux2014_aarch64 up to manylinux_2_36_aarch64)",
+    )
+    build.add_argument("--python", metavar="X.Y", help="the boards' Python (default 3.11)")
+    build.set_defaults(func=_later("kiosk.builder.releasebuild", "release_build_command"))
+
+    update = sub.add_parser(
+        "update", help="(on the board) take the release the rollout names for this board"
+    )
+    update.add_argument("--once", action="store_true", required=True, help="once, then exit")
+    update.add_argument("--config", help="kiosk.toml (default: /etc/kiosk/kiosk.toml)")
+    update.add_argument(
+        "--apply", action="store_true", help="then switch to it and start its trial (as root)"
+    )
+    update.set_defaults(func=_later("kiosk.board.updatecmd", "update_command"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kiosk", description="Public e-bulletin board kiosk (bảng tin điện tử công cộng)."
@@ -338,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _fleet_parser(sub)
     _province_parser(sub)
+    _release_parser(sub)
 
     provision = sub.add_parser(
         "provision", help="write a board's kiosk.toml, token and Wi-Fi to its boot partition"
@@ -373,6 +404,14 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--snapshot", help="also write the picture to this PNG")
     setup.add_argument("--once", action="store_true", help="draw once and exit")
     setup.set_defaults(func=_later("kiosk.board.setupscreen", "setup_screen_command"))
+
+    selfcheck = sub.add_parser(
+        "selfcheck",
+        help="(the updater runs it in a new release) read the configuration and cache, draw "
+        "one frame off screen, write nothing",
+    )
+    selfcheck.add_argument("--config", help="kiosk.toml (default: /etc/kiosk/kiosk.toml)")
+    selfcheck.set_defaults(func=_later("kiosk.board.selfcheck", "selfcheck_command"))
 
     check = sub.add_parser("check-config", help="validate a kiosk.toml")
     check.add_argument("path")

@@ -42,6 +42,10 @@ class TransportError(SourceError):
     """The source could not be reached or answered badly: try again later, keep what we have."""
 
 
+class NotFound(TransportError):
+    """The source has no such document (404): for a rollout, no release is rolled out."""
+
+
 class ManifestTooLarge(SourceError):
     code = "manifest_invalid"
 
@@ -124,7 +128,12 @@ class HttpSource:
         return response
 
     def fetch_manifest(self, channel: str, etag: str | None) -> ManifestFetch:
-        url = f"{self.url}/channels/{channel}/manifest.json"
+        return self.fetch_signed(f"channels/{channel}/manifest.json", etag)
+
+    def fetch_signed(self, path: str, etag: str | None) -> ManifestFetch:
+        """A signed document of the site (a manifest, the rollout, a release), at most 2 MiB;
+        its signature is the caller's to check."""
+        url = f"{self.url}/{path}"
         headers = dict(IDENTITY)
         response = self._get(url, headers | ({"If-None-Match": etag} if etag else {}))
         if etag and 400 <= response.status_code < 500:
@@ -137,6 +146,8 @@ class HttpSource:
             date = http_date(response.headers.get("Date"))
             if response.status_code == 304 and etag:
                 return ManifestFetch(None, etag, date)
+            if response.status_code == 404:
+                raise NotFound(f"{url}: the source does not have it (404)")
             if response.status_code != 200:
                 raise TransportError(f"{url}: the source answered HTTP {response.status_code}")
             length = response.headers.get("Content-Length", "")

@@ -80,6 +80,15 @@ class DisplayConfig:
 
 
 @dataclass(frozen=True)
+class UpdateConfig:
+    """SPEC 3.1 [update]: no release key, no software update (the board runs what it has)."""
+
+    release_keys: tuple[str, ...] = ()
+    dir: Path = Path("/opt/kiosk")
+    trial_seconds: int = 600
+
+
+@dataclass(frozen=True)
 class Config:
     device: DeviceConfig
     source: SourceConfig
@@ -88,6 +97,7 @@ class Config:
     storage_dir: Path = Path("/var/lib/kiosk")
     gpio: dict[str, int] = field(default_factory=dict)
     path: Path | None = None
+    update: UpdateConfig = field(default_factory=UpdateConfig)
 
 
 class _Section:
@@ -268,7 +278,7 @@ def _path(value: Any) -> Path:
 def parse_config(doc: dict[str, Any], where: str = "kiosk.toml") -> Config:
     """A Config from the parsed TOML document, or ConfigError listing every problem."""
     problems: list[str] = []
-    known = ("device", "source", "display", "health", "storage", "gpio")
+    known = ("device", "source", "display", "health", "storage", "update", "gpio")
     for name in doc:
         if name not in known:
             near = difflib.get_close_matches(name, known, n=1)
@@ -329,6 +339,14 @@ def parse_config(doc: dict[str, Any], where: str = "kiosk.toml") -> Config:
     storage_dir = st.get("dir", _path, Path("/var/lib/kiosk"))
     st.finish()
 
+    u = _Section(doc, "update", where, problems)
+    update = UpdateConfig(
+        release_keys=u.get("release_keys", _list(_public_key, non_empty=False), ()),
+        dir=u.get("dir", _path, Path("/opt/kiosk")),
+        trial_seconds=u.get("trial_seconds", _integer(60, 3600), 600),
+    )
+    u.finish()
+
     g = _Section(doc, "gpio", where, problems)
     gpio = {}
     for pin in GPIO_PINS:
@@ -343,7 +361,7 @@ def parse_config(doc: dict[str, Any], where: str = "kiosk.toml") -> Config:
 
     if problems:
         raise ConfigError(problems)
-    return Config(device, source, display, listen, storage_dir, gpio)
+    return Config(device, source, display, listen, storage_dir, gpio, update=update)
 
 
 def parse_config_text(data: bytes, where: str) -> Config:
