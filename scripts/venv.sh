@@ -39,3 +39,4 @@ if [ "${HAVE_HASH:-}" != "$HASH" ] || [ -n "$MISSING" ]; then
     PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install --quiet -e "$ROOT${ALL:+[$ALL]}" >&2
     echo "$HASH $ALL" > "$STAMP"
 fi
+case ",${EXTRAS}," in *,test,*) "$ROOT/scripts/wheelhouse.sh" ;; esac

@@ -114,7 +114,8 @@ def _install(
         if "No space left" in failed:
             raise OSError(errno.ENOSPC, "No space left on device")
         raise UpdateError("install_failed", f"pip refused the wheels: {failed}", version)
-    check = [new_python, "-m", "kiosk", "selfcheck"]
+    # -I: the release's own code alone, whatever the working folder or PYTHONPATH hold
+    check = [new_python, "-I", "-m", "kiosk", "selfcheck"]
     if config_path is not None:
         check += ["--config", str(config_path)]
     failed = _run(check, SELFCHECK_DEADLINE_S, {**os.environ, "SDL_VIDEODRIVER": "dummy"})

@@ -30,7 +30,9 @@ class SiteHandler(BaseHTTPRequestHandler):
     def _file(self) -> Path | None:
         path = self.path.split("?", 1)[0]
         if not re.match(
-            r"^/(channels/[a-z0-9][a-z0-9-]{0,63}/manifest\.json|assets/[0-9a-f]{64})$", path
+            r"^/(channels/[a-z0-9][a-z0-9-]{0,63}/manifest\.json|assets/[0-9a-f]{64}"
+            r"|releases/[A-Za-z0-9][A-Za-z0-9.+!_-]{0,79}\.json)$",
+            path,
         ):
             return None
         file = self.server.root / path.lstrip("/")
@@ -54,7 +56,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         data = file.read_bytes()
         st = file.stat()
         etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
-        manifest = file.name == "manifest.json"
+        manifest = file.name in ("manifest.json", "rollout.json")  # short cache, never ranged
         headers = {
             "ETag": etag,
             "Cache-Control": "no-cache" if manifest else "public, max-age=31536000, immutable",
