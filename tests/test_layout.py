@@ -33,6 +33,7 @@ def kiosk_imports(path: Path) -> set[str]:
         ("installer", ("kiosk.province", "kiosk.board", "kiosk.cli")),
         ("province", ("kiosk.board", "kiosk.installer", "kiosk.technician", "kiosk.cli")),
         ("technician", ("kiosk.board", "kiosk.installer", "kiosk.province", "kiosk.cli")),
+        ("builder", ("kiosk.board", "kiosk.installer", "kiosk.province", "kiosk.cli")),
     ],
 )
 def test_each_part_imports_only_what_runs_where_it_runs(part, may_not):

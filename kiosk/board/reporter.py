@@ -17,6 +17,7 @@ from kiosk.board.clock import SourceClock
 from kiosk.board.heartbeat import Heartbeat
 from kiosk.board.player import PlayerState
 from kiosk.board.plays import PlayQueue
+from kiosk.board.softwarewatch import SoftwareWatch
 from kiosk.board.store import MIN_FREE_BYTES
 from kiosk.board.syncloop import SyncLoop
 from kiosk.board.sysinfo import SystemFigures, read_figures
@@ -57,6 +58,7 @@ class Reporter:
         self.heartbeat: Heartbeat | None = None  # set once the heartbeat runs
         self.door_open: Callable[[], bool | None] = lambda: None  # set when a switch is wired
         self.plays: PlayQueue | None = None
+        self.software = SoftwareWatch(config.update.dir / "state.json")
         self.started_mono = monotonic()
         self.started_at = clock.now()
         self._log = ProblemLog()
@@ -98,6 +100,9 @@ class Reporter:
             started_at=self.started_at if self.sync else None,
             heartbeat_failures=self.heartbeat.status.consecutive_failures if self.heartbeat else 0,
             door_open=self.door_open(),
+            update_failure=failure.problem()
+            if (failure := self.software.state().failure)
+            else None,
         )
 
     def document(self) -> dict[str, Any]:
@@ -178,6 +183,9 @@ class Reporter:
                     ),
                     "upload_budget_bytes": self.heartbeat.upload_budget if self.heartbeat else None,
                 },
+                "software": self.software.state().health(
+                    __version__, self.software.reboot_required()
+                ),
             },
         )
 

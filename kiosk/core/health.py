@@ -31,6 +31,7 @@ PROBLEM_CODES = (  # SPEC 3.3, in its order
     "display_stalled",
     "heartbeat_failing",
     "door_open",
+    "update_failed",
 )
 FAILING_CODES = frozenset({"no_content", "display_stalled"})
 # Bits of the firmware's get_throttled: now (0-3) and since boot (16-19).
@@ -97,6 +98,7 @@ class Readings:
     heartbeat_failures: int = 0
     door_open: bool | None = None
     started_at: datetime | None = None
+    update_failure: str | None = None  # the updater's last failure (SPEC 3.3 update_failed)
 
 
 def _sync_failing(r: Readings) -> list[Problem]:
@@ -144,6 +146,8 @@ def find_problems(r: Readings) -> list[Problem]:
         )
     if r.door_open:
         found.append(Problem("door_open", "the cabinet door is open"))
+    if r.update_failure:
+        found.append(Problem("update_failed", r.update_failure))
     return list(dict.fromkeys(found))  # each once, in order
 
 

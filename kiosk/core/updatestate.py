@@ -30,6 +30,10 @@ class Failure:
     message: str
     at: str  # RFC 3339
 
+    def problem(self) -> str:
+        """update_failed's message on /health: the version and why (SPEC 3.3)."""
+        return f"{self.version or 'the rollout'}: {self.reason}: {self.message}"[:500]
+
 
 @dataclass(frozen=True)
 class SoftwareState:
@@ -63,14 +67,18 @@ class SoftwareState:
             failure=failure,
         )
 
-    def health(self, running_version: str) -> dict[str, object]:
-        """SPEC 3.2 `software`, less the OS fields the caller adds."""
+    def health(self, running_version: str, reboot_required: bool | None) -> dict[str, object]:
+        """SPEC 3.2 `software`. os_updates_pending is what the OS update job last counted
+        (None until it has run)."""
+        pending = self.extra.get("os_updates_pending")
         return {
             "version": running_version,
             "previous": self.previous,
             "state": self.phase,
             "target": self.target,
             "failed_versions": list(self.failed_versions),
+            "os_updates_pending": pending if type(pending) is int and pending >= 0 else None,
+            "reboot_required": reboot_required,
         }
 
 

@@ -53,6 +53,7 @@ PROBLEM_VI = {
     "display_stalled": "Màn hình bị treo",
     "heartbeat_failing": "Không gửi được báo cáo về hệ thống nguồn",
     "door_open": "Cửa tủ đang mở",
+    "update_failed": "Cập nhật phần mềm không thành công",
 }
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
