@@ -270,7 +270,16 @@ def _release_parser(sub: argparse._SubParsersAction) -> None:
     update = sub.add_parser(
         "update", help="(on the board) take the release the rollout names for this board"
     )
-    update.add_argument("--once", action="store_true", required=True, help="once, then exit")
+    how = update.add_mutually_exclusive_group(required=True)
+    how.add_argument("--once", action="store_true", help="one look at the rollout, then exit")
+    how.add_argument(
+        "--service", action="store_true", help="(kiosk-update.service) look, switch, judge trials"
+    )
+    how.add_argument(
+        "--recover",
+        action="store_true",
+        help="(at boot, before the kiosk) finish or undo a switch a power cut interrupted",
+    )
     update.add_argument("--config", help="kiosk.toml (default: /etc/kiosk/kiosk.toml)")
     update.add_argument(
         "--apply", action="store_true", help="then switch to it and start its trial (as root)"

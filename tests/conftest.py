@@ -131,3 +131,12 @@ def tell(request: pytest.FixtureRequest, text: str) -> None:
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():
         print(text, flush=True)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """Releases A+1 and A+2 of this checkout in a site, built once for the session's update
+    tests (tests/releases.py)."""
+    from tests.releases import build_both
+
+    return build_both(tmp_path_factory.mktemp("releases"))

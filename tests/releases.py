@@ -12,11 +12,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from unittest import mock
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from packaging.tags import sys_tags
+from packaging.version import Version
 
+from kiosk import __version__
 from kiosk.builder.releasebuild import build_release, copy_tree
 from kiosk.core.fsutil import atomic_write
 from kiosk.core.signing import (
@@ -27,11 +30,21 @@ from kiosk.core.signing import (
     write_private_key,
 )
 from tests.conftest import missing
+from tests.countingsource import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 WHEELHOUSE = REPO / "build" / "wheelhouse"
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 DEVICE = "08-02263-01"
+
+
+def later_version(n: int) -> str:
+    """The n-th release after the one this checkout is (A): A+1, A+2, ..."""
+    major, minor, micro = (*Version(__version__).release, 0, 0)[:3]
+    return f"{major}.{minor}.{micro + n}"
+
+
+A1, A2 = later_version(1), later_version(2)
 
 
 def host_platforms() -> list[str]:
@@ -62,20 +75,22 @@ class Builder:
         self.key_path = root / "release.key"
         write_private_key(self.key_path, self.key)
         self.public_key = public_key_text(raw_public_key(self.key))
-        self.tree = root / "tree"
-        copy_tree(REPO, self.tree)
 
     def build(self, version: str, site: Path, change: Callable[[Path], None] | None = None) -> dict:
-        init = self.tree / "kiosk" / "__init__.py"
+        """A fresh copy of this checkout for each version: one release's change is not the
+        next one's."""
+        tree = self.root / f"tree-{version}"
+        copy_tree(REPO, tree)
+        init = tree / "kiosk" / "__init__.py"
         text = init.read_text()
         start = text.index('__version__ = "')
         end = text.index('"', start + 15)
         init.write_text(text[:start] + f'__version__ = "{version}' + text[end:])
         if change is not None:
-            change(self.tree)
+            change(tree)
         with offline_pip():
             return build_release(
-                self.tree, site, self.key_path, host_platforms(), PYTHON,
+                tree, site, self.key_path, host_platforms(), PYTHON,
                 clock=lambda: datetime(2026, 12, 1, 8, tzinfo=UTC),
             )  # fmt: skip
 
@@ -120,7 +135,9 @@ def copy_site(site: Path, dest: Path) -> Path:
     return dest
 
 
-def board_toml(path: Path, url: str, content_key: str, release_keys: list[str]) -> Path:
+def board_toml(
+    path: Path, url: str, content_key: str, release_keys: list[str], listen: str = ""
+) -> Path:
     keys = ", ".join(f'"{k}"' for k in release_keys)
     path.write_text(
         f"""[device]
@@ -138,6 +155,9 @@ public_keys = ["{content_key}"]
 [display]
 size = "640x360"
 
+[health]
+listen = "{listen or f"127.0.0.1:{free_port()}"}"
+
 [storage]
 dir = "{path.parent / "cache"}"
 
@@ -148,3 +168,17 @@ dir = "{path.parent / "opt"}"
         encoding="utf-8",
     )
     return path
+
+
+def build_both(root: Path) -> SimpleNamespace:
+    """A+1 (this checkout, another version), then A+2 (only the kiosk's code changed)."""
+    builder = Builder(root)
+    site = root / "site"
+    builder.build(A1, site)
+
+    def change(tree: Path) -> None:
+        with (tree / "kiosk" / "board" / "selfcheck.py").open("a") as f:
+            f.write("\n# A+2: a change to the kiosk's code only\n")
+
+    builder.build(A2, site, change)
+    return SimpleNamespace(builder=builder, site=site)

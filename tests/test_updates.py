@@ -15,7 +15,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from packaging.version import Version
 
 from kiosk import __version__
 from kiosk.board.releasedir import ReleaseDir
@@ -24,28 +23,9 @@ from kiosk.board.updater import Updater
 from kiosk.core.config import load_config
 from kiosk.core.signing import RELEASE_TYPE, sign_envelope, verify_envelope
 from tests.province import Province
-from tests.releases import Builder, Rollouts, board_toml, copy_site
+from tests.releases import A1, A2, Rollouts, board_toml, copy_site, later_version
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
-major, minor, micro = (*Version(__version__).release, 0, 0)[:3]
-A1 = f"{major}.{minor}.{micro + 1}"  # the releases after the one this checkout is (A)
-A2 = f"{major}.{minor}.{micro + 2}"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """A+1 (this checkout, another version), then A+2 (only the kiosk's code changed)."""
-    root = tmp_path_factory.mktemp("releases")
-    builder = Builder(root)
-    site = root / "site"
-    builder.build(A1, site)
-
-    def change(tree: Path) -> None:
-        with (tree / "kiosk" / "board" / "selfcheck.py").open("a") as f:
-            f.write("\n# A+2: a change to the kiosk's code only\n")
-
-    builder.build(A2, site, change)
-    return SimpleNamespace(builder=builder, site=site)
 
 
 @pytest.fixture
@@ -257,26 +237,22 @@ def test_no_rollout_on_the_site_is_up_to_date(board):
 
 def test_a_release_that_fails_its_self_check_is_never_installed_nor_tried_again(board, tmp_path):
     """A3's kiosk cannot start (an import error): refused before any switch, for good."""
-    a3 = f"{major}.{minor}.{micro + 3}"
+    a3 = later_version(3)
 
     def broken(tree: Path) -> None:
         (tree / "kiosk" / "board" / "selfcheck.py").write_text("import no_such_module\n")
 
     board.builder.build(a3, board.site, broken)
-    try:
-        board.rollouts.write(a3)
-        outcome = board.check()
-        assert not outcome.ok and outcome.failure.reason == "selfcheck_failed", outcome.message
-        assert "no_such_module" in outcome.failure.message
-        assert nothing_installed(board.layout)
-        assert board.layout.read_state().failed_versions == (a3,)
-        board.province.server.requests.clear()
-        again = board.check()
-        assert again.ok and again.version is None
-        assert not board.province.server.gets(f"/releases/{a3}.json")
-    finally:
-        fixed = board.builder.tree / "kiosk" / "board" / "selfcheck.py"
-        shutil.copyfile(Path(__file__).parents[1] / "kiosk" / "board" / "selfcheck.py", fixed)
+    board.rollouts.write(a3)
+    outcome = board.check()
+    assert not outcome.ok and outcome.failure.reason == "selfcheck_failed", outcome.message
+    assert "no_such_module" in outcome.failure.message
+    assert nothing_installed(board.layout)
+    assert board.layout.read_state().failed_versions == (a3,)
+    board.province.server.requests.clear()
+    again = board.check()
+    assert again.ok and again.version is None
+    assert not board.province.server.gets(f"/releases/{a3}.json")
 
 
 def test_the_command_line_exits_0_when_done_and_1_naming_the_problem(board):

@@ -120,15 +120,15 @@ class Updater:
                 why = f"{rollout.version} is not newer than {newest} or failed here"
             return Outcome(True, f"up to date ({newest}): {why}"), state
         if self.layout.is_installed(wanted):
-            state = replace(self._clear_passing_failure(state), phase="staged", target=wanted)
+            state = self._staged(self._clear_passing_failure(state), wanted)
             return Outcome(True, f"{wanted} is installed, ready to switch", wanted), state
         release = self._release(wanted)
         wheels = release.wheels_for(self.tags)
-        state = self.state = replace(state, phase="downloading", target=wanted)
+        state = self.state = replace(state, phase="downloading", target=wanted, staged_at=None)
         self.layout.write_state(state)
         fetched = self._fetch_wheels(wanted, wheels)
         install_release(self.layout, wanted, wheels, self.config.path, self.python)
-        state = replace(self._clear_passing_failure(state), phase="staged", target=wanted)
+        state = self._staged(self._clear_passing_failure(state), wanted)
         held = len(wheels) - fetched[0]
         return (
             Outcome(
@@ -139,6 +139,12 @@ class Updater:
                 fetched[1],
             ),
             state,
+        )
+
+    def _staged(self, state: SoftwareState, version: str) -> SoftwareState:
+        since = state.staged_at if state.target == version and state.staged_at else None
+        return replace(
+            state, phase="staged", target=version, staged_at=since or format_rfc3339(self.clock())
         )
 
     @staticmethod

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
-from kiosk.core.timeutil import format_rfc3339, parse_rfc3339
+from kiosk.core.timeutil import DAY_SECONDS, HourWindow, format_rfc3339, in_windows, parse_rfc3339
 
 Phase = Literal["idle", "downloading", "staged", "trial", "rolled_back"]
 PHASES: tuple[Phase, ...] = ("idle", "downloading", "staged", "trial", "rolled_back")
@@ -48,6 +48,7 @@ class SoftwareState:
     rollout_etag: str | None = None
     trial_started_at: str | None = None
     trial_restarts_at_start: int = 0
+    staged_at: str | None = None  # since when the target waits to be switched to
     extra: dict[str, Any] = field(default_factory=dict)  # kept for a newer release's fields
 
     def to_json(self) -> bytes:
@@ -107,12 +108,7 @@ def parse_state(data: bytes) -> SoftwareState:
     failure = doc.get("failure")
     sequence = doc.get("rollout_sequence")
     etag = doc.get("rollout_etag")
-    started = doc.get("trial_started_at")
     restarts = doc.get("trial_restarts_at_start")
-    try:
-        started = format_rfc3339(parse_rfc3339(started)) if started is not None else None
-    except ValueError:
-        started = None
     return SoftwareState(
         phase=phase if phase in PHASES else "idle",
         current=_version(doc.get("current")),
@@ -125,10 +121,20 @@ def parse_state(data: bytes) -> SoftwareState:
         failure=_failure(failure),
         rollout_sequence=sequence if type(sequence) is int and sequence >= 0 else 0,
         rollout_etag=etag if isinstance(etag, str) and len(etag) <= 200 else None,
-        trial_started_at=started,
+        trial_started_at=_moment(doc.get("trial_started_at")),
         trial_restarts_at_start=restarts if type(restarts) is int and restarts >= 0 else 0,
+        staged_at=_moment(doc.get("staged_at")),
         extra={k: v for k, v in doc.items() if k not in known},
     )
+
+
+def _moment(value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        return format_rfc3339(parse_rfc3339(value))
+    except ValueError:
+        return None
 
 
 def _failure(raw: object) -> Failure | None:
@@ -192,3 +198,42 @@ def judge_trial(
         whys[0][0],
         f"within its {trial_seconds} s trial " + "; ".join(text for _, text in whys),
     )
+
+
+SWITCH_WAIT_MAX_S = 24 * 3600  # a board whose screen is never off switches within a day
+
+
+def may_switch(
+    on_hours: tuple[HourWindow, ...],
+    local_now: datetime,
+    emergency_on_screen: bool,
+    staged_at: datetime | None,
+) -> tuple[bool, str]:
+    """SPEC 8.3: never while an emergency is on screen; preferably outside on_hours (the
+    restart blanks the screen for a few seconds), but not later than a day after the release
+    was staged, nor at all for a screen that is on around the clock."""
+    if emergency_on_screen:
+        return False, "an emergency is on screen"
+    if not in_windows(on_hours, None, local_now):
+        return True, "outside on_hours"
+    if _covers_day(on_hours):
+        return True, "the screen is on around the clock"
+    if staged_at is not None and (local_now - staged_at).total_seconds() >= SWITCH_WAIT_MAX_S:
+        return True, "staged a day ago: no later"
+    return False, "within on_hours: waits for the screen's off hours"
+
+
+def _covers_day(windows: tuple[HourWindow, ...]) -> bool:
+    spans = sorted(
+        span
+        for w in windows
+        for span in (
+            ((w.start, DAY_SECONDS), (0, w.end)) if w.crosses_midnight else ((w.start, w.end),)
+        )
+    )
+    reached = 0
+    for start, end in spans:
+        if start > reached:
+            return False
+        reached = max(reached, end)
+    return reached >= DAY_SECONDS
