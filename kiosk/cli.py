@@ -280,7 +280,12 @@ def _release_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="(at boot, before the kiosk) finish or undo a switch a power cut interrupted",
     )
-    update.add_argument("--config", help="kiosk.toml (default: /etc/kiosk/kiosk.toml)")
+    update.add_argument(
+        "--config", help="kiosk.toml (default: /etc/kiosk/kiosk.toml; --recover needs none)"
+    )
+    update.add_argument(
+        "--dir", help="with --recover: the releases' folder (default: [update] dir, /opt/kiosk)"
+    )
     update.add_argument(
         "--apply", action="store_true", help="then switch to it and start its trial (as root)"
     )

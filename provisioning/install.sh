@@ -9,8 +9,8 @@
 set -euo pipefail
 
 PREFIX=/opt/kiosk
-VENV="$PREFIX/venv"
 STAMP="$PREFIX/installed-wheel"
+MARKER=.kiosk-release.json
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SOURCE="$(dirname "$HERE")"
 WHEEL=""
@@ -23,7 +23,8 @@ PACKAGES=(python3 python3-venv ca-certificates libdrm2 libgbm1 libegl1 libegl-me
 # GPIO: lgpio comes from Raspberry Pi OS's own archive, for the venv's system site packages.
 OPTIONAL_PACKAGES=(python3-lgpio)
 GROUPS_NEEDED=(video render input gpio spi)
-UNITS=(kiosk.service kiosk-firstboot.service kiosk-firstboot.path kiosk-setup.service)
+UNITS=(kiosk.service kiosk-firstboot.service kiosk-firstboot.path kiosk-setup.service
+    kiosk-update.service kiosk-update-recover.service)
 
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 2; }
@@ -125,31 +126,86 @@ with zipfile.ZipFile(sys.argv[1]) as z:
 EOF
 }
 
-step_venv() {
-    if [ ! -x "$VENV/bin/python" ]; then
-        # System site packages: lgpio (GPIO) is an apt package on Raspberry Pi OS.
-        python3 -m venv --system-site-packages "$VENV"
-        say "virtual environment $VENV"
-    fi
-    local build="" wheels=()
+# The first release (release A), laid out as `kiosk update` lays out every later one: its
+# wheels kept in $PREFIX/wheels/<sha256> (an update then fetches only what changed), a venv
+# in $PREFIX/releases/<version> made whole by its marker, and the links `current` (what the
+# kiosk runs) and `committed` (what the updater runs). A flashed board and an updated board
+# are the same.
+step_release() {
+    local build="" wheels=() work id version rel sha file old
     if [ -z "$WHEEL" ]; then
         [ -f "$SOURCE/pyproject.toml" ] || die "no --wheel and no source tree at $SOURCE"
         build="$(mktemp -d)"
-        # A fixed date makes the same source the same wheel (see wheel_id).
-        SOURCE_DATE_EPOCH=315532800 "$VENV/bin/python" -m pip wheel --quiet --no-deps \
+        python3 -m venv "$build/venv"
+        # A fixed date makes the same source the same wheel (see wheel_id), as kiosk
+        # release build makes it.
+        SOURCE_DATE_EPOCH=315532800 "$build/venv/bin/python" -m pip wheel --quiet --no-deps \
             --wheel-dir "$build" "$SOURCE"
         wheels=("$build"/*.whl)
         WHEEL="${wheels[0]}"
     fi
     [ -f "$WHEEL" ] || die "$WHEEL: no such wheel"
-    local id
     id="$(wheel_id "$WHEEL")"
-    if [ "$(cat "$STAMP" 2>/dev/null)" != "$id" ]; then
-        say "installing $(basename "$WHEEL") and its dependencies"
-        PIP_NO_CACHE_DIR=1 "$VENV/bin/python" -m pip install --quiet --upgrade "$WHEEL"
+    version="$(basename "$WHEEL" | cut -d- -f2)"
+    rel="$PREFIX/releases/$version"
+    if [ "$(cat "$STAMP" 2>/dev/null)" != "$id" ] || [ ! -f "$rel/$MARKER" ]; then
+        say "installing $(basename "$WHEEL") and its dependencies as release $version"
+        install -d -m 0755 "$PREFIX" "$PREFIX/releases" "$PREFIX/wheels"
+        rm -rf "$rel"
+        # System site packages: lgpio (GPIO) is an apt package on Raspberry Pi OS.
+        python3 -m venv --system-site-packages "$rel"
+        work="$(mktemp -d)"
+        cp "$WHEEL" "$work/"
+        # Binary wheels only, as kiosk release build takes them: the same files, so the same
+        # SHA-256, as the releases the province adds later.
+        PIP_NO_CACHE_DIR=1 "$rel/bin/python" -m pip download --quiet --only-binary=:all: \
+            --dest "$work" "$WHEEL"
+        PIP_NO_CACHE_DIR=1 "$rel/bin/python" -m pip install --quiet --no-index \
+            --find-links "$work" "$WHEEL"
+        : >"$work/shas"
+        for file in "$work"/*.whl; do
+            sha="$(sha256sum "$file" | cut -d' ' -f1)"
+            [ -f "$PREFIX/wheels/$sha" ] || install -m 0644 "$file" "$PREFIX/wheels/$sha"
+            echo "$sha" >>"$work/shas"
+        done
+        sync
+        "$rel/bin/python" - "$rel/$MARKER" "$version" "$work/shas" <<'EOF'
+import json, sys
+shas = sorted(open(sys.argv[3]).read().split())
+open(sys.argv[1], "w").write(json.dumps({"version": sys.argv[2], "wheels": shas}))
+EOF
+        rm -rf "$work"
         printf '%s\n' "$id" >"$STAMP"
     fi
+    link current "releases/$version"
+    link committed "releases/$version"
+    # The updater's state: this release runs and is committed.
+    "$rel/bin/python" -I - "$PREFIX" "$version" <<'EOF'
+import sys
+from dataclasses import replace
+from pathlib import Path
+from kiosk.board.releasedir import ReleaseDir
+layout = ReleaseDir(Path(sys.argv[1]))
+state = layout.read_state()
+first = replace(state, phase="idle", current=sys.argv[2], committed=sys.argv[2], target=None)
+if first != state or not layout.state_file.exists():
+    layout.write_state(first)
+EOF
+    for old in "$PREFIX"/releases/*; do  # a reinstall replaces what was there
+        [ "$old" = "$rel" ] || [ ! -d "$old" ] || { rm -rf "$old"; say "removed $old"; }
+    done
+    [ ! -d "$PREFIX/venv" ] || { rm -rf "$PREFIX/venv"; say "removed the old $PREFIX/venv"; }
+    # For a technician at the board's console: `kiosk status`, `kiosk update --once`.
+    [ "$(readlink /usr/local/bin/kiosk 2>/dev/null)" = "$PREFIX/current/bin/kiosk" ] ||
+        ln -sfn "$PREFIX/current/bin/kiosk" /usr/local/bin/kiosk
     [ -z "$build" ] || rm -rf "$build"
+}
+
+# link NAME TARGET: $PREFIX/NAME points at TARGET, replaced in one rename, or left alone.
+link() {
+    [ "$(readlink "$PREFIX/$1" 2>/dev/null)" = "$2" ] && return 0
+    ln -sfn "$2" "$PREFIX/.$1.new"
+    mv -T "$PREFIX/.$1.new" "$PREFIX/$1"
 }
 
 step_files() {
@@ -186,12 +242,12 @@ step_services() {
 
 step_boot() {
     # The kernel command line and config.txt, shared with kiosk provision's own edits.
-    "$VENV/bin/python" -m kiosk.installer.provision "$BOOT"
+    "$PREFIX/current/bin/python" -I -m kiosk.installer.provision "$BOOT"
 }
 
 step_packages
 step_user
-step_venv
+step_release
 step_files
 step_services
 step_boot

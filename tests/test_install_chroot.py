@@ -8,6 +8,7 @@ PyPI, as .ci/run has. The clean chroot is cached as a tarball between runs.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import ssl
@@ -202,15 +203,27 @@ def test_install_sh_makes_a_board_and_a_second_run_changes_nothing(chroot):
     assert set(groups) >= {"kiosk", "video", "render", "input", "gpio", "spi"}
     shell = in_chroot(chroot, "getent", "passwd", "kiosk").strip().split(":")[-1]
     assert shell == "/usr/sbin/nologin"
-    # The package in its venv, which sees the system's site packages (lgpio on a Pi).
-    assert in_chroot(chroot, "/opt/kiosk/venv/bin/kiosk", "--version").startswith("kiosk ")
-    assert (
-        "include-system-site-packages = true" in (chroot / "opt/kiosk/venv/pyvenv.cfg").read_text()
-    )
+    # The first release (A) laid out as every update lays out its own (SPEC 8.3): a venv
+    # that sees the system's site packages (lgpio on a Pi), whole by its marker, its wheels
+    # held for the next update, `current` and `committed` naming it, the updater's state.
+    version = in_chroot(chroot, "/opt/kiosk/current/bin/kiosk", "--version").split()[1]
+    release = chroot / "opt/kiosk/releases" / version
+    assert "include-system-site-packages = true" in (release / "pyvenv.cfg").read_text()
+    marker = json.loads((release / ".kiosk-release.json").read_text())
+    assert marker["version"] == version and len(marker["wheels"]) >= 15
+    held = {p.name for p in (chroot / "opt/kiosk/wheels").iterdir()}
+    assert held == set(marker["wheels"])
+    for link in ("current", "committed"):
+        assert os.readlink(chroot / "opt/kiosk" / link) == f"releases/{version}"
+    state = json.loads((chroot / "opt/kiosk/state.json").read_text())
+    assert (state["phase"], state["current"], state["committed"]) == ("idle", version, version)
+    assert os.readlink(chroot / "usr/local/bin/kiosk") == "/opt/kiosk/current/bin/kiosk"
     checked = in_chroot(
-        chroot, "/opt/kiosk/venv/bin/kiosk", "check-config", "/tmp/kiosk-src/kiosk/default.toml"
+        chroot, "/opt/kiosk/current/bin/kiosk", "check-config", "/tmp/kiosk-src/kiosk/default.toml"
     )
     assert "ok" in checked
+    recovered = in_chroot(chroot, "/opt/kiosk/committed/bin/kiosk", "update", "--recover")
+    assert f"current release {version}, idle" in recovered
     # The units, enabled; the folders; the journal in memory.
     wants = chroot / "etc/systemd/system/multi-user.target.wants"
     for unit in (
@@ -218,6 +231,8 @@ def test_install_sh_makes_a_board_and_a_second_run_changes_nothing(chroot):
         "kiosk-firstboot.service",
         "kiosk-firstboot.path",
         "kiosk-setup.service",
+        "kiosk-update.service",
+        "kiosk-update-recover.service",
     ):
         assert (chroot / "etc/systemd/system" / unit).read_bytes() == (
             ROOT / "systemd" / unit
@@ -247,7 +262,7 @@ def test_install_sh_makes_a_board_and_a_second_run_changes_nothing(chroot):
 
 def test_the_pi_gen_stage_makes_the_same_board_as_install_sh(chroot, tmp_path):
     """Both run install.sh; the stage builds its own wheel on the host first."""
-    if not (chroot / "opt/kiosk/venv").exists():
+    if not (chroot / "opt/kiosk/current").exists():
         assert install(chroot).returncode == 0
     image = fresh_chroot(tmp_path / "image")
     done = run_pi_gen_stage(image)
@@ -257,7 +272,7 @@ def test_the_pi_gen_stage_makes_the_same_board_as_install_sh(chroot, tmp_path):
     def result(root: Path) -> dict[str, tuple]:
         out = {}
         for rel, (mode, uid, gid, _size, _mtime, link) in snapshot(root).items():
-            if rel.startswith(("etc/", "boot/", "var/lib/kiosk", "opt/kiosk/venv/bin/kiosk")):
+            if rel.startswith(("etc/", "boot/", "var/lib/kiosk", "opt/kiosk/state.json")):
                 path = root / rel
                 body = path.read_bytes() if path.is_file() and not path.is_symlink() else None
                 out[rel] = (mode, uid, gid, link, body)

@@ -186,7 +186,7 @@ def test_a_switch_cut_after_the_link_moved_goes_on_with_its_trial(layout):
 
 def test_a_link_to_a_half_release_falls_back_to_a_whole_one_and_partials_go(layout):
     fake_release(layout, "1.2.0", whole=False)
-    partial = layout.partial_path("1.3.0")
+    partial = layout.release_path("1.3.0")  # an install cut short: no marker
     partial.mkdir()
     layout.switch("1.2.0")  # a card that lost the marker: never run
     layout.write_state(SoftwareState(current="1.2.0", previous="1.1.0", committed="1.2.0"))

@@ -1,14 +1,18 @@
 """The board's releases on disk, under `[update] dir` (SPEC 8.3):
 
-    releases/<version>/       a whole release: a venv, and .kiosk-release.json written last
-    releases/.<version>.partial/  one being installed (removed and redone after a power cut)
-    current -> releases/<version>   the release that runs (kiosk.service starts it)
+    releases/<version>/       a release: a venv, whole once .kiosk-release.json is in it
+                              (written last); one without it is removed and redone
+    current -> releases/<version>   the release the kiosk runs (kiosk.service starts it)
+    committed -> releases/<version> the newest committed release: the updater runs from it,
+                              never from a release on trial, which may be broken
     wheels/<sha256>           verified wheels, shared by releases: a new one fetches only
                               what it lacks; wheels/<sha256>.part is a download to resume
     rollout.json              the last rollout accepted (to read again after a 304)
     state.json                SoftwareState (kiosk/core/updatestate.py)
 
-The switch is one rename of a symlink: a power cut leaves the old link or the new one.
+A release is installed where it stays (a venv's scripts name their folder), and counts only
+once its marker is there. The switch is one rename of a symlink: a power cut leaves the
+old link or the new one.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class ReleaseDir:
         self.releases = root / "releases"
         self.wheels = root / "wheels"
         self.current_link = root / "current"
+        self.committed_link = root / "committed"
         self.state_file = root / "state.json"
         self.rollout_file = root / "rollout.json"
 
@@ -53,9 +58,6 @@ class ReleaseDir:
     def release_path(self, version: str) -> Path:
         return self.releases / version
 
-    def partial_path(self, version: str) -> Path:
-        return self.releases / f".{version}.partial"
-
     def is_installed(self, version: str) -> bool:
         return (self.release_path(version) / MARKER).is_file()
 
@@ -64,17 +66,13 @@ class ReleaseDir:
             return []
         return sorted(p.name for p in self.releases.iterdir() if (p / MARKER).is_file())
 
-    def mark_installed(self, partial: Path, version: str, wheels: list[str]) -> Path:
-        """Everything written so far reaches the disk, then the marker, then the rename:
-        a release directory without its marker is never run."""
-        atomic_write(partial / MARKER, json.dumps({"version": version, "wheels": wheels}).encode())
+    def mark_installed(self, version: str, wheels: list[str]) -> Path:
+        """Everything written so far reaches the disk first, then the marker: a release
+        folder without its marker is never run."""
         os.sync()  # pip does not fsync what it writes; a power cut must not leave empty files
-        final = self.release_path(version)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(partial, final)
-        fsync_dir(self.releases)
-        return final
+        folder = self.release_path(version)
+        atomic_write(folder / MARKER, json.dumps({"version": version, "wheels": wheels}).encode())
+        return folder
 
     def wheels_of(self, version: str) -> set[str]:
         """The SHA-256 of each wheel a release was installed from."""
@@ -85,26 +83,35 @@ class ReleaseDir:
             return set()
 
     def current(self) -> str | None:
+        return self._linked(self.current_link)
+
+    def committed(self) -> str | None:
+        return self._linked(self.committed_link)
+
+    def _linked(self, link: Path) -> str | None:
         try:
-            target = os.readlink(self.current_link)
+            target = os.readlink(link)
         except OSError:
             return None
         name = Path(target).name
         return name if self.is_installed(name) else None
 
-    def switch(self, version: str) -> None:
-        """`current` names the version, atomically (a new link renamed over the old)."""
-        temp = self.root / ".current.new"
+    def switch(self, version: str, link: str = "current") -> None:
+        """The link names the version, atomically (a new link renamed over the old)."""
+        temp = self.root / f".{link}.new"
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
         os.symlink(f"releases/{version}", temp)
-        os.replace(temp, self.current_link)
+        os.replace(temp, self.root / link)
         fsync_dir(self.root)
 
-    def remove_partials(self) -> None:
+    def remove_partials(self, keep: str | None = None) -> None:
+        """Release folders without their marker: an install a power cut or a failure
+        interrupted (`keep`: the one being installed now)."""
         if self.releases.is_dir():
-            for path in self.releases.glob(".*.partial"):
-                shutil.rmtree(path, ignore_errors=True)
+            for path in self.releases.iterdir():
+                if path.name != keep and not (path / MARKER).is_file():
+                    shutil.rmtree(path, ignore_errors=True)
 
     def remove_release(self, version: str) -> None:
         """A release goes: its marker first, so a cut removal leaves no half release that

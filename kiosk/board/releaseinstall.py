@@ -1,9 +1,10 @@
 """Installing a verified release beside the running one (SPEC 8.3): a venv of its own in
-releases/.<version>.partial, pip offline from the verified wheels only, the release's own
-self-check, then the marker and one rename. Nothing here touches `current`.
+releases/<version>, pip offline from the verified wheels only, the release's own self-check,
+then the marker that makes it whole. Nothing here touches `current`.
 
-A power cut, a full disk or a refused self-check leaves the partial folder, which the next
-attempt removes first: the running release and its predecessor are never touched.
+A power cut, a full disk or a refused self-check leaves a folder without its marker, which
+is removed (now, or by the next attempt, or at boot): the running release and its
+predecessor are never touched.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def install_release(
 ) -> Path:
     """Installs and checks; returns releases/<version>, or raises UpdateError (reason
     install_failed, selfcheck_failed or disk_full) leaving nothing installed."""
-    partial = layout.partial_path(version)
+    partial = layout.release_path(version)
+    if layout.is_installed(version):
+        return partial
     shutil.rmtree(partial, ignore_errors=True)
     try:
         return _install(layout, partial, version, wheels, config_path, python or base_python())
@@ -123,4 +126,4 @@ def _install(
         raise UpdateError(
             "selfcheck_failed", f"the new release's self-check failed: {failed}", version
         )
-    return layout.mark_installed(partial, version, sorted(w.sha256 for w in wheels))
+    return layout.mark_installed(version, sorted(w.sha256 for w in wheels))

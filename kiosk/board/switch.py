@@ -181,6 +181,8 @@ class Switcher:
             state.failed_versions and state.failure.version != state.target else None,
         )  # fmt: skip
         self.layout.write_state(done)
+        if done.committed:
+            self.layout.switch(done.committed, "committed")  # the updater's own code, next
         keep = {v for v in (done.current, done.previous) if v}
         for version in self.layout.installed():
             if version not in keep:
@@ -220,7 +222,7 @@ def recover(layout: ReleaseDir) -> tuple[SoftwareState, list[str]]:
     if not layout.root.is_dir():
         return SoftwareState(), did
     layout.remove_partials()
-    state = layout.read_state()
+    state = original = layout.read_state()
     linked = layout.current()
     if linked is None:  # no link, or a link to a release without its marker
         fallback = next(
@@ -244,6 +246,15 @@ def recover(layout: ReleaseDir) -> tuple[SoftwareState, list[str]]:
         state = replace(state, phase="idle")
     if state.phase == "staged" and (not state.target or not layout.is_installed(state.target)):
         state = replace(state, phase="idle", target=None, staged_at=None)
+    committed = layout.committed()
+    if committed is None and (state.committed or linked):
+        fallback = (
+            state.committed if state.committed and layout.is_installed(state.committed) else linked
+        )
+        if fallback:
+            layout.switch(fallback, "committed")
+            did.append(f"committed named no whole release: now {fallback}")
     state = replace(state, current=linked)
-    layout.write_state(state)
+    if state != original or not layout.state_file.exists():
+        layout.write_state(state)  # a write at a boot only when something changed (SD wear)
     return state, did

@@ -13,13 +13,15 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from kiosk.board.app import resolve_config
 from kiosk.board.releasedir import ReleaseDir
 from kiosk.board.source import HttpSource
 from kiosk.board.switch import KioskService, Switcher, SystemdKiosk, recover
 from kiosk.board.updater import Outcome, Updater
-from kiosk.core.config import Config
+from kiosk.core.config import Config, ConfigError, UpdateConfig
+from kiosk.core.errors import UsageError
 
 log = logging.getLogger(__name__)
 TRIAL_LOOK_S = 5.0  # how often a release on trial is looked at
@@ -31,14 +33,16 @@ def _now() -> datetime:
 
 
 def update_command(args: argparse.Namespace) -> int:
-    config = resolve_config(args.config)
-    layout = ReleaseDir(config.update.dir)
-    if args.recover:
+    if args.recover:  # at boot, before firstboot may have brought a kiosk.toml
+        folder = Path(args.dir) if args.dir else releases_folder(args.config)
+        layout = ReleaseDir(folder)
         state, did = recover(layout)
         for line in did:
             print(f"update: {line}")
         print(f"update: current release {state.current or '(none)'}, {state.phase}")
         return 0
+    config = resolve_config(args.config)
+    layout = ReleaseDir(config.update.dir)
     if not config.update.release_keys:
         print("update: [update] has no release_keys: this board takes no software updates")
         return 0
@@ -61,6 +65,15 @@ def update_command(args: argparse.Namespace) -> int:
             f"{config.update.trial_seconds} s (kiosk-update.service commits or rolls it back)"
         )
     return 0
+
+
+def releases_folder(config_path: str | None) -> Path:
+    """[update] dir, or /opt/kiosk when the configuration is missing or cannot be read: a
+    bad kiosk.toml must not keep the board from booting a whole release."""
+    try:
+        return resolve_config(config_path).update.dir
+    except (ConfigError, UsageError):
+        return UpdateConfig().dir
 
 
 def look(config: Config, layout: ReleaseDir) -> Outcome:
@@ -89,8 +102,11 @@ def serve(
         state = layout.read_state()
         if state.phase == "trial":
             verdict, _ = switcher.judge(state)
-            if verdict.decision != "wait":
-                log.info("trial of %s: %s %s", state.target, verdict.decision, verdict.message)
+            if verdict.decision == "commit":
+                log.info("committed %s: the updater starts again from it", state.target)
+                return 0  # Restart=always: kiosk-update.service runs `committed` anew
+            if verdict.decision == "rollback":
+                log.error("trial of %s: rolled back: %s", state.target, verdict.message)
             stop.wait(TRIAL_LOOK_S)
             continue
         if time.monotonic() >= next_look:

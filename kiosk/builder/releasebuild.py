@@ -33,8 +33,12 @@ from kiosk.core.release import KIOSK_PROJECT, UpdateError, parse_release
 from kiosk.core.signing import RELEASE_TYPE, load_private_key, sign_envelope
 from kiosk.core.timeutil import format_rfc3339
 
-# Raspberry Pi OS Bookworm has glibc 2.36: every manylinux tag up to it runs there.
-BOOKWORM_AARCH64 = ("manylinux2014_aarch64", *(f"manylinux_2_{n}_aarch64" for n in range(17, 37)))
+# Raspberry Pi OS Bookworm has glibc 2.36: every manylinux tag up to it runs there. Newest
+# first, as the board's own pip ranks them: install.sh then holds the same files.
+BOOKWORM_AARCH64 = (
+    *(f"manylinux_2_{n}_aarch64" for n in range(36, 16, -1)),
+    "manylinux2014_aarch64",
+)
 DEFAULT_PYTHON = "3.11"
 SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest a zip can say; install.sh's too
 PIP_DEADLINE_S = 1800
