@@ -25,6 +25,7 @@ from kiosk.core.errors import UsageError
 
 log = logging.getLogger(__name__)
 TRIAL_LOOK_S = 5.0  # how often a release on trial is looked at
+EXIT_RESTART = 75  # the unit's RestartForceExitStatus: start again from the new release
 STAGED_LOOK_S = 60.0  # how often a staged release looks for its moment to switch
 
 
@@ -104,7 +105,7 @@ def serve(
             verdict, _ = switcher.judge(state)
             if verdict.decision == "commit":
                 log.info("committed %s: the updater starts again from it", state.target)
-                return 0  # Restart=always: kiosk-update.service runs `committed` anew
+                return EXIT_RESTART  # kiosk-update.service runs `committed` anew
             if verdict.decision == "rollback":
                 log.error("trial of %s: rolled back: %s", state.target, verdict.message)
             stop.wait(TRIAL_LOOK_S)
