@@ -4,6 +4,7 @@ serves on 127.0.0.1; and rollouts signed with the province's content key."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -76,7 +77,13 @@ class Builder:
         write_private_key(self.key_path, self.key)
         self.public_key = public_key_text(raw_public_key(self.key))
 
-    def build(self, version: str, site: Path, change: Callable[[Path], None] | None = None) -> dict:
+    def build(
+        self,
+        version: str,
+        site: Path,
+        change: Callable[[Path], None] | None = None,
+        offline: bool = True,
+    ) -> dict:
         """A fresh copy of this checkout for each version: one release's change is not the
         next one's."""
         tree = self.root / f"tree-{version}"
@@ -88,7 +95,7 @@ class Builder:
         init.write_text(text[:start] + f'__version__ = "{version}' + text[end:])
         if change is not None:
             change(tree)
-        with offline_pip():
+        with offline_pip() if offline else contextlib.nullcontext():
             return build_release(
                 tree, site, self.key_path, host_platforms(), PYTHON,
                 clock=lambda: datetime(2026, 12, 1, 8, tzinfo=UTC),
