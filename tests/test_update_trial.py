@@ -51,6 +51,20 @@ def until(what, seconds: float = 90.0, step: float = 0.5):
     raise AssertionError(f"not within {seconds} s")
 
 
+def kiosk_run_starts_with(line: str):
+    """A change to a release's tree: `kiosk run` does this first (its self-check, which
+    never calls it, still passes)."""
+    start = "    config = _config(args)\n    return run_kiosk("
+
+    def change(tree: Path) -> None:
+        app = tree / "kiosk" / "board" / "app.py"
+        text = app.read_text()
+        assert start in text
+        app.write_text(text.replace(start, f"    {line}\n{start}"))
+
+    return change
+
+
 def test_a_board_commits_a_good_release_and_rolls_back_a_crash_and_a_hang_by_itself(
     tmp_path, built
 ):
@@ -97,14 +111,7 @@ def test_a_board_commits_a_good_release_and_rolls_back_a_crash_and_a_hang_by_its
         # A+3's kiosk exits at start (its self-check passes: it imports and draws)
         a3 = later_version(3)
 
-        def exits(tree: Path) -> None:
-            app = tree / "kiosk" / "board" / "app.py"
-            app.write_text(app.read_text().replace(
-                "    config = _config(args)\n    return run_kiosk(",
-                "    raise SystemExit(3)\n    config = _config(args)\n    return run_kiosk(",
-            ))  # fmt: skip
-
-        built.builder.build(a3, site, exits)
+        built.builder.build(a3, site, kiosk_run_starts_with("raise SystemExit(3)"))
         clock.now += timedelta(days=1)
         take(a3)
         state = judged("rollback", 60)
@@ -121,14 +128,7 @@ def test_a_board_commits_a_good_release_and_rolls_back_a_crash_and_a_hang_by_its
         # A+4 starts but never draws (a hang): rolled back at the trial's deadline
         a4 = later_version(4)
 
-        def hangs(tree: Path) -> None:
-            app = tree / "kiosk" / "board" / "app.py"
-            app.write_text(app.read_text().replace(
-                "    config = _config(args)\n    return run_kiosk(",
-                "    time.sleep(10**6)\n    config = _config(args)\n    return run_kiosk(",
-            ))  # fmt: skip
-
-        built.builder.build(a4, site, hangs)
+        built.builder.build(a4, site, kiosk_run_starts_with("time.sleep(10**6)"))
         clock.now += timedelta(days=1)
         take(a4)
         time.sleep(3)

@@ -17,14 +17,12 @@ from kiosk import __version__
 
 def selfcheck_command(args: argparse.Namespace) -> int:
     os.environ["SDL_VIDEODRIVER"] = "dummy"  # never the panel: the running kiosk owns it
-    from kiosk.board.app import resolve_config
+    from kiosk.board.app import make_syncer, resolve_config
     from kiosk.board.clock import SourceClock
     from kiosk.board.content import ContentBox
     from kiosk.board.display import PygameDisplay
     from kiosk.board.player import Player
-    from kiosk.board.source import HttpSource
     from kiosk.board.store import Store
-    from kiosk.board.sync import Syncer
     from kiosk.render.screen import Orientation
 
     config = resolve_config(args.config)
@@ -32,15 +30,7 @@ def selfcheck_command(args: argparse.Namespace) -> int:
     size = config.display.size or store.remembered_screen() or (1920, 1080)
     orientation = Orientation(size, config.display.rotation)
     clock = SourceClock()
-    source = HttpSource(config.source.url, config.device.id)
-    syncer = Syncer(
-        source,
-        store,
-        config.source.channels,
-        config.source.public_keys,
-        orientation.logical,
-        clock,
-    )
+    syncer = make_syncer(config, store, orientation.logical, clock)
     content = syncer.load_content()
     display = PygameDisplay(size, headless=True)
     try:
@@ -57,7 +47,7 @@ def selfcheck_command(args: argparse.Namespace) -> int:
         drawn = player.state.frames
     finally:
         display.close()
-        source.close()
+        syncer.source.close()
     if not drawn:
         print("selfcheck: no frame was drawn", file=sys.stderr)
         return 1
