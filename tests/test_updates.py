@@ -266,3 +266,19 @@ def test_the_command_line_exits_0_when_done_and_1_naming_the_problem(board):
     board.rollouts.write(None, expires=datetime(2100, 1, 1, tzinfo=UTC))
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0 and "up to date" in done.stdout, done.stderr
+
+
+def test_a_halt_keeps_a_staged_release_from_being_switched_to_and_a_quiet_look_writes_nothing(
+    board,
+):
+    board.rollouts.write(A1)
+    assert board.check().version == A1
+    assert board.layout.read_state().phase == "staged"
+    board.rollouts.write(None)  # the province halts before this board switched
+    halted = board.check()
+    assert halted.ok and "halted" in halted.message
+    state = board.layout.read_state()
+    assert (state.phase, state.target) == ("idle", None)
+    before = board.layout.state_file.stat().st_mtime_ns
+    assert board.check().ok  # nothing new: the state file is not written again
+    assert board.layout.state_file.stat().st_mtime_ns == before

@@ -159,7 +159,10 @@ class Switcher:
 
     def judge(self, state: SoftwareState) -> tuple[Verdict, SoftwareState]:
         """One look at the release on trial; commits or rolls back when the verdict says."""
-        assert state.target is not None and state.trial_started_at is not None
+        if state.target is None:  # a damaged state: nothing to judge
+            return Verdict("wait"), self._record(replace(state, phase="idle"))
+        if state.trial_started_at is None:  # the trial's start was lost: it starts now
+            state = self._record(replace(state, trial_started_at=format_rfc3339(self.clock())))
         seen = evidence(state.target, self.health(), self.service.status(),
                         state.trial_restarts_at_start)  # fmt: skip
         verdict = judge_trial(
@@ -197,7 +200,8 @@ class Switcher:
                           format_rfc3339(self.clock()))  # fmt: skip
         if back is None or not self.layout.is_installed(back):
             log.error("%s failed its trial, and no previous release is installed", state.target)
-            return self._record(replace(state, trial_started_at=None).failed(failure))
+            # nothing to go back to: it keeps running, but is never committed
+            return self._record(replace(state, phase="idle", trial_started_at=None).failed(failure))
         done = replace(
             state, phase="rolled_back", current=back, previous=None,
             trial_started_at=None, staged_at=None,

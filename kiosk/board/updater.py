@@ -86,7 +86,7 @@ class Updater:
     def check(self) -> Outcome:
         """Never raises for what the wire sends: every refusal is an Outcome."""
         self.layout.prepare()
-        self.state = self.layout.read_state()
+        original = self.state = self.layout.read_state()
         try:
             outcome, state = self._check(self.state)
         except UpdateError as exc:
@@ -99,7 +99,10 @@ class Updater:
             if state.phase == "downloading":
                 state = replace(state, phase="idle")
             outcome = Outcome(False, f"{exc.reason}: {exc}", failure=failure)
-        self.layout.write_state(state)
+        if same_failure(state.failure, original.failure):
+            state = replace(state, failure=original.failure)  # since when, not each look
+        if state != original:  # a look that changed nothing writes nothing (SD wear)
+            self.layout.write_state(state)
         return outcome
 
     def _check(self, state: SoftwareState) -> tuple[Outcome, SoftwareState]:
@@ -113,6 +116,8 @@ class Updater:
         wanted = version_wanted(rollout, self.config.device.id, newest, state.failed_versions)
         if wanted is None:
             state = self._clear_passing_failure(state)
+            if state.phase == "staged":  # halted, or another version: not switched to now
+                state = replace(state, phase="idle", target=None, staged_at=None)
             why = (
                 "halted" if rollout.version is None else f"{rollout.version} is not for this board"
             )
@@ -246,6 +251,14 @@ class Updater:
                 )
             partial.replace(self.layout.wheel_path(wheel.sha256))
         return len(missing), fetched
+
+
+def same_failure(a: Failure | None, b: Failure | None) -> bool:
+    return (
+        a is not None
+        and b is not None
+        and (a.version, a.reason, a.message) == (b.version, b.reason, b.message)
+    )
 
 
 def _sha256(path: Path) -> str:
