@@ -16,7 +16,7 @@ import pytest
 from kiosk import __version__
 from kiosk.board.releasedir import MARKER, ReleaseDir
 from kiosk.board.source import HttpSource
-from kiosk.board.switch import Switcher, recover
+from kiosk.board.switch import ServiceStatus, Switcher, recover
 from kiosk.board.updater import Updater
 from kiosk.core.config import load_config
 from kiosk.core.updatestate import SoftwareState
@@ -199,3 +199,24 @@ def test_a_state_file_lost_or_torn_still_boots_the_linked_release(layout):
     layout.state_file.write_bytes(b'{"phase": "tri')
     state, _ = recover(layout)
     assert layout.current() == "1.0.0" and state.current == "1.0.0" and state.phase == "idle"
+
+
+class Stopped:
+    """A kiosk service that is not running: what a damaged state is judged against."""
+
+    def restart(self) -> None:
+        pass
+
+    def status(self) -> ServiceStatus:
+        return ServiceStatus(False, 0)
+
+
+def test_a_trial_whose_start_was_lost_starts_now_and_one_without_a_target_ends(layout, tmp_path):
+    demo_key = "ed25519:PyGRSjjDVJqaN/m2LRVf//6juXPAYU1SzN+5NThSf0g="
+    config = load_config(board_toml(tmp_path / "kiosk.toml", "http://127.0.0.1:9", demo_key, []))
+    switcher = Switcher(config, layout, Stopped(), Clock(START), health=lambda: None)
+    verdict, state = switcher.judge(SoftwareState(phase="trial", target="1.1.0"))
+    assert verdict.decision == "wait" and state.trial_started_at == "2026-12-05T02:00:00+00:00"
+    assert layout.read_state().trial_started_at == state.trial_started_at
+    verdict, state = switcher.judge(SoftwareState(phase="trial"))
+    assert verdict.decision == "wait" and state.phase == "idle"
