@@ -147,7 +147,7 @@ class HttpSource:
             if response.status_code == 304 and etag:
                 return ManifestFetch(None, etag, date)
             if response.status_code == 404:
-                raise NotFound(f"{url}: the source does not have it (404)")
+                raise NotFound(f"{url}: the source answered HTTP 404")
             if response.status_code != 200:
                 raise TransportError(f"{url}: the source answered HTTP {response.status_code}")
             length = response.headers.get("Content-Length", "")
