@@ -108,7 +108,16 @@ def test_the_documented_nginx_configuration_serves_nothing_else(tmp_path, nginx)
     (site / "channels" / "tinh-08" / "manifest.json").write_text("{}")
     with urllib.request.urlopen(url + "/channels/tinh-08/manifest.json", timeout=5) as ok:
         assert ok.headers["Cache-Control"] == "no-cache" and ok.headers["ETag"]
-    for path in ("/secret.key", "/", "/channels/", "/assets/../secret.key"):
+    (site / "releases").mkdir()
+    (site / "releases" / "rollout.json").write_text("{}")
+    (site / "releases" / "1.2.0.json").write_text("{}")
+    (site / "releases" / "notes.txt").write_text("x")
+    with urllib.request.urlopen(url + "/releases/rollout.json", timeout=5) as ok:
+        assert ok.headers["Cache-Control"] == "no-cache" and ok.headers["ETag"]
+    with urllib.request.urlopen(url + "/releases/1.2.0.json", timeout=5) as ok:
+        assert "immutable" in ok.headers["Cache-Control"]
+    for path in ("/secret.key", "/", "/channels/", "/assets/../secret.key", "/releases/",
+                 "/releases/notes.txt", "/releases/../secret.key"):  # fmt: skip
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(url + path, timeout=5)
         assert caught.value.code == 404, path
