@@ -34,6 +34,14 @@ def _now() -> datetime:
 
 
 def update_command(args: argparse.Namespace) -> int:
+    try:
+        return _update(args)
+    except OSError as exc:  # a folder it may not write: a technician without sudo, say
+        print(f"update_failed: io_error: {exc} (kiosk-update runs as root)", file=sys.stderr)
+        return 1
+
+
+def _update(args: argparse.Namespace) -> int:
     if args.recover:  # at boot, before firstboot may have brought a kiosk.toml
         folder = Path(args.dir) if args.dir else releases_folder(args.config)
         layout = ReleaseDir(folder)
