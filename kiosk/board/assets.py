@@ -6,14 +6,13 @@ anything decodes them; a download resumes from its partial file."""
 from __future__ import annotations
 
 import errno
-import hashlib
 from pathlib import Path
 from typing import Protocol
 
 from kiosk.board.clock import SourceClock
 from kiosk.board.source import AssetRejected, Source, SourceError
 from kiosk.board.store import Store
-from kiosk.core.fsutil import atomic_write
+from kiosk.core.fsutil import atomic_write, sha256_file
 from kiosk.core.model import AssetRef, ImageItem, Manifest
 from kiosk.render.images import ImageError, prescale
 
@@ -24,14 +23,6 @@ class Reported(Protocol):
 
 class DiskLow(Exception):
     code = "disk_low"
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _asset_ext(media_type: str) -> str:
@@ -126,7 +117,7 @@ class AssetFetcher:
         if got != ref.size:
             partial.unlink()
             raise AssetRejected(f"got {got} bytes, the manifest says {ref.size}")
-        if _sha256_file(partial) != ref.sha256:
+        if sha256_file(partial) != ref.sha256:
             partial.unlink()
             raise AssetRejected("the bytes do not match the manifest's SHA-256")
         try:

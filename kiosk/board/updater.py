@@ -9,7 +9,6 @@ board), the release against `[update] release_keys` (the software's builder made
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
 import platform
@@ -26,7 +25,7 @@ from kiosk.board.releasedir import ReleaseDir
 from kiosk.board.releaseinstall import install_release
 from kiosk.board.source import ManifestFetch, NotFound, SourceError
 from kiosk.core.config import Config
-from kiosk.core.fsutil import atomic_write, free_bytes
+from kiosk.core.fsutil import atomic_write, free_bytes, sha256_file
 from kiosk.core.release import (
     Release,
     Rollout,
@@ -242,7 +241,7 @@ class Updater:
                 raise UpdateError(reason, f"{wheel.filename}: {exc.strerror}", version) from None
             got = partial.stat().st_size
             fetched += got - before
-            if got != wheel.size or _sha256(partial) != wheel.sha256:
+            if got != wheel.size or sha256_file(partial) != wheel.sha256:
                 partial.unlink()
                 raise UpdateError(
                     "wheel_invalid",
@@ -259,11 +258,3 @@ def same_failure(a: Failure | None, b: Failure | None) -> bool:
         and b is not None
         and (a.version, a.reason, a.message) == (b.version, b.reason, b.message)
     )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()

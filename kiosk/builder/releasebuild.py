@@ -11,7 +11,6 @@ the downloading; nothing here resolves dependencies by hand.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -28,7 +27,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from kiosk.core.errors import UsageError
-from kiosk.core.fsutil import atomic_promote, atomic_write, stage_write
+from kiosk.core.fsutil import atomic_promote, atomic_write, sha256_file, stage_write
 from kiosk.core.release import KIOSK_PROJECT, UpdateError, parse_release
 from kiosk.core.signing import RELEASE_TYPE, load_private_key, sign_envelope
 from kiosk.core.timeutil import format_rfc3339
@@ -156,19 +155,11 @@ def requires_python(kiosk_wheel: Path) -> str:
     return meta.get("Requires-Python") or ">=3"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def publish_wheels(wheels: Iterable[Path], out: Path) -> list[dict[str, object]]:
     """Each wheel once as assets/<sha256> (a pure wheel shared by two machines is one file)."""
     listed: dict[str, dict[str, object]] = {}
     for wheel in wheels:
-        digest = _sha256(wheel)
+        digest = sha256_file(wheel)
         entry = {"filename": wheel.name, "sha256": digest, "size": wheel.stat().st_size}
         if wheel.name in listed:
             if listed[wheel.name]["sha256"] != digest:

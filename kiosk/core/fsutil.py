@@ -7,6 +7,7 @@ fsync of the folder. Writes are also rare: callers write only what changed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -56,6 +57,15 @@ def atomic_promote(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     os.replace(src, dest)
     fsync_dir(dest.parent)
+
+
+def sha256_file(path: Path) -> str:
+    """The lowercase hex SHA-256 of a file, read a MiB at a time (a wheel is up to 100 MiB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def free_bytes(folder: Path) -> int:
