@@ -23,10 +23,11 @@ def _env(work: Path, **extra: str) -> dict[str, str]:
 
 
 class Kiosk:
-    """`kiosk run --headless --config CONFIG` until the with-block ends."""
+    """`kiosk run --headless --config CONFIG` until the with-block ends; `tree` is the
+    checkout whose kiosk runs (another release's, from git), this one by default."""
 
-    def __init__(self, config: Path, work: Path) -> None:
-        self.config, self.work = config, work
+    def __init__(self, config: Path, work: Path, tree: Path = ROOT) -> None:
+        self.config, self.work, self.tree = config, work, tree
         self.first_frame_s = 0.0
 
     def __enter__(self) -> Kiosk:
@@ -41,7 +42,7 @@ class Kiosk:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=_env(self.work, NOTIFY_SOCKET=str(path)),
-            cwd=ROOT,
+            cwd=self.tree,  # `-m kiosk` finds the tree's package before the installed one
         )
         try:
             while b"READY=1" not in self.sock.recv(4096):

@@ -239,6 +239,23 @@ def _province_parser(sub: argparse._SubParsersAction) -> None:
     feed.add_argument("source", metavar="URL")
     feed.add_argument("--channel", required=True, metavar="C")
     feed.set_defaults(func=later("import_feed_command"))
+    rel = verbs.add_parser("release", help="software releases (SPEC 8)").add_subparsers(
+        dest="release_verb", required=True, metavar="VERB"
+    )
+    rel_add = rel.add_parser(
+        "add", parents=[config], help="take a release `kiosk release build` wrote into the site"
+    )
+    rel_add.add_argument("dir", metavar="DIR")
+    rel_add.set_defaults(func=later("release_add_command"))
+    rollout = verbs.add_parser(
+        "rollout", parents=[config], help="sign which boards take a release (SPEC 8.2)"
+    )
+    rollout.add_argument("version", metavar="VERSION")
+    how = rollout.add_mutually_exclusive_group(required=True)
+    how.add_argument("--devices", nargs="+", metavar="ID", help="these boards first (canaries)")
+    how.add_argument("--percent", type=int, metavar="P", help="this share of the fleet, 0 to 100")
+    how.add_argument("--halt", action="store_true", help="boards not started do not start")
+    rollout.set_defaults(func=later("rollout_command"))
     manage = verbs.add_parser(
         "manage",
         parents=[config],

@@ -105,7 +105,12 @@ def stored_plays(server: ProvinceServer) -> list[tuple]:
 
 @contextlib.contextmanager
 def running_board(
-    tmp_path: Path, province, server: ProvinceServer, device_id: str, *edits: tuple[str, str]
+    tmp_path: Path,
+    province,
+    server: ProvinceServer,
+    device_id: str,
+    *edits: tuple[str, str],
+    tree: Path | None = None,
 ) -> Iterator[Kiosk]:
     """`kiosk run --headless` as a board of the inventory: content from the province's
     site, heartbeats every 5 s to the server with its own token. Yields the running kiosk
@@ -129,7 +134,7 @@ def running_board(
         assert old in toml, old
         toml = toml.replace(old, new)
     config.write_text(toml, "utf-8")
-    with Kiosk(config, work) as board:
+    with Kiosk(config, work, *([tree] if tree else [])) as board:
         board.url = f"http://127.0.0.1:{port}"
         yield board
 

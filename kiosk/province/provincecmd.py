@@ -1,7 +1,8 @@
 """kiosk province (SPEC 7.2): PROVINCE.toml read, Django set up and the database migrated,
 then the work: `serve` starts gunicorn; every other verb is a management command of the
 apps (fleet: boards, housekeeping; accounts: user_*, api_token; bulletins: rebuild_site,
-import_cap, import_feed), which `kiosk province manage` reaches too."""
+import_cap, import_feed; updates: release_add, rollout), which `kiosk province manage`
+reaches too."""
 
 from __future__ import annotations
 
@@ -109,6 +110,22 @@ def import_feed_command(args: argparse.Namespace) -> int:
     return _django("import_feed", args.source, "--channel", args.channel)
 
 
+def release_add_command(args: argparse.Namespace) -> int:
+    _setup(args)
+    return _django("release_add", str(Path(args.dir).resolve()))
+
+
+def rollout_command(args: argparse.Namespace) -> int:
+    _setup(args)
+    if args.halt:
+        how = ["--halt"]
+    elif args.devices:
+        how = ["--devices", *args.devices]
+    else:
+        how = ["--percent", str(args.percent)]
+    return _django("rollout", args.version, *how)
+
+
 def gunicorn_argv(config: ProvinceConfig) -> list[str]:
     host, port = config.listen
     return [
@@ -155,6 +172,15 @@ def serve_command(args: argparse.Namespace) -> int:
             announce(rebuilt.sequences)
     except PublishError as exc:
         log.error("the site could not be rebuilt: %s", exc)
+    from kiosk.province.updates.rollouts import RolloutRefused, restore_site
+
+    try:
+        written, signed = restore_site(datetime.now().astimezone())
+        if written or signed:
+            log.warning("the site's releases were behind the database: %d release documents "
+                        "written, rollout signed again: %s", written, signed)  # fmt: skip
+    except (RolloutRefused, OSError) as exc:
+        log.error("the site's releases could not be written again: %s", exc)
     return serve_until_stopped(config)
 
 

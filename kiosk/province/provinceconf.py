@@ -16,6 +16,7 @@ from kiosk.core.config import (
     _list,
     _listen,
     _path,
+    _public_key,
     _Section,
     _string,
     _timezone,
@@ -60,6 +61,9 @@ class ProvinceConfig:
     # the life of a CAP alert that has no <expires>, from its <sent> (CAP makes expires
     # optional: such an alert must not become an open-ended emergency)
     cap_hours: int = 24
+    # [update] (SPEC 7.1): the keys whose releases may be rolled out; none, no rollouts
+    release_keys: tuple[str, ...] = ()
+    halt_after_failures: int = 2
     path: Path | None = None
 
     @property
@@ -112,7 +116,7 @@ def _boolean(value: Any) -> bool:
     return value
 
 
-TABLES = ("server", "push", "import")
+TABLES = ("server", "push", "import", "update")
 
 
 def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> ProvinceConfig:
@@ -144,6 +148,10 @@ def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> 
     cap_senders = i.get("cap_senders", _list(_string()), ())
     cap_hours = i.get("cap_hours", _integer(1, 720), 24)
     i.finish()
+    u = _Section(doc, "update", where, problems)
+    release_keys = u.get("release_keys", _list(_public_key, non_empty=False), ())
+    halt_after = u.get("halt_after_failures", _integer(1, 100_000), 2)
+    u.finish()
     if problems:
         raise ConfigError(problems)
     return ProvinceConfig(
@@ -163,6 +171,8 @@ def parse_province_config(doc: dict[str, Any], where: str = "PROVINCE.toml") -> 
         expires_days=expires_days,
         cap_senders=tuple(cap_senders),
         cap_hours=cap_hours,
+        release_keys=tuple(release_keys),
+        halt_after_failures=halt_after,
     )
 
 

@@ -169,6 +169,9 @@ class AuditEntry(models.Model):
         UNLOCKED = "unlocked", "Mở khóa đăng nhập"
         PASSWORD_RESET = "password_reset", "Đặt lại mật khẩu"
         DISABLED = "disabled", "Khóa tài khoản"
+        RELEASE_ADDED = "release_added", "Thêm bản phát hành phần mềm"
+        ROLLOUT = "rollout", "Triển khai cập nhật phần mềm"
+        ROLLOUT_HALTED = "rollout_halted", "Dừng triển khai cập nhật"
 
     at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)

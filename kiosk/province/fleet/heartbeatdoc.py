@@ -36,6 +36,9 @@ PLAYS_BEHIND = timedelta(days=35)
 STATUSES = ("ok", "degraded", "failing")
 _PROBLEM_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 _COMMAND_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+_VERSION = re.compile(r"^[0-9A-Za-z.+!_-]{1,64}\Z")  # a PEP 440 version's characters
+SOFTWARE_STATES = ("idle", "downloading", "staged", "trial", "rolled_back")  # SPEC 3.2
+MAX_FAILED_VERSIONS = 50
 
 
 class HeartbeatInvalid(ValueError):
@@ -48,6 +51,16 @@ class Play:
     item: str
     started_at: datetime
     duration_s: float
+
+
+@dataclass(frozen=True)
+class Software:
+    """What the rollout page counts of a board (SPEC 3.2 `software`)."""
+
+    version: str  # the release that runs
+    state: str  # one of SOFTWARE_STATES
+    target: str  # the release it is moving to, or ""
+    failed: tuple[str, ...]  # the releases it rolled back from, never to be tried again
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,7 @@ class Heartbeat:
     screenshot: bytes | None  # a JPEG, when one was asked for and sent well-formed
     screenshot_refused: str | None = None  # why a screenshot that came was not kept
     plays_malformed: int = 0  # play records that were not plays at all (skipped, counted)
+    software: Software | None = None  # None: a board of a release before updates, or garbled
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:
@@ -171,6 +185,25 @@ def _problem_codes(health: dict[str, Any]) -> tuple[str, ...]:
     return tuple(codes)
 
 
+def _version(value: Any) -> str | None:
+    return value if isinstance(value, str) and _VERSION.match(value) else None
+
+
+def _software(health: dict[str, Any]) -> Software | None:
+    """The software block, or None when there is none (a board older than updates) or it is
+    not well-formed: it is then not counted, but the heartbeat and its plays are stored."""
+    block = health.get("software")
+    if not isinstance(block, dict):
+        return None
+    version, state = _version(block.get("version")), block.get("state")
+    failed = block.get("failed_versions", [])
+    if version is None or state not in SOFTWARE_STATES or not isinstance(failed, list):
+        return None
+    failed_ok = [v for v in failed[:MAX_FAILED_VERSIONS] if _version(v)]
+    target = _version(block.get("target")) or ""
+    return Software(version, state, target, tuple(dict.fromkeys(failed_ok)))
+
+
 def _screenshot(value: Any) -> tuple[bytes | None, str | None]:
     """A JPEG of at most 200 KiB, or why not. A bad screenshot costs only itself: the plays
     in the same body are still stored."""
@@ -238,4 +271,5 @@ def parse_heartbeat(body: bytes, device_id: str) -> Heartbeat:
         ),
         screenshot=screenshot,
         screenshot_refused=refused,
+        software=_software(health),
     )

@@ -81,6 +81,16 @@ def _add_to_sums(cursor: Any, device_id: str, plays: list[Play]) -> None:
     )  # fmt: skip
 
 
+def software_columns(hb: Heartbeat) -> tuple[str, str, str, str]:
+    """The board's software columns; a board that sends no software block runs a release
+    older than updates, which the rollout page counts as "not reported"."""
+    sw = hb.software
+    if sw is None:
+        return ("", "", "", "")
+    failed = f" {' '.join(sw.failed)} " if sw.failed else ""
+    return (sw.version, sw.state, sw.target, failed)
+
+
 def store_heartbeat(device_id: str, hb: Heartbeat, now: datetime) -> list[dict[str, str]] | None:
     """Store hb; returns the commands waiting for this board (SPEC 1.6), or None when the
     board left the inventory since its token was checked (nothing is stored)."""
@@ -121,7 +131,9 @@ def store_heartbeat(device_id: str, hb: Heartbeat, now: datetime) -> list[dict[s
             "UPDATE fleet_board SET last_heartbeat_at = %s, status = %s, problems = %s, "
             "health = %s, current_channel = %s, current_item = %s, current_title = %s, "
             "online_noted = %s, commands_pending = %s, plays_rejected = plays_rejected + %s, "
-            "plays_stored = plays_stored + %s, plays_through = %s WHERE device_id = %s",
+            "plays_stored = plays_stored + %s, plays_through = %s, software_version = %s, "
+            "software_state = %s, software_target = %s, software_failed = %s "
+            "WHERE device_id = %s",
             [
                 ops.adapt_datetimefield_value(now),
                 hb.status,
@@ -135,6 +147,7 @@ def store_heartbeat(device_id: str, hb: Heartbeat, now: datetime) -> list[dict[s
                 rejected,
                 len(new),
                 ops.adapt_datetimefield_value(latest(through, plays)),
+                *software_columns(hb),
                 device_id,
             ],
         )

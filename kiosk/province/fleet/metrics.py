@@ -79,6 +79,9 @@ class FleetCollector:
 
 
 def exposition(now: datetime) -> tuple[bytes, str]:
+    from kiosk.province.updates.metrics import RolloutCollector
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(FleetCollector(now))
+    registry.register(RolloutCollector())
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -60,6 +60,13 @@ class Board(models.Model):
     number = models.PositiveIntegerField(unique=True, null=True)
     # Its name and district as a search compares them (vietnamese.search_key)
     search = models.CharField(max_length=700, blank=True, default="")
+    # Its software as its last heartbeat said (SPEC 3.2 `software`): what the rollout page
+    # counts. The failed versions are kept space-separated with a space at each end, so a
+    # version is found with `contains=" 1.2.0 "`.
+    software_version = models.CharField(max_length=64, blank=True, default="")
+    software_state = models.CharField(max_length=16, blank=True, default="")
+    software_target = models.CharField(max_length=64, blank=True, default="")
+    software_failed = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["device_id"]

@@ -1,7 +1,8 @@
-"""What the server does on its own each minute: note the boards that went dark, sum the
-boards' new plays over boards (rollup.py), delete the raw plays older than plays_raw_days
-(their daily sums were made as they arrived), and remember the titles of the bulletins the
-site publishes (so reports name them for years)."""
+"""What the server does on its own each minute: note the boards that went dark, halt a
+rollout that boards roll back from and sign it again before it expires, sum the boards' new
+plays over boards (rollup.py), delete the raw plays older than plays_raw_days (their daily
+sums were made as they arrived), and remember the titles of the bulletins the site
+publishes (so reports name them for years)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from kiosk.province.fleet.steps import BUDGET_S, rest_for
 from kiosk.province.provinceconf import ProvinceConfig
 from kiosk.province.server.paging import batches
 from kiosk.province.sitetitles import published_titles
+from kiosk.province.updates import rollouts
 
 log = logging.getLogger(__name__)
 RESIGN_BATCH = 50  # channels signed again in one transaction
@@ -127,8 +129,20 @@ def prune_login_records(now: datetime) -> int:
     return gone + old
 
 
+def keep_rollout(now: datetime) -> None:
+    """The rollout halted once too many boards rolled back from its version, and signed
+    again before it expires (or when the site lost it). A failure here is logged, and the
+    next minute tries again: the other chores do not wait for it."""
+    try:
+        rollouts.halt_if_failing(now)
+        rollouts.resign_if_due(now)
+    except (rollouts.RolloutRefused, OSError) as exc:
+        log.error("housekeeping: the rollout could not be signed: %s", exc)
+
+
 def run_once(now: datetime, config: ProvinceConfig) -> None:
     dark = note_dark_boards(now)
+    keep_rollout(now)
     rolled = roll_up()
     expired = expire_raw_plays(now, now - timedelta(days=config.plays_raw_days))
     titled = remember_titles(config.site_dir, now)

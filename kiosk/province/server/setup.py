@@ -76,6 +76,7 @@ def django_settings(config: ProvinceConfig) -> dict[str, Any]:
             "kiosk.province.fleet",
             "kiosk.province.bulletins",
             "kiosk.province.exports",
+            "kiosk.province.updates",
         ],
         MIDDLEWARE=[
             "django.middleware.security.SecurityMiddleware",

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("kiosk.province.fleet.urls")),
     path("", include("kiosk.province.bulletins.urls")),
     path("", include("kiosk.province.exports.urls")),
+    path("", include("kiosk.province.updates.urls")),
 ]
 
 handler404 = "kiosk.province.fleet.api.not_found"

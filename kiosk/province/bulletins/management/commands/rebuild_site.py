@@ -9,6 +9,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from kiosk.province.bulletins.publishing import PublishError, announce, rebuild_site
+from kiosk.province.updates.rollouts import restore_site
 
 
 class Command(BaseCommand):
@@ -27,6 +28,11 @@ class Command(BaseCommand):
         if not outcome.sequences and not outcome.failed:
             self.stdout.write("the site holds every channel as the database says; nothing to do")
         announce(outcome.sequences)
+        written, signed = restore_site(datetime.now().astimezone())
+        if written:
+            self.stdout.write(f"{written} release documents written again")
+        if signed:
+            self.stdout.write("the rollout in force signed again")
         if outcome.failed:
             raise CommandError(
                 "; ".join(f"{channel}: could not be written" for channel in outcome.failed),
