@@ -307,6 +307,12 @@ def _release_parser(sub: argparse._SubParsersAction) -> None:
         "--apply", action="store_true", help="then switch to it and start its trial (as root)"
     )
     update.set_defaults(func=_later("kiosk.board.updatecmd", "update_command"))
+    os_update = sub.add_parser(
+        "os-update",
+        help="(on the board, kiosk-os-update.timer) Debian security updates in the off hours",
+    )
+    os_update.add_argument("--config", help="kiosk.toml (default: /etc/kiosk/kiosk.toml)")
+    os_update.set_defaults(func=_later("kiosk.board.osupdate", "os_update_command"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,14 +17,18 @@ WHEEL=""
 BOOT=""
 # The screen: SDL's KMS/DRM driver loads these, and Mesa's drivers (libgl1-mesa-dri,
 # libegl-mesa0) draw. Without libopengl0, SDL 2.32 still picks its "opengl" renderer and
-# the panel stays black. Then CEC (cec-ctl), the venv, TLS roots.
+# the panel stays black. Then CEC (cec-ctl), the venv, TLS roots, security updates.
 PACKAGES=(python3 python3-venv ca-certificates libdrm2 libgbm1 libegl1 libegl-mesa0 libgles2
-    libopengl0 libgl1-mesa-dri v4l-utils)
+    libopengl0 libgl1-mesa-dri v4l-utils unattended-upgrades)
 # GPIO: lgpio comes from Raspberry Pi OS's own archive, for the venv's system site packages.
 OPTIONAL_PACKAGES=(python3-lgpio)
 GROUPS_NEEDED=(video render input gpio spi)
+# Enabled at boot; UNIT_FILES adds those something else starts (a timer's service).
 UNITS=(kiosk.service kiosk-firstboot.service kiosk-firstboot.path kiosk-setup.service
-    kiosk-update.service kiosk-update-recover.service)
+    kiosk-update.service kiosk-update-recover.service kiosk-os-update.timer)
+UNIT_FILES=("${UNITS[@]}" kiosk-os-update.service)
+# apt's own timers would download and upgrade at any hour: kiosk-os-update.timer does it.
+APT_TIMERS=(apt-daily.timer apt-daily-upgrade.timer)
 
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 2; }
@@ -212,9 +216,11 @@ step_files() {
     local unit
     install -d -m 0755 /etc/kiosk
     [ -d /var/lib/kiosk ] || install -d -o kiosk -g kiosk -m 0750 /var/lib/kiosk
-    for unit in "${UNITS[@]}"; do
+    for unit in "${UNIT_FILES[@]}"; do
         put 0644 "/etc/systemd/system/$unit" <"$SOURCE/systemd/$unit" || true
     done
+    put 0644 /etc/apt/apt.conf.d/52kiosk-unattended-upgrades \
+        <"$SOURCE/provisioning/apt/52kiosk-unattended-upgrades" || true
     # Logs in memory, capped: an SD card lasts longer, and a full card never stops the board.
     put 0644 /etc/systemd/journald.conf.d/kiosk.conf <<'EOF' || true
 # Written by the kiosk's install.sh: the journal lives in memory, at most 32 MB.
@@ -228,6 +234,9 @@ step_services() {
     local unit
     for unit in "${UNITS[@]}"; do
         systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl enable --quiet "$unit"
+    done
+    for unit in "${APT_TIMERS[@]}"; do
+        [ "$(systemctl is-enabled "$unit" 2>/dev/null)" = masked ] || systemctl mask --quiet "$unit"
     done
     # The panel is the kiosk's: no login prompt on it (tty2 and SSH still work).
     if systemctl is-enabled --quiet getty@tty1.service 2>/dev/null; then

@@ -238,6 +238,18 @@ def test_install_sh_makes_a_board_and_a_second_run_changes_nothing(chroot):
             ROOT / "systemd" / unit
         ).read_bytes()
         assert (wants / unit).is_symlink(), unit
+    # OS updates: our timer, our apt settings (security only, no reboot of its own), and
+    # apt's own timers masked so that nothing downloads while the screen is on
+    assert (chroot / "etc/systemd/system/timers.target.wants/kiosk-os-update.timer").is_symlink()
+    for unit in ("kiosk-os-update.service", "kiosk-os-update.timer"):
+        assert (chroot / "etc/systemd/system" / unit).read_bytes() == (
+            ROOT / "systemd" / unit
+        ).read_bytes()
+    for timer in ("apt-daily.timer", "apt-daily-upgrade.timer"):
+        assert os.readlink(chroot / "etc/systemd/system" / timer) == "/dev/null", timer
+    apt_conf = (chroot / "etc/apt/apt.conf.d/52kiosk-unattended-upgrades").read_text()
+    assert 'Automatic-Reboot "false"' in apt_conf and "label=Debian-Security" in apt_conf
+    assert (chroot / "usr/bin/unattended-upgrade").exists()
     state = (chroot / "var/lib/kiosk").stat()
     assert oct(state.st_mode & 0o777) == "0o750"
     assert state.st_uid == int(in_chroot(chroot, "id", "-u", "kiosk"))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kiosk.board.softwarewatch import SoftwareWatch
+from kiosk.core.osupdates import OsUpdateState
 from kiosk.core.updatestate import (
     CRASH_LOOP_RESTARTS,
     MAX_FAILED_VERSIONS,
@@ -68,10 +69,10 @@ def test_the_state_survives_its_file_and_a_newer_releases_fields_are_kept():
     failure = Failure("1.2.0", "trial_no_frames", "it drew no frame", "2026-12-05T02:10:00+00:00")
     state = SoftwareState(phase="rolled_back", current="1.1.0", previous="1.0.0",
                           committed="1.1.0", target="1.2.0", rollout_sequence=7,
-                          extra={"os_updates_pending": 3}).failed(failure)  # fmt: skip
+                          extra={"a_newer_field": 3}).failed(failure)  # fmt: skip
     again = parse_state(state.to_json())
     assert again == state
-    assert again.health("1.1.0", False) == {
+    assert again.health("1.1.0", False, 3) == {
         "version": "1.1.0", "previous": "1.0.0", "state": "rolled_back", "target": "1.2.0",
         "failed_versions": ["1.2.0"], "os_updates_pending": 3, "reboot_required": False,
     }  # fmt: skip
@@ -102,7 +103,7 @@ def test_failed_versions_are_bounded_and_a_version_is_listed_once():
 
 def test_the_kiosk_rereads_the_state_only_when_the_updater_changed_it(tmp_path):
     path = tmp_path / "state.json"
-    watch = SoftwareWatch(path, reboot_flag=tmp_path / "reboot-required")
+    watch = SoftwareWatch(tmp_path, reboot_flag=tmp_path / "reboot-required")
     assert watch.state() == SoftwareState() and watch.reboot_required() is False
     path.write_bytes(SoftwareState(phase="staged", target="1.2.0").to_json())
     assert watch.state().target == "1.2.0"
@@ -113,3 +114,9 @@ def test_the_kiosk_rereads_the_state_only_when_the_updater_changed_it(tmp_path):
     assert watch.reboot_required() is True
     path.unlink()
     assert watch.state() == SoftwareState()
+    assert watch.health("1.1.0")["os_updates_pending"] is None  # the OS job never ran
+    os_file = tmp_path / "os-updates.json"
+    os_file.write_bytes(OsUpdateState(checked_at="2026-12-05T20:00:00Z", pending=4).dump())
+    assert watch.health("1.1.0")["os_updates_pending"] == 4
+    os_file.write_bytes(b"\x00garbage")
+    assert watch.os_pending() is None

@@ -58,7 +58,7 @@ class Reporter:
         self.heartbeat: Heartbeat | None = None  # set once the heartbeat runs
         self.door_open: Callable[[], bool | None] = lambda: None  # set when a switch is wired
         self.plays: PlayQueue | None = None
-        self.software = SoftwareWatch(config.update.dir / "state.json")
+        self.software = SoftwareWatch(config.update.dir)
         self.started_mono = monotonic()
         self.started_at = clock.now()
         self._log = ProblemLog()
@@ -183,9 +183,7 @@ class Reporter:
                     ),
                     "upload_budget_bytes": self.heartbeat.upload_budget if self.heartbeat else None,
                 },
-                "software": self.software.state().health(
-                    __version__, self.software.reboot_required()
-                ),
+                "software": self.software.health(__version__),
             },
         )
 

@@ -68,17 +68,18 @@ class SoftwareState:
             failure=failure,
         )
 
-    def health(self, running_version: str, reboot_required: bool | None) -> dict[str, object]:
-        """SPEC 3.2 `software`. os_updates_pending is what the OS update job last counted
-        (None until it has run)."""
-        pending = self.extra.get("os_updates_pending")
+    def health(
+        self, running_version: str, reboot_required: bool | None, os_pending: int | None = None
+    ) -> dict[str, object]:
+        """SPEC 3.2 `software`. os_pending is what the OS update job last counted (None
+        until it has run: its own file, os-updates.json)."""
         return {
             "version": running_version,
             "previous": self.previous,
             "state": self.phase,
             "target": self.target,
             "failed_versions": list(self.failed_versions),
-            "os_updates_pending": pending if type(pending) is int and pending >= 0 else None,
+            "os_updates_pending": os_pending,
             "reboot_required": reboot_required,
         }
 
@@ -216,14 +217,14 @@ def may_switch(
         return False, "an emergency is on screen"
     if not in_windows(on_hours, None, local_now):
         return True, "outside on_hours"
-    if _covers_day(on_hours):
+    if covers_day(on_hours):
         return True, "the screen is on around the clock"
     if staged_at is not None and (local_now - staged_at).total_seconds() >= SWITCH_WAIT_MAX_S:
         return True, "staged a day ago: no later"
     return False, "within on_hours: waits for the screen's off hours"
 
 
-def _covers_day(windows: tuple[HourWindow, ...]) -> bool:
+def covers_day(windows: tuple[HourWindow, ...]) -> bool:
     spans = sorted(
         span
         for w in windows
