@@ -302,6 +302,16 @@ def whole_csv(session, base: str, url: str) -> tuple[float, int, bool]:
     return time.perf_counter() - began, len(answer.content), background
 
 
+def timing_figure(name: str, times_ms: list[float], size: int) -> dict:
+    """The 50th and 95th percentiles of an address's answers, printed as a line."""
+    times_ms = sorted(times_ms)
+    figure = {"p50_ms": round(statistics.median(times_ms)),
+              "p95_ms": round(times_ms[int(0.95 * (len(times_ms) - 1))]),
+              "bytes": size}  # fmt: skip
+    print(f"  {name}: {json.dumps(figure)}", flush=True)
+    return figure
+
+
 def measure_pages(server: ProvinceServer, year: Year, repeat: int) -> dict:
     session = console_login(server.url, "quan-tri", PASSWORD)
     token = server.api_token("ky-thuat", "technician")
@@ -353,12 +363,7 @@ def measure_pages(server: ProvinceServer, year: Year, repeat: int) -> dict:
         for _ in range(repeat):
             took, size = timed(get, url)
             times.append(took * 1000)
-        times.sort()
-        figure = {"p50_ms": round(statistics.median(times)),
-                  "p95_ms": round(times[int(0.95 * (len(times) - 1))]),
-                  "bytes": size}  # fmt: skip
-        print(f"  {name}: {json.dumps(figure)}", flush=True)
-        results[name] = figure
+        results[name] = timing_figure(name, times, size)
     return results
 
 

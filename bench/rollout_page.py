@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bench.plays import timing_figure
 from kiosk.core.signing import write_private_key
 from tests.provinceserver import ProvinceServer, console_login, inventory_row
 from tests.services import postgres_cluster
@@ -85,12 +85,7 @@ def measure(database: str, root: Path, boards: int, repeat: int) -> dict:
                 times.append((time.perf_counter() - began) * 1000)
                 assert answer.status_code == 200, (name, answer.status_code)
                 size = len(answer.content)
-            times.sort()
-            figure = {"p50_ms": round(statistics.median(times)),
-                      "p95_ms": round(times[int(0.95 * (len(times) - 1))]),
-                      "bytes": size}  # fmt: skip
-            print(f"  {name}: {json.dumps(figure)}", flush=True)
-            results[name] = figure
+            results[name] = timing_figure(name, times, size)
         page = session.get(server.url + "/cap-nhat/", timeout=120).text
         assert f"Bản {NEW}: 50% các bảng" in page, page[:500]
     finally:

@@ -82,3 +82,12 @@ def test_the_proof_of_play_benchmark_runs_on_both_databases_and_prints_its_figur
         assert found["rows"]["fleet_playday"] >= 5 * 365 * 8  # some 9 bulletins a board-day
         assert {"plays_30_days", "report_csv_year", "metrics", "fleet"} <= set(found["pages"])
         assert found["mb_per_board_year"] > 0
+
+
+def test_the_rollout_page_benchmark_runs_on_both_databases_and_prints_its_figures():
+    """At 20 boards, each address asked twice: every answer was 200 and the page said the
+    rollout's stage (docs/performance.md has the figures at 10,000 boards)."""
+    figures = bench("bench/rollout_page.py", "--boards", "20", "--repeat", "2")
+    for database in ("sqlite", "postgresql"):
+        assert {"updates_page", "metrics"} <= set(figures[database])
+        assert figures[database]["updates_page"]["bytes"] > 5000
