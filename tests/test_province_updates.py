@@ -442,3 +442,19 @@ def test_a_board_of_the_release_in_the_field_works_with_this_server(tmp_path):
     finally:
         server.stop()
         site.server.stop()
+
+
+def test_two_decisions_at_the_same_moment_sign_one_and_refuse_the_other(province, monkeypatch):
+    """The second took the same next sequence (it read the table before the first saved):
+    it fails before writing the site, which keeps the first's document."""
+    from kiosk.province.updates import rollouts
+
+    added(province)
+    rollouts.start(None, NOW, A1, [DEVICE])
+    first = (province.site / "releases" / "rollout.json").read_bytes()
+    taken = signed_rollout(province).sequence
+    monkeypatch.setattr(rollouts, "_next_sequence", lambda: taken)  # read before the save
+    with pytest.raises(rollouts.RolloutRefused, match="at the same moment"):
+        rollouts.advance(None, NOW)
+    assert (province.site / "releases" / "rollout.json").read_bytes() == first
+    assert rollouts.current().percent == 0

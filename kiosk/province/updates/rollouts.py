@@ -13,11 +13,13 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 
 from kiosk.core.fsutil import atomic_write
@@ -89,10 +91,25 @@ def _sign_into_site(row: Rollout, now: datetime) -> None:
                  sign_envelope(data, key, ROLLOUT_TYPE))  # fmt: skip
 
 
+@contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """One transaction per decision. Two at the same moment (two admins, or an admin and
+    the housekeeping) both take the next sequence; the row's unique sequence is saved before
+    the site is written, so the second fails there, having written nothing."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise RolloutRefused(
+            "another rollout was signed at the same moment: nothing done, look again",
+            "Một quyết định khác vừa được ký cùng lúc; chưa làm gì. Hãy tải lại trang.",
+        ) from None
+
+
 def _decide(user, now: datetime, *, version: str, devices: list[str], percent: int,
             halted: str = "", reason: str = "") -> Rollout:  # fmt: skip
     by = user.username if user is not None and user.is_authenticated else SYSTEM
-    with transaction.atomic():
+    with _one_at_a_time():
         row = Rollout(version=version, devices=sorted(set(devices)), percent=percent,
                       decided_at=now, decided_by=by, halted_version=halted,
                       halt_reason=reason[:300])  # fmt: skip
@@ -181,7 +198,7 @@ def resign_if_due(now: datetime) -> Rollout | None:
     days = settings.KIOSK_PROVINCE.expires_days
     if row.expires_at >= now + timedelta(days=days / 2) and _site_sequence() == row.sequence:
         return None
-    with transaction.atomic():
+    with _one_at_a_time():
         _sign_into_site(row, now)
     return row
 
