@@ -128,7 +128,7 @@ def console_pages(server: ProvinceServer, rows: list[dict], pages: dict) -> list
         "/bulletins/", "/bulletins/new", published.removeprefix(server.url),
         pages["return"].removeprefix(server.url), f"{pages['draft'].removeprefix(server.url)}edit",
         "/audit/", "/reports/", "/boards/", f"/boards/{board}/", "/plays/", "/accounts/",
-        "/accounts/tac-gia/password",
+        "/accounts/tac-gia/password", "/cap-nhat/",
     ]  # fmt: skip
 
 
