@@ -211,14 +211,19 @@ def restore_site(now: datetime) -> tuple[int, bool]:
     return written, resign_if_due(now) is not None
 
 
+def boards_by_version() -> dict[str, int]:
+    """Boards of the inventory per version their last heartbeat reported ("": none)."""
+    return dict(
+        Board.objects.filter(in_inventory=True).values_list("software_version")
+        .annotate(n=Count("device_id")).values_list("software_version", "n")
+    )  # fmt: skip
+
+
 def status() -> Status:
     """The figures of the rollout page, from one pass over the boards' software columns
     (five short columns of 10,000 rows: bench/rollout_page.py)."""
     row = current()
-    running = dict(
-        Board.objects.filter(in_inventory=True).values_list("software_version")
-        .annotate(n=Count("device_id")).values_list("software_version", "n")
-    )  # fmt: skip
+    running = boards_by_version()
     if row is None or not row.version:
         version = row.halted_version if row is not None else ""
         if not version:
