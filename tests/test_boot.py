@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageStat
 
+from kiosk.core.signing import write_private_key
 from tests.boards import TOKEN, WIFI, read_from_image
 from tests.conftest import ROOT, figures_printed, require_tool
 from tests.countingsource import free_port
@@ -528,3 +529,138 @@ def test_every_boot_shows_a_frame_even_after_power_cuts_while_booting(rig):
     # Every boot that was not cut short showed the bulletin.
     assert all("first_frame_s" in b or b.get("cut_short") for b in rig.boots), rig.boots
     assert framed() >= 10
+
+
+# -- software updates (SPEC 8), on the booted board -------------------------------------------
+UPDATE_TRIAL_S = 120  # the board's [update] trial_seconds here: a hang costs 2 minutes, not 10
+UPDATE_TIMEOUT_S = 1200  # fetch, a venv and pip under TCG, the self-check, the trial
+
+
+def software(rig: Rig) -> dict:
+    health = rig.health()
+    return health.get("software") or {} if health else {}
+
+
+def runs(rig: Rig, version: str) -> bool:
+    """The board runs version, committed (its trial over)."""
+    s = software(rig)
+    return s.get("version") == version and s.get("state") == "idle"
+
+
+def went_back(rig: Rig, failed: str, to: str) -> bool:
+    s = software(rig)
+    return failed in s.get("failed_versions", []) and s.get("version") == to
+
+
+def test_the_board_updates_itself_and_rolls_back_a_crash_and_a_hang(rig, built, tmp_path):
+    """The story of SPEC 8 on the real image, with a real province server on the host: the
+    province adds A+1 and rolls it out to this board, which switches, passes its trial,
+    commits and reports A+1. A+2's kiosk exits at start: the board rolls back to A+1 by
+    itself, shows the bulletin again, reports update_failed, and the province's rollout
+    halts itself on its heartbeat. A+3 never draws: rolled back at the trial's deadline.
+    Then the plug is pulled in the middle of A+4's switch: the board boots a whole release
+    and shows the bulletin."""
+    from tests.provinceserver import ProvinceServer, inventory_row
+    from tests.releases import A1, later_version
+    from tests.test_update_trial import kiosk_run_starts_with
+
+    server = ProvinceServer(tmp_path / "ps", "sqlite", [inventory_row(1) | {"device_id": DEVICE}])
+    write_private_key(server.root / "province.key", rig.province.key)  # the boards' content key
+    with server.config.open("a") as f:
+        f.write(
+            f'\n[update]\nrelease_keys = ["{built.builder.public_key}"]\nhalt_after_failures = 1\n'
+        )  # one board here: its failure halts the rollout
+    server.register()
+    server.sql(
+        "UPDATE fleet_board SET token_hash = %s WHERE device_id = %s RETURNING device_id",
+        (hashlib.sha256(TOKEN.encode()).hexdigest(), DEVICE),
+    )  # the image's token
+    server.start()
+    cfg = ["--config", str(server.config)]
+
+    def province(*args: str) -> str:
+        done = server.kiosk("province", *args, *cfg)
+        assert done.returncode == 0, done.stderr
+        # what nginx serves: the server's releases beside the site the board syncs from
+        for part in ("releases", "assets"):
+            shutil.copytree(server.site_dir / part, rig.province.site / part, dirs_exist_ok=True)
+        return done.stdout
+
+    try:
+        rig.ports.province = server.port
+        rig.boot("software updates")
+        titles = list(rig.published.values())
+        rig.wait_for_bulletin(titles)
+        base = software(rig)["version"]
+        # a technician gives the board the builder's release key and the province server.
+        # A board sends its token only over https or to loopback (heartbeat.may_send_token):
+        # systemd's socket proxy on the guest's loopback stands in for the province's TLS.
+        rig.guest(
+            "systemd-run --unit=test-province-proxy "
+            "--socket-property=ListenStream=127.0.0.1:8700 "
+            f"/lib/systemd/systemd-socket-proxyd {GUEST_SOURCE}:8700 && "
+            "printf '\\n[update]\\nrelease_keys = [\"%s\"]\\ntrial_seconds = %d\\n' "
+            f"'{built.builder.public_key}' {UPDATE_TRIAL_S} >> /etc/kiosk/kiosk.toml && "
+            'sed -i \'s|^heartbeat_url = ""|heartbeat_url = "http://127.0.0.1:8700/'
+            f"devices/{DEVICE}/heartbeat\"|' /etc/kiosk/kiosk.toml && "
+            "systemctl restart kiosk.service kiosk-update.service"
+        )
+        province("release", "add", str(built.site))
+        started = time.monotonic()
+        province("rollout", A1, "--devices", DEVICE)
+        rig.wait(f"{A1} committed", lambda: runs(rig, A1), UPDATE_TIMEOUT_S, 5)
+        assert software(rig)["previous"] == base
+        figures["update_to_committed_s"] = round(time.monotonic() - started)
+        rig.wait_for_bulletin(titles)
+        assert rig.guest("readlink /opt/kiosk/current /opt/kiosk/committed").split() == [
+            f"releases/{A1}", f"releases/{A1}"]  # fmt: skip
+
+        # A+2's kiosk exits at start (its self-check passes): rolled back, the rollout halts
+        broken = later_version(5)
+        build_dir = tmp_path / "broken"
+        built.builder.build(broken, build_dir, kiosk_run_starts_with("raise SystemExit(3)"))
+        province("release", "add", str(build_dir))
+        started = time.monotonic()
+        province("rollout", broken, "--devices", DEVICE)
+        rig.wait(f"{broken} rolled back", lambda: went_back(rig, broken, A1), UPDATE_TIMEOUT_S, 5)
+        figures["broken_release_to_rolled_back_s"] = round(time.monotonic() - started)
+        codes = {p["code"]: p["message"] for p in rig.health()["problems"]}
+        assert broken in codes["update_failed"], codes
+        rig.wait_for_bulletin(titles)  # the bulletin is back on the panel
+
+        def halted() -> bool:
+            server.kiosk("province", "housekeeping", *cfg)  # what its timer does each minute
+            rows = server.sql("SELECT version, halted_version, decided_by FROM updates_rollout "
+                              "ORDER BY sequence DESC LIMIT 1")  # fmt: skip
+            return rows[0] == ("", broken, "hệ thống")
+
+        rig.wait("the rollout halted by itself", halted, 180, 10)
+
+        # A+3 starts but never draws: rolled back at the trial's deadline
+        hang = later_version(6)
+        build_dir = tmp_path / "hang"
+        built.builder.build(hang, build_dir, kiosk_run_starts_with("time.sleep(10**6)"))
+        province("release", "add", str(build_dir))
+        started = time.monotonic()
+        province("rollout", hang, "--devices", DEVICE)
+        rig.wait(f"{hang} rolled back", lambda: went_back(rig, hang, A1), UPDATE_TIMEOUT_S, 5)
+        figures["hung_release_to_rolled_back_s"] = round(time.monotonic() - started)
+        assert "trial_no_frames" in rig.guest("cat /opt/kiosk/state.json")
+        rig.wait_for_bulletin(titles)
+
+        # A+4, good: the plug pulled as it switches; the board boots a whole release
+        good = later_version(7)
+        build_dir = tmp_path / "good"
+        built.builder.build(good, build_dir)
+        province("release", "add", str(build_dir))
+        province("rollout", good, "--devices", DEVICE)
+        rig.wait(f"{good} switching", lambda: software(rig).get("state") == "trial",
+                 UPDATE_TIMEOUT_S, 1)  # fmt: skip
+        rig.power_cut()
+        rig.boot("after a power cut in the middle of a switch")
+        rig.wait_for_bulletin(titles)
+        rig.wait(f"{good} committed after the cut", lambda: runs(rig, good), UPDATE_TIMEOUT_S, 5)
+        assert "EXT4-fs error" not in rig.guest("dmesg")
+    finally:
+        rig.ports.province = None
+        server.stop()

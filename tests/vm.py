@@ -144,6 +144,7 @@ class Monitor:
 class Ports:
     health: int  # on 127.0.0.1, forwarded to the guest's 8080
     source: int  # on 127.0.0.1, reached by the guest at http://10.0.2.100/
+    province: int | None = None  # on 127.0.0.1, reached at http://10.0.2.100:8700/
 
 
 class Machine:
@@ -161,12 +162,14 @@ class Machine:
         self.started = 0.0
 
     def command(self) -> list[str]:
-        relay = f"{sys.executable} {ROOT / 'tests' / 'vmrelay.py'} {self.ports.source}"
+        relay = f"{sys.executable} {ROOT / 'tests' / 'vmrelay.py'}"
         nic = (
             "user,model=virtio-net-pci,restrict=on,"
             f"hostfwd=tcp:127.0.0.1:{self.ports.health}-:8080,"
-            f"guestfwd=tcp:{GUEST_SOURCE}:80-cmd:{relay}"
+            f"guestfwd=tcp:{GUEST_SOURCE}:80-cmd:{relay} {self.ports.source}"
         )
+        if self.ports.province is not None:  # the province server, for heartbeats
+            nic += f",guestfwd=tcp:{GUEST_SOURCE}:8700-cmd:{relay} {self.ports.province}"
         return [
             "qemu-system-x86_64",
             "-machine", "q35",
