@@ -586,6 +586,16 @@ def test_the_board_updates_itself_and_rolls_back_a_crash_and_a_hang(rig, built, 
             shutil.copytree(server.site_dir / part, rig.province.site / part, dirs_exist_ok=True)
         return done.stdout
 
+    def roll_out(version: str, change=None) -> float:
+        """A release of this checkout built, added by the province, rolled out to this
+        board; returns when the rollout was signed."""
+        folder = tmp_path / version
+        built.builder.build(version, folder, change)
+        province("release", "add", str(folder))
+        started = time.monotonic()
+        province("rollout", version, "--devices", DEVICE)
+        return started
+
     try:
         rig.ports.province = server.port
         rig.boot("software updates")
@@ -617,11 +627,7 @@ def test_the_board_updates_itself_and_rolls_back_a_crash_and_a_hang(rig, built, 
 
         # A+2's kiosk exits at start (its self-check passes): rolled back, the rollout halts
         broken = later_version(5)
-        build_dir = tmp_path / "broken"
-        built.builder.build(broken, build_dir, kiosk_run_starts_with("raise SystemExit(3)"))
-        province("release", "add", str(build_dir))
-        started = time.monotonic()
-        province("rollout", broken, "--devices", DEVICE)
+        started = roll_out(broken, kiosk_run_starts_with("raise SystemExit(3)"))
         rig.wait(f"{broken} rolled back", lambda: went_back(rig, broken, A1), UPDATE_TIMEOUT_S, 5)
         figures["broken_release_to_rolled_back_s"] = round(time.monotonic() - started)
         codes = {p["code"]: p["message"] for p in rig.health()["problems"]}
@@ -638,11 +644,7 @@ def test_the_board_updates_itself_and_rolls_back_a_crash_and_a_hang(rig, built, 
 
         # A+3 starts but never draws: rolled back at the trial's deadline
         hang = later_version(6)
-        build_dir = tmp_path / "hang"
-        built.builder.build(hang, build_dir, kiosk_run_starts_with("time.sleep(10**6)"))
-        province("release", "add", str(build_dir))
-        started = time.monotonic()
-        province("rollout", hang, "--devices", DEVICE)
+        started = roll_out(hang, kiosk_run_starts_with("time.sleep(10**6)"))
         rig.wait(f"{hang} rolled back", lambda: went_back(rig, hang, A1), UPDATE_TIMEOUT_S, 5)
         figures["hung_release_to_rolled_back_s"] = round(time.monotonic() - started)
         assert "trial_no_frames" in rig.guest("cat /opt/kiosk/state.json")
@@ -650,10 +652,7 @@ def test_the_board_updates_itself_and_rolls_back_a_crash_and_a_hang(rig, built, 
 
         # A+4, good: the plug pulled as it switches; the board boots a whole release
         good = later_version(7)
-        build_dir = tmp_path / "good"
-        built.builder.build(good, build_dir)
-        province("release", "add", str(build_dir))
-        province("rollout", good, "--devices", DEVICE)
+        roll_out(good)
         rig.wait(f"{good} switching", lambda: software(rig).get("state") == "trial",
                  UPDATE_TIMEOUT_S, 1)  # fmt: skip
         rig.power_cut()

@@ -50,7 +50,13 @@ class Published:
 def read_sequence(site: Path, channel: str) -> int:
     """The sequence the site holds for a channel (0 for none); ValueError when its manifest
     is there but cannot be read."""
-    path = site / "channels" / channel / "manifest.json"
+    return envelope_sequence(site / "channels" / channel / "manifest.json")
+
+
+def envelope_sequence(path: Path) -> int:
+    """The `sequence` of the signed document at path (a channel's manifest, the rollout),
+    read without its signature: the site is ours. 0 when there is none; ValueError when it
+    is there but cannot be read."""
     if not path.exists():
         return 0
     try:

@@ -10,7 +10,6 @@ rollout. Sequences only go up: above the database's and above whatever the site 
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from kiosk.core.rolloutplan import BoardSoftware, Counts, count, next_percent, s
 from kiosk.core.signing import ROLLOUT_TYPE, load_private_key, sign_envelope
 from kiosk.province.bulletins import audit
 from kiosk.province.fleet.models import Board
+from kiosk.province.publish import envelope_sequence
 from kiosk.province.updates.models import Release, Rollout
 from kiosk.province.updates.releases import write_release_documents
 
@@ -58,13 +58,11 @@ def current() -> Rollout | None:
 def _site_sequence() -> int:
     """The sequence of the site's rollout.json, read leniently: a site restored from a newer
     copy than the database must not make boards refuse the next one as a replay."""
-    path = settings.KIOSK_PROVINCE.site_dir / "releases" / "rollout.json"
     try:
-        env = json.loads(path.read_bytes()[: 1024 * 1024])
-        sequence = json.loads(base64.b64decode(env["payload"]))["sequence"]
-    except (OSError, ValueError, KeyError, TypeError):
+        sequence = envelope_sequence(settings.KIOSK_PROVINCE.site_dir / "releases" / "rollout.json")
+    except ValueError:
         return 0
-    return sequence if type(sequence) is int and sequence > 0 else 0
+    return max(sequence, 0)
 
 
 def _next_sequence() -> int:
