@@ -547,6 +547,14 @@ def runs(rig: Rig, version: str) -> bool:
     return s.get("version") == version and s.get("state") == "idle"
 
 
+def switched_to(rig: Rig, version: str) -> bool:
+    """`current` names version, on trial: seen by the guest agent, since a hung release
+    answers no /health."""
+    state = json.loads(rig.guest("cat /opt/kiosk/state.json"))
+    link = rig.guest("readlink /opt/kiosk/current").strip()
+    return state.get("phase") == "trial" and link == f"releases/{version}"
+
+
 def went_back(rig: Rig, failed: str, to: str) -> bool:
     s = software(rig)
     return failed in s.get("failed_versions", []) and s.get("version") == to
@@ -557,8 +565,8 @@ def test_the_board_updates_itself_and_rolls_back_a_crash_and_a_hang(rig, built, 
     province adds A+1 and rolls it out to this board, which switches, passes its trial,
     commits and reports A+1. A+2's kiosk exits at start: the board rolls back to A+1 by
     itself, shows the bulletin again, reports update_failed, and the province's rollout
-    halts itself on its heartbeat. A+3 never draws: rolled back at the trial's deadline.
-    Then the plug is pulled in the middle of A+4's switch: the board boots a whole release
+    halts itself on its heartbeat. A+3 never draws, and the plug is pulled just after the
+    switch to it: the board boots a whole release, rolls A+3 back at the trial's deadline
     and shows the bulletin."""
     from tests.provinceserver import ProvinceServer, inventory_row
     from tests.releases import A1, later_version
@@ -642,23 +650,17 @@ def test_the_board_updates_itself_and_rolls_back_a_crash_and_a_hang(rig, built, 
 
         rig.wait("the rollout halted by itself", halted, 180, 10)
 
-        # A+3 starts but never draws: rolled back at the trial's deadline
+        # A+3 starts but never draws, and the plug is pulled during its trial, just after the
+        # switch: the board boots a whole release and rolls the hang back at the deadline
         hang = later_version(6)
         started = roll_out(hang, kiosk_run_starts_with("time.sleep(10**6)"))
+        rig.wait(f"{hang} switched to", lambda: switched_to(rig, hang), UPDATE_TIMEOUT_S, 1)
+        rig.power_cut()
+        rig.boot("after a power cut in the trial of a hung release")
         rig.wait(f"{hang} rolled back", lambda: went_back(rig, hang, A1), UPDATE_TIMEOUT_S, 5)
-        figures["hung_release_to_rolled_back_s"] = round(time.monotonic() - started)
+        figures["hung_release_cut_to_rolled_back_s"] = round(time.monotonic() - started)
         assert "trial_no_frames" in rig.guest("cat /opt/kiosk/state.json")
         rig.wait_for_bulletin(titles)
-
-        # A+4, good: the plug pulled as it switches; the board boots a whole release
-        good = later_version(7)
-        roll_out(good)
-        rig.wait(f"{good} switching", lambda: software(rig).get("state") == "trial",
-                 UPDATE_TIMEOUT_S, 1)  # fmt: skip
-        rig.power_cut()
-        rig.boot("after a power cut in the middle of a switch")
-        rig.wait_for_bulletin(titles)
-        rig.wait(f"{good} committed after the cut", lambda: runs(rig, good), UPDATE_TIMEOUT_S, 5)
         assert "EXT4-fs error" not in rig.guest("dmesg")
     finally:
         rig.ports.province = None
