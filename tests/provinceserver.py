@@ -58,9 +58,10 @@ class ProvinceServer:
         site_dir: Path | None = None,
         push_url: str = "",
         workers: int = 2,
+        port: int | None = None,  # a port already handed out (to a VM's forward, say)
     ) -> None:
         root.mkdir(parents=True, exist_ok=True)
-        self.root, self.port, self.rows = root, free_port(), rows
+        self.root, self.port, self.rows = root, port or free_port(), rows
         if database == "sqlite":
             database = f"sqlite:///{root / 'province.db'}"
         self.database = database

@@ -56,6 +56,17 @@ def test_a_running_board_loads_none_of_the_province_servers_packages():
     assert out.stdout.strip() == "[]"
 
 
+def test_the_updater_and_os_updates_load_no_pygame():
+    """kiosk-update-recover.service runs at every boot before the kiosk, and rolls a bad
+    release back: it must not wait on, or crash with, the drawing program's pygame."""
+    code = (
+        "import sys, kiosk.cli, kiosk.board.updatecmd, kiosk.board.osupdate\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pygame', 'django'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 MAX_CLASS_LINES = 250
 
 

@@ -144,7 +144,7 @@ class Monitor:
 class Ports:
     health: int  # on 127.0.0.1, forwarded to the guest's 8080
     source: int  # on 127.0.0.1, reached by the guest at http://10.0.2.100/
-    province: int | None = None  # on 127.0.0.1, reached at http://10.0.2.100:8700/
+    province: int | None = None  # on 127.0.0.1, reached at http://10.0.2.100:8700/ (when set)
 
 
 class Machine:

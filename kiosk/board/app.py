@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.board.boardconfig import resolve_config
 from kiosk.board.clock import SourceClock
 from kiosk.board.commands import Commands
 from kiosk.board.content import ContentBox
@@ -37,30 +38,14 @@ from kiosk.board.store import Store, StoreBusy, become_cache_owner
 from kiosk.board.sync import Syncer, SyncReport
 from kiosk.board.syncloop import SyncLoop
 from kiosk.board.watchdog import Notifier, Watchdog
-from kiosk.core.config import Config, default_config, load_config
+from kiosk.core.config import Config
 from kiosk.core.errors import UsageError
 from kiosk.core.health import one_line
 from kiosk.core.schedule import screen_wanted
-from kiosk.paths import SYSTEM_CONFIG, user_cache_dir
 from kiosk.render.preview import parse_size
 from kiosk.render.screen import Orientation
 
 log = logging.getLogger(__name__)
-
-
-def resolve_config(path: str | None, dev_playlists: bool = False) -> Config:
-    """--config when given, else the board's /etc/kiosk/kiosk.toml. With local playlists
-    (development), the embedded demo board, whose files go to the user's cache folder."""
-    if path:
-        return load_config(Path(path))
-    if dev_playlists:
-        return dataclasses.replace(default_config(), storage_dir=user_cache_dir() / "board")
-    if SYSTEM_CONFIG.exists():
-        return load_config(SYSTEM_CONFIG)
-    raise UsageError(
-        f"no configuration: {SYSTEM_CONFIG} does not exist; pass --config PATH "
-        "(or try `kiosk demo` to see the kiosk with sample content)"
-    )
 
 
 def _config(args: argparse.Namespace) -> Config:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.board.app import resolve_config
+from kiosk.board.boardconfig import resolve_config
 from kiosk.board.softwarewatch import REBOOT_FLAG
 from kiosk.board.switch import emergency_on_screen, read_health
 from kiosk.core.config import Config

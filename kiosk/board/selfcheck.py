@@ -17,7 +17,8 @@ from kiosk import __version__
 
 def selfcheck_command(args: argparse.Namespace) -> int:
     os.environ["SDL_VIDEODRIVER"] = "dummy"  # never the panel: the running kiosk owns it
-    from kiosk.board.app import make_syncer, resolve_config
+    from kiosk.board.app import make_syncer
+    from kiosk.board.boardconfig import resolve_config
     from kiosk.board.clock import SourceClock
     from kiosk.board.content import ContentBox
     from kiosk.board.display import PygameDisplay

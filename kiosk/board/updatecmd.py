@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.board.app import resolve_config
+from kiosk.board.boardconfig import resolve_config
 from kiosk.board.releasedir import ReleaseDir
 from kiosk.board.source import HttpSource
 from kiosk.board.switch import KioskService, Switcher, SystemdKiosk, recover
