@@ -220,13 +220,14 @@ class Rig:
 
     def journal(self) -> str:
         """The kiosk units' journal of this boot, when the guest agent answers: why a
-        frame never came."""
-        units = "-u kiosk-firstboot.path -u kiosk-firstboot -u kiosk-setup -u kiosk"
+        frame never came, or an update never went as it should."""
+        units = ("-u kiosk-firstboot.path -u kiosk-firstboot -u kiosk-setup -u kiosk "
+                 "-u kiosk-update -u kiosk-update-recover")  # fmt: skip
         try:
-            done = self.machine.agent.run(f"journalctl -b --no-pager {units} | tail -n 80", 30)  # type: ignore[union-attr]
+            done = self.machine.agent.run(f"journalctl -b --no-pager {units} | tail -n 120", 30)  # type: ignore[union-attr]
         except Exception as exc:  # a diagnostic only: never hide the failure it explains
             return f"\n(no journal: {type(exc).__name__})"
-        return "\n--- journal ---\n" + done.stdout[-6000:]
+        return "\n--- journal ---\n" + done.stdout[-10000:]
 
     # -- what a technician and a passer-by see ---------------------------------------------
     def health(self) -> dict | None:
