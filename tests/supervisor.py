@@ -79,7 +79,7 @@ class ProcessKiosk:
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait()
-            self.restarts = 0  # systemd counts afresh when the unit is restarted by hand
+            self.restarts = 0  # as SystemdKiosk.restart has systemd do (reset-failed)
 
     def status(self) -> ServiceStatus:
         with self.lock:

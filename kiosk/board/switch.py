@@ -45,7 +45,9 @@ class ServiceStatus:
 
 
 class KioskService(Protocol):
-    def restart(self) -> None: ...
+    def restart(self) -> None:
+        """Restarts the kiosk, its count of automatic restarts from zero: the release that
+        starts is judged by its own restarts, never by those of the one before."""
 
     def status(self) -> ServiceStatus: ...
 
@@ -57,7 +59,12 @@ class SystemdKiosk:
         self.unit = unit
 
     def restart(self) -> None:
-        subprocess.run(["systemctl", "restart", "--no-block", self.unit], check=False, timeout=30)
+        # A restart by hand zeroes NRestarts only when the unit was running; one that finds
+        # it waiting between the automatic restarts of a crash loop (a roll-back does) keeps
+        # the count, and the next release's trial would be judged a crash loop at its first
+        # look. reset-failed zeroes it whatever the state.
+        for command in (["reset-failed"], ["restart", "--no-block"]):
+            subprocess.run(["systemctl", *command, self.unit], check=False, timeout=30)
 
     def status(self) -> ServiceStatus:
         try:
@@ -149,7 +156,7 @@ class Switcher:
             previous=self.layout.current() or state.current,
             current=state.target,
             trial_started_at=format_rfc3339(self.clock()),
-            trial_restarts_at_start=0,  # a restart by hand sets systemd's NRestarts to 0
+            trial_restarts_at_start=0,  # the restart below zeroes systemd's NRestarts
         )
         self.layout.write_state(trial)
         self.layout.switch(state.target)
