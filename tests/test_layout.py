@@ -46,25 +46,26 @@ def test_each_part_imports_only_what_runs_where_it_runs(part, may_not):
     assert not wrong
 
 
-def test_a_running_board_loads_none_of_the_province_servers_packages():
+def loaded(modules: str, packages: set[str]) -> str:
+    """Which of packages a fresh interpreter has loaded once it imported modules."""
     code = (
-        "import sys, kiosk.cli, kiosk.board.app, kiosk.board.push, kiosk.board.firstboot\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'django', 'gunicorn', 'psycopg', 'psycopg_binary'}))"
+        f"import sys, {modules}\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {packages!r}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    return out.stdout.strip()
+
+
+def test_a_running_board_loads_none_of_the_province_servers_packages():
+    modules = "kiosk.cli, kiosk.board.app, kiosk.board.push, kiosk.board.firstboot"
+    assert loaded(modules, {"django", "gunicorn", "psycopg", "psycopg_binary"}) == "[]"
 
 
 def test_the_updater_and_os_updates_load_no_pygame():
     """kiosk-update-recover.service runs at every boot before the kiosk, and rolls a bad
     release back: it must not wait on, or crash with, the drawing program's pygame."""
-    code = (
-        "import sys, kiosk.cli, kiosk.board.updatecmd, kiosk.board.osupdate\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pygame', 'django'}))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    modules = "kiosk.cli, kiosk.board.updatecmd, kiosk.board.osupdate"
+    assert loaded(modules, {"pygame", "django"}) == "[]"
 
 
 MAX_CLASS_LINES = 250
